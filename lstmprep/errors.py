@@ -1,0 +1,37 @@
+"""lstmprep's exceptions: each says what went wrong, where, and what to do about it.
+
+``exit_code`` is what the command line exits with: 2 when the input cannot be read or the
+tool was called wrongly, 1 when the data was read but has problems.
+"""
+
+from __future__ import annotations
+
+
+class LstmprepError(Exception):
+    """Base class: a message for people, a place and a fix."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return f"{text}\n  fix: {self.hint}" if self.hint else text
+
+
+class UnreadableInput(LstmprepError):
+    """The input file is missing, of an unknown format, malformed or unsafe to load."""
+
+
+class UsageError(LstmprepError):
+    """The tool was called with a bad option or a bad combination of options."""
+
+
+class DataError(LstmprepError):
+    """The data was read but cannot become an LSTM input as it is."""
+
+    exit_code = 1
