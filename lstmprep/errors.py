@@ -27,8 +27,8 @@ class UnreadableInput(LstmprepError):
     """The input file is missing, of an unknown format, malformed or unsafe to load."""
 
 
-class UsageError(LstmprepError):
-    """The tool was called with a bad option or a bad combination of options."""
+class UsageError(LstmprepError, ValueError):
+    """A bad argument or a bad combination of arguments (a ``ValueError`` for library callers)."""
 
 
 class DataError(LstmprepError):

@@ -1,0 +1,139 @@
+"""The command line: parse options, make one library call, show the result, exit with a code.
+
+Exit codes: 0 fine, 1 the data has problems, 2 unreadable input or wrong usage,
+3 an internal error (a bug in lstmprep), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+
+app = typer.Typer(
+    help="Turn ragged sequence data into the dense (samples, timesteps, features) tensor a "
+    "Keras LSTM wants — and explain every shape problem on the way.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+_state = {"debug": False}
+
+# --- options shared by several commands ----------------------------------------------------------
+Input = Annotated[Path, typer.Argument(help="A .json, .jsonl, .npy or .npz sequence file.")]
+Labels = Annotated[
+    Optional[Path],
+    typer.Option("--labels", metavar="FILE", help="Labels, one per sequence (.json/.jsonl/.npy)."),
+]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
+]
+AllowPickle = Annotated[
+    bool,
+    typer.Option(
+        "--allow-pickle", help="Load pickled object arrays. Only for files you trust: it runs code."
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"lstmprep {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    _state["debug"] = debug
+
+
+def handled(command):
+    """Turn lstmprep's errors into a message on stderr and their exit code; never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import LstmprepError
+
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except LstmprepError as e:
+            if _state["debug"]:
+                raise
+            err.print(f"[bold red]error:[/] {_escape(str(e))}")
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as e:  # a bug: say so, and never look like bad data (exit 1)
+            if _state["debug"]:
+                raise
+            err.print(
+                f"[bold red]internal error:[/] {_escape(type(e).__name__)}: {_escape(str(e))}\n"
+                "run again with --debug for the traceback, and please report it"
+            )
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+@app.command()
+@handled
+def inspect(
+    file: Input,
+    labels: Labels = None,
+    as_json: AsJson = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
+    ] = False,
+    allow_pickle: AllowPickle = False,
+) -> None:
+    """Report every shape problem in a sequence file, located and explained.
+
+    Example: lstmprep inspect sample_data/sensors.json --labels sample_data/labels.json
+
+    Exit 0 when the data can become an LSTM input (warnings allowed unless --strict),
+    1 when it has errors, 2 when the file cannot be read.
+    """
+    from . import render
+    from .diagnose import inspect as inspect_file
+
+    report = inspect_file(file, labels=labels, allow_pickle=allow_pickle, strict=strict)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        render.report(report, out)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def emit_json(value: Any) -> None:
+    """One JSON document on stdout, nothing else."""
+    sys.stdout.write(json.dumps(value, indent=2, allow_nan=False) + "\n")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,204 @@
+"""Python nested lists → :class:`~lstmprep.ragged.Ragged`, with every problem located.
+
+This is the exact (slower) path behind the JSON, JSON-lines and pickled-array readers: it walks
+data that may hold anything — text, nulls, booleans, lists nested too deep, timesteps with
+different numbers of features — and records each problem at its sequence and timestep. Rows it
+cannot read become NaN rows whose indices it returns, so later checks skip what was already said.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from .ragged import Ragged
+from .report import ProblemLog
+
+_NUMBER_TYPES = {int, float}
+
+
+class Converted:
+    """The outcome of :func:`from_nested`: the batch and what the walk already reported."""
+
+    def __init__(self, ragged: Ragged, bad_rows: np.ndarray, broken: np.ndarray):
+        self.ragged = ragged
+        #: flat row indices that are NaN because they could not be read
+        self.bad_rows = bad_rows
+        #: sequence indices that are not sequences at all (stored with length 0)
+        self.broken = broken
+
+
+def from_nested(
+    sequences: Sequence[Any],
+    log: ProblemLog,
+    where: Callable[[int], str] = lambda i: f"sequence {i}",
+) -> Converted:
+    """Convert a list of sequences; each a list of timesteps, each a list of numbers or a number.
+
+    ``where(i)`` names sequence ``i`` in messages (a JSON-lines reader says which line).
+
+    >>> log = ProblemLog()
+    >>> c = from_nested([[[1, 2], [3, 4]], [[5, "x"]], [[6, 7, 8]]], log)
+    >>> c.ragged.lengths, c.bad_rows
+    (array([2, 1, 1]), array([2, 3]))
+    >>> [(p.code, p.sequence, p.timestep) for p in log.problems()]
+    [('non-numeric', 1, 0), ('feature-mismatch', 2, 0)]
+    """
+    items: list[np.ndarray | list[tuple[float, ...] | None]] = []
+    widths: Counter[int] = Counter()
+    broken = []
+    for i, seq in enumerate(sequences):
+        item = _convert(seq, i, log, where)
+        if item is None:
+            broken.append(i)
+            item = []
+        if isinstance(item, np.ndarray):
+            if len(item):
+                widths[item.shape[1]] += len(item)
+        else:
+            widths.update(len(row) for row in item if row)
+        items.append(item)
+
+    features = widths.most_common(1)[0][0] if widths else 1
+    parts, bad_rows, offset = [], [], 0
+    for i, item in enumerate(items):
+        if isinstance(item, np.ndarray):
+            if len(item) and item.shape[1] != features:
+                log.add(
+                    "feature-mismatch",
+                    f"{where(i)} has {item.shape[1]} features in every timestep; the rest of the "
+                    f"data has {features}: give every timestep the same features",
+                    i,
+                    0,
+                    count=len(item),
+                )
+                bad_rows.append(np.arange(offset, offset + len(item)))
+                item = np.full((len(item), features), np.nan)
+            parts.append(item.reshape(len(item), features))
+        else:
+            block = np.full((len(item), features), np.nan)
+            for t, row in enumerate(item):
+                if row is not None and len(row) == features:
+                    block[t] = row
+                    continue
+                if row is not None:
+                    log.add(
+                        "feature-mismatch",
+                        f"{where(i)}, timestep {t} has {len(row)} features; the rest of the data "
+                        f"has {features}: give every timestep the same features",
+                        i,
+                        t,
+                    )
+                bad_rows.append(np.array([offset + t]))
+            parts.append(block)
+        offset += len(parts[-1])
+
+    lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    values = np.concatenate(parts) if parts else np.empty((0, features))
+    bad = np.concatenate(bad_rows) if bad_rows else np.empty(0, dtype=np.int64)
+    return Converted(Ragged(values, lengths), bad, np.array(broken, dtype=np.int64))
+
+
+def _convert(
+    seq: Any, i: int, log: ProblemLog, where: Callable[[int], str]
+) -> np.ndarray | list[tuple[float, ...] | None] | None:
+    """One sequence as a float array (fast path) or as rows, ``None`` for a bad row."""
+    if isinstance(seq, np.ndarray) and seq.dtype.kind in "iufb" and seq.ndim in (1, 2):
+        return _as_2d(seq.astype(np.float64))
+    if isinstance(seq, np.ndarray):
+        seq = seq.tolist()
+    if isinstance(seq, tuple):
+        seq = list(seq)
+    if not isinstance(seq, list):
+        if _is_number(seq):
+            log.add(
+                "rank",
+                f"{where(i)} is a single number, not a list of timesteps: "
+                "a file holding one univariate sequence must wrap it in a list, [[1, 2, 3]]",
+                i,
+            )
+        else:
+            log.add("non-numeric", f"{where(i)} is {_show(seq)}, not a list of timesteps", i)
+        return None
+    fast = _fast(seq)
+    if fast is not None:
+        return fast
+    return [_row(step, i, t, log, where) for t, step in enumerate(seq)]
+
+
+def _fast(seq: list) -> np.ndarray | None:
+    """The whole sequence as one array when it is plainly numbers; else ``None``."""
+    step_types = set(map(type, seq))
+    if step_types <= {list}:
+        if not set(map(type, chain.from_iterable(seq))) <= _NUMBER_TYPES:
+            return None
+    elif not step_types <= _NUMBER_TYPES:
+        return None
+    try:
+        array = np.array(seq, dtype=np.float64)
+    except (ValueError, OverflowError):
+        return None
+    if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[1] == 0):
+        return None
+    return _as_2d(array)
+
+
+def _row(
+    step: Any, i: int, t: int, log: ProblemLog, where: Callable[[int], str]
+) -> tuple[float, ...] | None:
+    place = f"{where(i)}, timestep {t}"
+    values = step.tolist() if isinstance(step, np.ndarray) else step
+    if _is_number(values):
+        values = [values]
+    elif not isinstance(values, (list, tuple)):
+        log.add("non-numeric", f"{place} is {_show(step)}, not a number or a list of numbers", i, t)
+        return None
+    for v in values:
+        if isinstance(v, (list, tuple, dict, np.ndarray)) and not isinstance(v, str):
+            if isinstance(v, dict):
+                log.add("non-numeric", f"{place} holds {_show(v)}, not a number", i, t)
+            else:
+                log.add(
+                    "rank",
+                    f"{place} holds a list inside its list of features: a timestep must be "
+                    "a flat list of numbers (flatten it, or make the inner values features)",
+                    i,
+                    t,
+                )
+            return None
+        if not _is_number(v):
+            log.add("non-numeric", f"{place} holds {_show(v)}, which is not a number", i, t)
+            return None
+    try:
+        return tuple(float(v) for v in values)
+    except OverflowError:
+        log.add("non-finite", f"{place} holds a number too large for a float", i, t)
+        return None
+
+
+def _as_2d(array: np.ndarray) -> np.ndarray:
+    return array.reshape(-1, 1) if array.ndim == 1 else array
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+        v, (bool, np.bool_)
+    )
+
+
+def _show(v: Any) -> str:
+    """A value as JSON would call it."""
+    if v is None:
+        return "null"
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        text = v if len(v) <= 20 else v[:17] + "..."
+        return f'the text "{text}"'
+    if isinstance(v, dict):
+        return "an object {...}"
+    return f"a {type(v).__name__}"

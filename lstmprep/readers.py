@@ -1,0 +1,490 @@
+"""Readers: one function per file format, each turning a file into a :class:`Dataset`.
+
+A reader raises :class:`~lstmprep.errors.UnreadableInput` when the file cannot be read at all
+(missing, malformed, unsafe) and otherwise records what is wrong with the data as problems, so
+that ``inspect`` can report all of them at once. Adding a format is adding one function to
+``READERS``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from .errors import UnreadableInput
+from .nested import from_nested
+from .ragged import Ragged
+from .report import Problem, ProblemLog
+
+PICKLE_HINT = "pass --allow-pickle only for files you trust: unpickling can run code"
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A ragged batch read from a file, with labels and what reading it found."""
+
+    path: str
+    format: str
+    ragged: Ragged
+    labels: np.ndarray | None = None
+    #: problems found while reading (structure and types)
+    problems: tuple[Problem, ...] = ()
+    #: assumptions the reader made, in plain words
+    notes: tuple[str, ...] = ()
+    #: flat rows that could not be read (NaN in ``ragged.values``), already reported
+    bad_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: sequences that are not sequences at all (length 0), already reported
+    broken: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: the element type as stored in the file
+    dtype: str = "float64"
+    #: pad's options when the file is lstmprep's own output
+    meta: dict[str, Any] | None = None
+
+
+def read(
+    path: str | Path, *, labels: str | Path | None = None, allow_pickle: bool = False
+) -> Dataset:
+    """Read a sequence file (.json, .jsonl, .npy, .npz), and labels from ``labels`` if given.
+
+    >>> import json, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "two.json")
+    >>> _ = open(path, "w").write(json.dumps({"sequences": [[1, 2, 3], [4]], "labels": [0, 1]}))
+    >>> data = read(path)
+    >>> data.format, data.ragged.lengths, data.ragged.n_features, data.labels
+    ('json', array([3, 1]), 1, array([0, 1]))
+    """
+    path = Path(path)
+    reader = READERS.get(_check_file(path))
+    if reader is None:
+        known = ", ".join(sorted(READERS))
+        raise UnreadableInput(
+            f"unknown file type {path.suffix or '(no extension)'!r}",
+            path=str(path),
+            hint=f"lstmprep reads {known}",
+        )
+    dataset = reader(path, allow_pickle)
+    if labels is not None:
+        dataset = replace(dataset, labels=read_labels(labels, allow_pickle=allow_pickle))
+    return dataset
+
+
+def read_labels(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
+    """Read one label per sequence from a .json list, a .jsonl file or a .npy array."""
+    path = Path(path)
+    suffix = _check_file(path)
+    if suffix == ".npy":
+        with open(path, "rb") as f:
+            _npy_header(f, path.stat().st_size, str(path), allow_pickle)
+        return np.load(path, allow_pickle=allow_pickle)
+    if suffix == ".json":
+        value = _load_json(path.read_bytes(), str(path))
+        if isinstance(value, dict) and "labels" in value:
+            value = value["labels"]
+        if not isinstance(value, list):
+            raise UnreadableInput(
+                "expected a JSON list of labels", path=str(path), hint='write [0, 1, …]'
+            )
+        return _labels_array(value)
+    if suffix == ".jsonl":
+        return _labels_array([value for _, value in _json_lines(path)])
+    raise UnreadableInput(
+        f"unknown labels file type {suffix!r}", path=str(path), hint="use .json, .jsonl or .npy"
+    )
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def read_json(path: Path, allow_pickle: bool = False) -> Dataset:
+    """``[seq, …]`` or ``{"sequences": [seq, …], "labels": [...]}``; a seq is a list of timesteps."""
+    data = path.read_bytes()
+    fast = _scan(data)
+    if fast is not None:
+        return _from_scan(path, "json", fast)
+    fast_object = _scan_object(data, str(path))
+    if fast_object is not None:
+        return fast_object
+    value = _load_json(data, str(path))
+    labels = None
+    if isinstance(value, dict) and "sequences" in value:
+        labels = value.get("labels")
+        value = value["sequences"]
+    if not isinstance(value, list):
+        raise UnreadableInput(
+            f"the top level is {_kind(value)}, not a list of sequences",
+            path=str(path),
+            hint='write [[t1, t2, …], …] or {"sequences": [...], "labels": [...]}',
+        )
+    return _from_python(path, "json", value, None if labels is None else _labels_array(labels))
+
+
+def read_jsonl(path: Path, allow_pickle: bool = False) -> Dataset:
+    """One sequence per line: a list of timesteps, or ``{"sequence": [...], "label": …}``."""
+    data = path.read_bytes()
+    fast = _scan(data, jsonl=True)
+    if fast is not None:
+        return _from_scan(path, "jsonl", fast)
+    lines, sequences, labels = [], [], []
+    for lineno, value in _json_lines(path, data):
+        if isinstance(value, dict):
+            if "sequence" not in value:
+                raise UnreadableInput(
+                    f'line {lineno}: an object with no "sequence" key',
+                    path=str(path),
+                    hint='write {"sequence": [...], "label": …} or a bare list on each line',
+                )
+            labels.append(value.get("label"))
+            value = value["sequence"]
+        else:
+            labels.append(None)
+        lines.append(lineno)
+        sequences.append(value)
+    have = [label is not None for label in labels]
+    label_array = _labels_array(labels) if any(have) else None
+    return _from_python(path, "jsonl", sequences, label_array, lambda i: f"line {lines[i]}")
+
+
+def _json_lines(path: Path, data: bytes | None = None):
+    """(line number, parsed value) for each non-blank line."""
+    text = _decode(path.read_bytes() if data is None else data, str(path))
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield lineno, _load_json(line, str(path), lineno=lineno)
+
+
+def _load_json(data: bytes | str, path: str, lineno: int | None = None) -> Any:
+    text = data if isinstance(data, str) else _decode(data, path)
+    if not text.strip():
+        raise UnreadableInput("the file is empty" if lineno is None else f"line {lineno} is empty", path=path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        line = e.lineno if lineno is None else lineno
+        raise UnreadableInput(
+            f"not valid JSON: {e.msg} at line {line}, column {e.colno}",
+            path=path,
+            hint="fix the JSON at that place (a trailing comma, a missing bracket, a quote…)",
+        ) from None
+    except RecursionError:
+        raise UnreadableInput(
+            "nested too deeply to be sequence data",
+            path=path,
+            hint="sequences nest three levels: [sequence [timestep [feature, …]]]",
+        ) from None
+
+
+def _decode(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise UnreadableInput(
+            f"not UTF-8 text: byte {e.start} (line {line}) is 0x{data[e.start]:02x}",
+            path=path,
+            hint="save the file as UTF-8 JSON",
+        ) from None
+
+
+_OBJECT_START = re.compile(rb'\s*\{\s*"sequences"\s*:\s*')
+
+
+def _scan(data: bytes, jsonl: bool = False):
+    """The C scanner's result for plainly numeric text, or ``None`` to take the exact path."""
+    try:
+        from .fastjson import scan_numeric
+    except ImportError:  # pragma: no cover - the scanner is part of the package
+        return None
+    return scan_numeric(data, jsonl=jsonl)
+
+
+def _scan_object(data: bytes, path: str) -> Dataset | None:
+    """``{"sequences": <numeric>, …}``: the sequences scanned in C, the small rest by ``json``."""
+    start = _OBJECT_START.match(data)
+    if start is None:
+        return None
+    try:
+        from .fastjson import scan_numeric
+    except ImportError:  # pragma: no cover
+        return None
+    scan = scan_numeric(data, start=start.end(), stop_at_end=True)
+    if scan is None:
+        return None
+    rest = data[scan.end :].strip()
+    if rest == b"}":
+        others: dict = {}
+    elif rest.startswith(b","):
+        try:
+            others = json.loads(b"{" + rest[1:])
+        except (ValueError, RecursionError):
+            return None  # the exact path says where the JSON is wrong
+    else:
+        return None
+    labels = others.get("labels")
+    dataset = _from_scan(Path(path), "json", scan)
+    return _with_labels(dataset, None if labels is None else _labels_array(labels))
+
+
+def _from_scan(path: Path, fmt: str, scan: Any) -> Dataset:
+    notes = ("timesteps are bare numbers: read as 1 feature",) if scan.univariate else ()
+    return Dataset(str(path), fmt, Ragged(scan.values, scan.lengths), notes=notes)
+
+
+def _from_python(
+    path: Path,
+    fmt: str,
+    sequences: list,
+    labels: np.ndarray | None,
+    where: Callable[[int], str] = lambda i: f"sequence {i}",
+) -> Dataset:
+    log = ProblemLog()
+    converted = from_nested(sequences, log, where)
+    return Dataset(
+        str(path),
+        fmt,
+        converted.ragged,
+        labels,
+        tuple(log.problems()),
+        bad_rows=converted.bad_rows,
+        broken=converted.broken,
+    )
+
+
+def _labels_array(labels: list) -> np.ndarray:
+    """Labels as an array; mixed types or shapes stay an object array for the checks to name."""
+    try:
+        array = np.asarray(labels)
+    except (ValueError, OverflowError):
+        array = np.empty(len(labels), dtype=object)
+        array[:] = labels
+    if array.dtype.kind in "US" and any(not isinstance(v, str) for v in labels):
+        array = np.empty(len(labels), dtype=object)
+        array[:] = labels
+    return array
+
+
+# --- NumPy ---------------------------------------------------------------------------------------
+
+
+def read_npy(path: Path, allow_pickle: bool = False) -> Dataset:
+    """A 2-D ``(samples, timesteps)`` array (univariate), a dense 3-D array, or pickled sequences."""
+    with open(path, "rb") as f:
+        dtype = _npy_header(f, path.stat().st_size, str(path), allow_pickle)
+    if dtype.hasobject:
+        array = np.load(path, allow_pickle=True)
+        return _from_python(path, "npy", list(array.reshape(-1)) if array.ndim else [array[()]], None)
+    return _from_array(path, "npy", np.load(path, mmap_mode="r"))
+
+
+def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
+    """pad's output (``x``, ``lengths``, ``y``), ``values`` + ``lengths``, or ``np.savez(*seqs)``."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise UnreadableInput(
+            f"not a valid .npz (zip) archive: {e}", path=str(path), hint="write it with np.savez"
+        ) from None
+    with archive:
+        members = {name.removesuffix(".npy"): archive.getinfo(name) for name in archive.namelist()}
+        arrays = {name: _npz_member(archive, info, path, allow_pickle) for name, info in members.items()}
+    if not arrays:
+        raise UnreadableInput("the archive holds no arrays", path=str(path))
+    labels = arrays.get("y", arrays.get("labels"))
+    if "x" in arrays:
+        return _from_padded(path, arrays)
+    if "values" in arrays and "lengths" in arrays:
+        values, lengths = arrays["values"], arrays["lengths"]
+        if values.ndim == 1:
+            values = values.reshape(-1, 1)
+        if values.ndim != 2 or lengths.ndim != 1 or int(lengths.sum()) != len(values):
+            raise UnreadableInput(
+                f"values {values.shape} and lengths {lengths.shape} do not fit together "
+                f"(lengths add up to {int(lengths.sum())})",
+                path=str(path),
+                hint="values is (total_timesteps, features), lengths one count per sequence",
+            )
+        return _with_labels(_from_array(path, "npz", values, lengths.astype(np.int64)), labels)
+    numbered = sorted((int(m[4:]), m) for m in arrays if re.fullmatch(r"arr_\d+", m))
+    if numbered:
+        sequences = [arrays[name] for _, name in numbered]
+        return _with_labels(_from_python(path, "npz", sequences, None), labels)
+    raise UnreadableInput(
+        f"no sequences among the arrays {sorted(arrays)}",
+        path=str(path),
+        hint="expected x (+ lengths, y), values + lengths, or arr_0, arr_1, … from np.savez(*seqs)",
+    )
+
+
+def _npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, allow_pickle: bool):
+    name = f"{path}:{info.filename}"
+    try:
+        with archive.open(info) as f:
+            _npy_header(f, info.file_size, name, allow_pickle)
+        with archive.open(info) as f:
+            return np.lib.format.read_array(f, allow_pickle=allow_pickle)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise UnreadableInput(f"member {info.filename} cannot be read: {e}", path=str(path)) from None
+
+
+def _npy_header(f: BinaryIO, size: int, name: str, allow_pickle: bool) -> np.dtype:
+    """Check a .npy header before anything is allocated; return the dtype."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(f)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read_header(f)
+    except (ValueError, EOFError, OSError) as e:
+        raise UnreadableInput(
+            f"not a valid .npy file ({e})", path=name, hint="write it with np.save"
+        ) from None
+    if dtype.hasobject:
+        if not allow_pickle:
+            raise UnreadableInput(
+                "the array holds pickled Python objects (dtype=object), which are not loaded "
+                "by default",
+                path=name,
+                hint=f"save numeric arrays (np.savez(*seqs) for ragged data), or {PICKLE_HINT}",
+            )
+        return dtype
+    needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    available = size - f.tell()
+    if needed > available:
+        raise UnreadableInput(
+            f"the header says shape {shape} of {dtype} ({_size(needed)}) but only "
+            f"{_size(available)} follow: the file is truncated or corrupt",
+            path=name,
+            hint="write the file again with np.save",
+        )
+    return dtype
+
+
+def _from_array(
+    path: Path, fmt: str, array: np.ndarray, lengths: np.ndarray | None = None
+) -> Dataset:
+    """A numeric array: (samples, timesteps) univariate, or (samples, timesteps, features)."""
+    notes: list[str] = []
+    log = ProblemLog()
+    dtype = str(array.dtype)
+    if array.dtype.kind not in "iufb":
+        log.add(
+            "non-numeric",
+            f"the array's values are {array.dtype} ({_dtype_words(array.dtype)}), not real numbers",
+        )
+        array = np.broadcast_to(np.nan, array.shape)
+    if lengths is None:
+        if array.ndim == 2:
+            notes.append(
+                f"2-D array {array.shape} read as {array.shape[0]} univariate sequences "
+                f"of {array.shape[1]} timesteps (1 feature)"
+            )
+            array = array[:, :, None]
+        if array.ndim != 3:
+            log.add(
+                "rank",
+                f"a {array.ndim}-D array of shape {array.shape}: sequences need 2-D "
+                "(samples, timesteps) or 3-D (samples, timesteps, features)",
+            )
+            array = np.empty((0, 0, 1))
+        else:
+            notes.append(_dense_note(array))
+        lengths = np.full(array.shape[0], array.shape[1], dtype=np.int64)
+        array = array.reshape(-1, array.shape[2])
+    values = array if array.dtype.kind == "f" else array.astype(np.float64)
+    bad_rows = np.arange(len(values)) if len(log.problems()) and len(values) else None
+    return Dataset(
+        str(path),
+        fmt,
+        Ragged(values, lengths),
+        problems=tuple(log.problems()),
+        notes=tuple(notes),
+        dtype=dtype,
+        **({"bad_rows": bad_rows} if bad_rows is not None else {}),
+    )
+
+
+def _from_padded(path: Path, arrays: dict[str, np.ndarray]) -> Dataset:
+    """lstmprep pad's own output: cut the padding away again using ``lengths`` and ``meta``."""
+    x = arrays["x"]
+    meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
+    labels = arrays.get("y", arrays.get("labels"))
+    if "lengths" not in arrays or x.ndim != 3:
+        dataset = _from_array(path, "npz", x)
+        return _with_labels(replace(dataset, meta=meta or None), labels)
+    lengths = arrays["lengths"].astype(np.int64)
+    steps = np.arange(x.shape[1])
+    if meta.get("padding", "post") == "pre":
+        mask = steps >= (x.shape[1] - lengths)[:, None]
+    else:
+        mask = steps < lengths[:, None]
+    dataset = _from_array(path, "npz", x[mask], lengths)
+    return _with_labels(replace(dataset, meta=meta or None), labels)
+
+
+def _dense_note(array: np.ndarray) -> str:
+    note = (
+        f"read as dense: all {array.shape[0]} sequences are {array.shape[1]} timesteps long "
+        "(padding can only be told by value, so none was assumed)"
+    )
+    if array.shape[1] and array.shape[0]:
+        ends = int((np.asarray(array[:, -1, :]) == 0).all(axis=1).sum())
+        if ends:
+            note += (
+                f"; {ends} sequences end in an all-zero timestep — if that is padding, keep the "
+                "real lengths beside the array (lstmprep pad writes them)"
+            )
+    return note
+
+
+def _with_labels(dataset: Dataset, labels: np.ndarray | None) -> Dataset:
+    return dataset if labels is None else replace(dataset, labels=labels)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _check_file(path: Path) -> str:
+    if not path.exists():
+        raise UnreadableInput("no such file", path=str(path))
+    if path.is_dir():
+        raise UnreadableInput("is a directory, not a file", path=str(path))
+    return path.suffix.lower()
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return 'an object without a "sequences" key'
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"
+
+
+def _dtype_words(dtype: np.dtype) -> str:
+    return {"U": "text", "S": "bytes", "c": "complex numbers", "M": "dates", "m": "durations"}.get(
+        dtype.kind, "records"
+    )
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} bytes"  # pragma: no cover
+
+
+READERS: dict[str, Callable[[Path, bool], Dataset]] = {
+    ".json": read_json,
+    ".jsonl": read_jsonl,
+    ".npy": read_npy,
+    ".npz": read_npz,
+}

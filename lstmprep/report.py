@@ -1,0 +1,207 @@
+"""The result of inspecting a data set: a plain value that the CLI renders or dumps as JSON.
+
+Every problem has a fixed kebab-case ``code``, a ``severity``, a plain-words ``message`` with
+the fix, and the place it was found (``sequence`` and ``timestep``, ``None`` where it has none).
+A problem that repeats is one entry with a ``count`` and the first few ``places``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+#: Every problem code, its severity and what it means.
+CODES: dict[str, tuple[Severity, str]] = {
+    "no-sequences": ("error", "there is nothing to pad"),
+    "rank": ("error", "a value is nested deeper or shallower than sequence > timestep > feature"),
+    "non-numeric": ("error", "a value is not a number (text, null, true/false, …)"),
+    "non-finite": ("error", "a value is NaN, ±Infinity or too large for a float"),
+    "feature-mismatch": ("error", "a timestep has a different number of features than the rest"),
+    "label-mismatch": ("error", "the labels do not fit the sequences (count, shape or type)"),
+    "ragged-length": ("warning", "sequences have different lengths: the data needs padding"),
+    "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
+    "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),
+    "length-outlier": ("warning", "a few long sequences make padding to the longest wasteful"),
+}
+
+#: How many places a grouped problem lists.
+MAX_PLACES = 5
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a problem is: 0-based sequence and timestep (``None`` where it has none)."""
+
+    sequence: int | None = None
+    timestep: int | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.sequence is not None:
+            parts.append(f"sequence {self.sequence}")
+        if self.timestep is not None:
+            parts.append(f"timestep {self.timestep}")
+        return ", ".join(parts) or "whole file"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One kind of problem, found ``count`` times; ``places`` holds the first few."""
+
+    code: str
+    message: str
+    places: tuple[Place, ...] = ()
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown problem code {self.code!r}")
+
+    @property
+    def severity(self) -> Severity:
+        return CODES[self.code][0]
+
+    @property
+    def sequence(self) -> int | None:
+        return self.places[0].sequence if self.places else None
+
+    @property
+    def timestep(self) -> int | None:
+        return self.places[0].timestep if self.places else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "sequence": self.sequence,
+            "timestep": self.timestep,
+            "count": self.count,
+            "places": [asdict(p) for p in self.places],
+        }
+
+
+class ProblemLog:
+    """Collects problems one place at a time and groups them by code, in order of first sight.
+
+    >>> log = ProblemLog()
+    >>> for t in range(7):
+    ...     log.add("non-numeric", f"'x' at timestep {t} is not a number", sequence=2, timestep=t)
+    >>> [(p.code, p.count, len(p.places)) for p in log.problems()]
+    [('non-numeric', 7, 5)]
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+        self._places: dict[str, list[Place]] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        sequence: int | None = None,
+        timestep: int | None = None,
+        count: int = 1,
+    ) -> None:
+        """Record ``count`` occurrences of ``code`` whose first is at (sequence, timestep)."""
+        self._first.setdefault(code, message)
+        places = self._places.setdefault(code, [])
+        if len(places) < MAX_PLACES:
+            places.append(Place(sequence, timestep))
+        self._counts[code] = self._counts.get(code, 0) + count
+
+    def add_many(
+        self,
+        code: str,
+        message: str,
+        places: Iterable[tuple[int | None, int | None]],
+        count: int,
+    ) -> None:
+        """Record ``count`` occurrences of ``code`` at once; ``places`` are the first of them."""
+        for sequence, timestep in places:
+            self.add(code, message, sequence, timestep, count=0)
+        self._first.setdefault(code, message)
+        self._places.setdefault(code, [])
+        self._counts[code] = self._counts.get(code, 0) + count
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Take problems already grouped (a reader's) into this log."""
+        for p in problems:
+            places = [(place.sequence, place.timestep) for place in p.places]
+            self.add_many(p.code, p.message, places, p.count)
+
+    def problems(self) -> list[Problem]:
+        return [
+            Problem(code, message, tuple(self._places[code]), self._counts[code])
+            for code, message in self._first.items()
+        ]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What the data looks like, and what padding it to the longest sequence would cost."""
+
+    file: str
+    format: str
+    sequences: int
+    features: int
+    total_timesteps: int
+    min_length: int
+    median_length: float
+    p95_length: int
+    max_length: int
+    dtype: str
+    padding_waste: float
+    padded_mb: float
+    labels: int | None
+    label_kind: str | None
+    input_shape: tuple[int, int]
+    mask_value: float
+    histogram: tuple[tuple[int, int, int], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["input_shape"] = list(self.input_shape)
+        d["histogram"] = [{"from": lo, "to": hi, "count": n} for lo, hi, n in self.histogram]
+        return d
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of :func:`lstmprep.inspect`: stats, problems and the assumptions made.
+
+    ``ok`` is false when there is an error (or, with ``strict``, a warning).
+    """
+
+    stats: Stats
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    strict: bool = False
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not (self.errors or (self.strict and self.warnings))
+
+    def codes(self) -> list[str]:
+        return [p.code for p in self.problems]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "strict": self.strict,
+            "problems": [p.to_dict() for p in self.problems],
+            "stats": self.stats.to_dict(),
+            "notes": list(self.notes),
+        }
