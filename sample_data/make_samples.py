@@ -1,0 +1,117 @@
+"""Write every file in sample_data/ (run `make samples`); the output is the same on every run.
+
+- seed_*.json: the three examples of the document lstmprep grew from
+- sensors.json: 300 machines x 5 sensor channels, 20–160 timesteps each, a fault label each
+- prices.jsonl: one ticker per line with next-day return as the label (regression)
+- tokens.npz: token-id sequences as np.savez(*seqs) writes them, with class labels
+- problems/<code>.json: one small file per problem code that `lstmprep inspect` reports
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def write_json(path: Path, value: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, allow_nan=True) + "\n")
+
+
+def seed_examples() -> None:
+    # Example 1: inconsistent timestep lengths (3, 2, 4), two features
+    write_json(
+        HERE / "seed_inconsistent.json",
+        [[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10]], [[11, 12], [13, 14], [15, 16], [17, 18]]],
+    )
+    # Example 2: variable lengths that need padding, with the seed's targets
+    write_json(
+        HERE / "seed_padding.json",
+        {
+            "sequences": [[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10]], [[11, 12], [13, 14], [15, 16]]],
+            "labels": [1, 2, 3],
+        },
+    )
+    # Example 3: plain lists rather than arrays — fine for lstmprep, which builds the arrays
+    write_json(
+        HERE / "seed_lists.json",
+        [[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10]], [[11, 12], [13, 14], [15, 16]]],
+    )
+
+
+def sensors(rng: np.random.Generator) -> None:
+    """Vibration and temperature of machines; a fault shows as a rising vibration trend."""
+    sequences, labels = [], []
+    for _ in range(300):
+        n = int(rng.integers(20, 121)) if rng.random() > 0.03 else int(rng.integers(140, 161))
+        fault = int(rng.random() < 0.4)
+        t = np.linspace(0, 1, n)
+        temperature = 40 + 5 * np.sin(6 * t) + rng.normal(0, 0.5, n) + 8 * fault * t
+        humidity = 30 + rng.normal(0, 2, n)
+        vibration = rng.normal(0, 0.2, (n, 3)) + (fault * 1.5 * t)[:, None]
+        steps = np.column_stack([temperature, humidity, vibration])
+        sequences.append(np.round(steps, 3).tolist())
+        labels.append(fault)
+    write_json(HERE / "sensors.json", {"sequences": sequences, "labels": labels})
+
+
+def prices(rng: np.random.Generator) -> None:
+    """Daily close and volume per ticker; the label is the next day's return."""
+    lines = []
+    for i in range(120):
+        n = int(rng.integers(30, 90))
+        returns = rng.normal(0.0005, 0.02, n + 1)
+        close = 100 * np.exp(np.cumsum(returns[:-1]))
+        volume = rng.lognormal(12, 0.3, n) / 1e6
+        sequence = np.round(np.column_stack([close, volume]), 4).tolist()
+        lines.append(json.dumps({"ticker": f"T{i:03d}", "sequence": sequence, "label": round(float(returns[-1]), 5)}))
+    (HERE / "prices.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def tokens(rng: np.random.Generator) -> None:
+    """Token ids (one feature) of short event logs, three classes of log."""
+    sequences, labels = [], []
+    for _ in range(200):
+        kind = int(rng.integers(0, 3))
+        n = int(rng.integers(5, 40))
+        ids = rng.integers(1 + 30 * kind, 31 + 30 * kind, n).astype(np.int32)
+        sequences.append(ids)
+        labels.append(kind)
+    np.savez(HERE / "tokens.npz", *sequences)
+    np.save(HERE / "tokens_labels.npy", np.array(labels, dtype=np.int64))
+
+
+def problems() -> None:
+    """The smallest file that shows each problem code."""
+    ok = [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6], [0.7, 0.8]]]
+    files = {
+        "feature-mismatch": [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6], [0.7]]],
+        "non-numeric": [[[0.1, 0.2], [0.3, "n/a"]], [[0.5, None], [0.7, 0.8]]],
+        "non-finite": [[[0.1, float("nan")], [0.3, 0.4]], [[0.5, 0.6], [float("inf"), 0.8]]],
+        "rank": [[[0.1, [0.2, 0.3]], [0.4, 0.5]], 7],
+        "label-mismatch": {"sequences": ok, "labels": [0, 1, 1]},
+        "no-sequences": [],
+        "ragged-length": [[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], [[0.7, 0.8]]],
+        "empty-sequence": [[[0.1, 0.2], [0.3, 0.4]], []],
+        "pad-collision": [[[0.1, 0.2], [0.0, 0.0], [0.5, 0.6]], [[0.7, 0.8], [0.9, 1.0], [1.1, 1.2]]],
+        "length-outlier": [[[0.1, 0.2]] * 3 for _ in range(30)] + [[[0.3, 0.4]] * 200],
+    }
+    for code, value in files.items():
+        write_json(HERE / "problems" / f"{code}.json", value)
+
+
+def main() -> None:
+    rng = np.random.default_rng(20261124)
+    seed_examples()
+    sensors(rng)
+    prices(rng)
+    tokens(rng)
+    problems()
+
+
+if __name__ == "__main__":
+    main()
