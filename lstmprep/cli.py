@@ -39,6 +39,7 @@ Labels = Annotated[
 AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
 ]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 AllowPickle = Annotated[
     bool,
     typer.Option(
@@ -122,6 +123,77 @@ def inspect(
     else:
         render.report(report, out)
     raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+@handled
+def pad(
+    file: Input,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Where to write: .npz (x, lengths, y, meta) or .npy (x)."
+        ),
+    ],
+    maxlen: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Timesteps per row: a number, or pNN, the NNth percentile of the lengths. "
+            "Default: the longest sequence."
+        ),
+    ] = None,
+    padding: Annotated[
+        str, typer.Option(help="Pad 'post' (after; cuDNN needs it) or 'pre'.")
+    ] = "post",
+    truncating: Annotated[
+        str,
+        typer.Option(help="Cut long sequences at the start ('pre': keep the latest) or 'post'."),
+    ] = "pre",
+    value: Annotated[float, typer.Option(help="The padding value.")] = 0.0,
+    dtype: Annotated[str, typer.Option(help="The output's dtype.")] = "float32",
+    allow_lossy: Annotated[
+        bool, typer.Option("--allow-lossy", help="Cast even when --dtype changes the values.")
+    ] = False,
+    labels: Labels = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing output file.")
+    ] = False,
+    allow_pickle: AllowPickle = False,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Pad a sequence file into the dense (samples, timesteps, features) tensor.
+
+    Example: lstmprep pad sample_data/sensors.json -o out/sensors.npz --maxlen p95
+
+    Data with errors is refused (exit 1) and nothing is written; an existing output is kept
+    unless --force; the output is written to a temporary file and renamed into place.
+    """
+    from . import render
+    from .pipeline import PadOptions, RefusedData, pad_file
+
+    options = PadOptions(maxlen, padding, truncating, value, dtype, allow_lossy)
+    try:
+        with render.Steps(err, enabled=not (quiet or as_json)) as step:
+            summary = pad_file(
+                file,
+                output,
+                options,
+                labels=labels,
+                force=force,
+                allow_pickle=allow_pickle,
+                step=step,
+            )
+    except RefusedData as refused:
+        if as_json:
+            emit_json(refused.report.to_dict())
+        else:
+            err.print(render.problems(refused.report))
+        raise
+    if as_json:
+        emit_json(summary.to_dict())
+    elif not quiet:
+        render.pad_summary(summary, err)
 
 
 def emit_json(value: Any) -> None:

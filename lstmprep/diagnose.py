@@ -204,7 +204,7 @@ def stats(dataset: Dataset) -> Stats:
         p95_length=_percentile_length(lengths, 95) if n else 0,
         max_length=longest,
         dtype=dataset.dtype,
-        padding_waste=round(1 - lengths.sum() / cells, 4) if cells else 0.0,
+        padding_waste=round(float(1 - lengths.sum() / cells), 4) if cells else 0.0,
         padded_mb=round(cells * features * 4 / 1e6, 3),
         labels=None if labels is None else (1 if labels.ndim == 0 else len(labels)),
         label_kind=None if labels is None else label_kind(labels),

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import threading
+from types import TracebackType
 
 from rich.console import Console, Group
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from .report import Report
+
+if TYPE_CHECKING:
+    from .pipeline import PadSummary
 
 STYLE = {"error": "bold red", "warning": "yellow"}
 
@@ -27,7 +35,9 @@ def report(rep: Report, console: Console) -> None:
 
 def summary(rep: Report) -> Table:
     s = rep.stats
-    table = Table(title=f"{Path(s.file).name} ({s.format})", show_header=False, title_justify="left")
+    table = Table(
+        title=f"{Path(s.file).name} ({s.format})", show_header=False, title_justify="left"
+    )
     table.add_column(style="bold")
     table.add_column()
     table.add_row("sequences", f"{s.sequences:,}")
@@ -95,3 +105,73 @@ def next_step(rep: Report) -> Group:
     else:
         text = Text(f"✓ ready: lstmprep train {name}", style="bold green")
     return Group(text)
+
+
+def pad_summary(summary: PadSummary, console: Console) -> None:
+    """What pad wrote, in a few lines, and its warnings."""
+    n, t, f = summary.shape
+    lines = [
+        f"wrote {summary.output}: x {n:,} x {t} x {f} {summary.dtype}, "
+        f"{summary.padding_share:.0%} padding, {summary.bytes / 1e6:,.1f} MB",
+    ]
+    if summary.truncated_sequences:
+        lines.append(
+            f"truncated {summary.truncated_sequences:,} sequences to {summary.maxlen} timesteps "
+            f"({summary.dropped_timesteps:,} timesteps dropped, {summary.meta['truncating']})"
+        )
+    if not summary.output.lower().endswith(".npz"):
+        lines.append("lengths and labels are not saved in .npy: write .npz to keep them")
+    for line in lines:
+        console.print(line)
+    for p in summary.warnings:
+        if p.code != "ragged-length":  # padding is the answer to that one
+            console.print(Text(f"warning: {p.code}: {p.message}", style="yellow"))
+
+
+class Steps:
+    """A progress bar on ``console`` for work longer than about a second; a step per phase.
+
+    Shown only when ``enabled`` and the console is a terminal; call the object with a phase's
+    name as each phase starts.
+    """
+
+    def __init__(
+        self, console: Console, *, enabled: bool = True, total: int = 4, delay: float = 1.0
+    ):
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("starting", total=total)
+        self.started = False
+        show = enabled and console.is_terminal
+        self.timer = threading.Timer(delay, self._start) if show else None
+
+    def _start(self) -> None:
+        self.started = True
+        self.progress.start()
+
+    def __call__(self, name: str) -> None:
+        done = self.progress.tasks[0].description != "starting"
+        self.progress.update(self.task, description=name, advance=1 if done else 0)
+
+    def __enter__(self) -> Steps:
+        if self.timer:
+            self.timer.daemon = True
+            self.timer.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.timer:
+            self.timer.cancel()
+        if self.started:
+            self.progress.stop()
