@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,7 +33,7 @@ _state = {"debug": False}
 # --- options shared by several commands ----------------------------------------------------------
 Input = Annotated[Path, typer.Argument(help="A .json, .jsonl, .npy or .npz sequence file.")]
 Labels = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--labels", metavar="FILE", help="Labels, one per sequence (.json/.jsonl/.npy)."),
 ]
 AsJson = Annotated[
@@ -58,7 +58,7 @@ def _version(value: bool) -> None:
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
     version: Annotated[
-        Optional[bool],
+        bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = None,
 ) -> None:
@@ -136,7 +136,7 @@ def pad(
         ),
     ],
     maxlen: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help="Timesteps per row: a number, or pNN, the NNth percentile of the lengths. "
             "Default: the longest sequence."

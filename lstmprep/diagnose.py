@@ -38,8 +38,10 @@ def inspect(
     >>> report.ok, report.codes(), report.stats.input_shape
     (True, ['ragged-length'], (3, 2))
     """
-    dataset = source if isinstance(source, Dataset) else read(
-        source, labels=labels, allow_pickle=allow_pickle
+    dataset = (
+        source
+        if isinstance(source, Dataset)
+        else read(source, labels=labels, allow_pickle=allow_pickle)
     )
     return diagnose(dataset, strict=strict)
 
@@ -237,7 +239,9 @@ def histogram(lengths: np.ndarray, bins: int = 10) -> tuple[tuple[int, int, int]
     width = max(1, math.ceil((hi - lo + 1) / bins))
     edges = np.arange(lo, hi + width + 1, width)
     counts, _ = np.histogram(lengths, bins=edges)
-    return tuple((int(a), int(a) + width - 1, int(c)) for a, c in zip(edges[:-1], counts))
+    return tuple(
+        (int(a), int(a) + width - 1, int(c)) for a, c in zip(edges[:-1], counts, strict=True)
+    )
 
 
 def _plain_label(v: object) -> bool:
@@ -252,7 +256,7 @@ def _locate(dataset: Dataset, rows: np.ndarray) -> list[tuple[int | None, int | 
     """(sequence, timestep) of each flat row."""
     offsets = dataset.ragged.offsets
     sequences = np.searchsorted(offsets, rows, side="right") - 1
-    return [(int(s), int(r - offsets[s])) for s, r in zip(sequences, rows)]
+    return [(int(s), int(r - offsets[s])) for s, r in zip(sequences, rows, strict=True)]
 
 
 def _collides(values: np.ndarray) -> bool:

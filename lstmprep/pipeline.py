@@ -59,10 +59,10 @@ class PadOptions:
             if getattr(self, name) not in SIDES:
                 raise UsageError(f"--{name} must be 'pre' or 'post', not {getattr(self, name)!r}")
         try:
-            kind = np.dtype(self.dtype).kind
+            kind: str = np.dtype(self.dtype).kind
         except TypeError:
-            kind = ""
-        if kind not in "iuf" or not kind:
+            kind = "?"
+        if kind not in "iuf":
             raise UsageError(
                 f"--dtype {self.dtype!r} is not a numeric dtype",
                 hint="use float32 (the default), float16, float64, int32 or int64",
@@ -202,16 +202,15 @@ def pad_file(
     }
 
     step("writing")
-    arrays: dict[str, np.ndarray] = {"x": x, "lengths": kept}
+    arrays: dict[str, Any] = {"x": x, "lengths": kept}
     if dataset.labels is not None:
         arrays["y"] = dataset.labels
     arrays["meta"] = np.array(json.dumps(meta))
-    with atomic_path(output) as tmp:
-        with open(tmp, "wb") as f:
-            if output.suffix.lower() == ".npy":
-                np.save(f, x)
-            else:
-                np.savez(f, **arrays)
+    with atomic_path(output) as tmp, open(tmp, "wb") as f:
+        if output.suffix.lower() == ".npy":
+            np.save(f, x)
+        else:
+            np.savez(f, **arrays)
     cells = x.shape[0] * x.shape[1]
     return PadSummary(
         output=str(output),

@@ -34,7 +34,9 @@ class Ragged:
 
     def __post_init__(self) -> None:
         if self.values.ndim != 2:
-            raise ValueError(f"values must be 2-D (timesteps, features), got shape {self.values.shape}")
+            raise ValueError(
+                f"values must be 2-D (timesteps, features), got shape {self.values.shape}"
+            )
         if self.lengths.ndim != 1:
             raise ValueError(f"lengths must be 1-D, got shape {self.lengths.shape}")
         total = int(self.lengths.sum()) if len(self.lengths) else 0
@@ -75,5 +77,5 @@ class Ragged:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         offsets = self.offsets
-        for start, end in zip(offsets[:-1], offsets[1:]):
+        for start, end in zip(offsets[:-1], offsets[1:], strict=True):
             yield self.values[start:end]

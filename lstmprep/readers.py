@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
@@ -89,7 +89,7 @@ def read_labels(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
             value = value["labels"]
         if not isinstance(value, list):
             raise UnreadableInput(
-                "expected a JSON list of labels", path=str(path), hint='write [0, 1, …]'
+                "expected a JSON list of labels", path=str(path), hint="write [0, 1, …]"
             )
         return _labels_array(value)
     if suffix == ".jsonl":
@@ -103,7 +103,7 @@ def read_labels(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
 
 
 def read_json(path: Path, allow_pickle: bool = False) -> Dataset:
-    """``[seq, …]`` or ``{"sequences": [seq, …], "labels": [...]}``; a seq is a list of timesteps."""
+    """``[seq, …]`` or ``{"sequences": [seq, …], "labels": […]}``; a seq: a list of timesteps."""
     data = path.read_bytes()
     fast = _scan(data)
     if fast is not None:
@@ -162,7 +162,9 @@ def _json_lines(path: Path, data: bytes | None = None):
 def _load_json(data: bytes | str, path: str, lineno: int | None = None) -> Any:
     text = data if isinstance(data, str) else _decode(data, path)
     if not text.strip():
-        raise UnreadableInput("the file is empty" if lineno is None else f"line {lineno} is empty", path=path)
+        raise UnreadableInput(
+            "the file is empty" if lineno is None else f"line {lineno} is empty", path=path
+        )
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -273,17 +275,19 @@ def _labels_array(labels: list) -> np.ndarray:
 
 
 def read_npy(path: Path, allow_pickle: bool = False) -> Dataset:
-    """A 2-D ``(samples, timesteps)`` array (univariate), a dense 3-D array, or pickled sequences."""
+    """A 2-D ``(samples, timesteps)`` array (univariate), a dense 3-D one, or pickled sequences."""
     with open(path, "rb") as f:
         dtype = _npy_header(f, path.stat().st_size, str(path), allow_pickle)
     if dtype.hasobject:
         array = np.load(path, allow_pickle=True)
-        return _from_python(path, "npy", list(array.reshape(-1)) if array.ndim else [array[()]], None)
+        return _from_python(
+            path, "npy", list(array.reshape(-1)) if array.ndim else [array[()]], None
+        )
     return _from_array(path, "npy", np.load(path, mmap_mode="r"))
 
 
 def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
-    """pad's output (``x``, ``lengths``, ``y``), ``values`` + ``lengths``, or ``np.savez(*seqs)``."""
+    """pad's output (``x``, ``lengths``, ``y``), ``values`` + ``lengths``, or np.savez(*seqs)."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
@@ -292,7 +296,9 @@ def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
         ) from None
     with archive:
         members = {name.removesuffix(".npy"): archive.getinfo(name) for name in archive.namelist()}
-        arrays = {name: _npz_member(archive, info, path, allow_pickle) for name, info in members.items()}
+        arrays = {
+            name: _npz_member(archive, info, path, allow_pickle) for name, info in members.items()
+        }
     if not arrays:
         raise UnreadableInput("the archive holds no arrays", path=str(path))
     labels = arrays.get("y", arrays.get("labels"))
@@ -329,10 +335,12 @@ def _npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, all
         with archive.open(info) as f:
             return np.lib.format.read_array(f, allow_pickle=allow_pickle)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise UnreadableInput(f"member {info.filename} cannot be read: {e}", path=str(path)) from None
+        raise UnreadableInput(
+            f"member {info.filename} cannot be read: {e}", path=str(path)
+        ) from None
 
 
-def _npy_header(f: BinaryIO, size: int, name: str, allow_pickle: bool) -> np.dtype:
+def _npy_header(f: IO[bytes], size: int, name: str, allow_pickle: bool) -> np.dtype:
     """Check a .npy header before anything is allocated; return the dtype."""
     fmt = np.lib.format
     try:
@@ -396,15 +404,16 @@ def _from_array(
         lengths = np.full(array.shape[0], array.shape[1], dtype=np.int64)
         array = array.reshape(-1, array.shape[2])
     values = array if array.dtype.kind == "f" else array.astype(np.float64)
-    bad_rows = np.arange(len(values)) if len(log.problems()) and len(values) else None
+    problems = tuple(log.problems())
     return Dataset(
         str(path),
         fmt,
         Ragged(values, lengths),
-        problems=tuple(log.problems()),
+        problems=problems,
         notes=tuple(notes),
+        # every row of an array that is not numbers was reported already
+        bad_rows=np.arange(len(values) if problems else 0),
         dtype=dtype,
-        **({"bad_rows": bad_rows} if bad_rows is not None else {}),
     )
 
 

@@ -32,7 +32,11 @@ def seed_examples() -> None:
     write_json(
         HERE / "seed_padding.json",
         {
-            "sequences": [[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10]], [[11, 12], [13, 14], [15, 16]]],
+            "sequences": [
+                [[1, 2], [3, 4], [5, 6]],
+                [[7, 8], [9, 10]],
+                [[11, 12], [13, 14], [15, 16]],
+            ],
             "labels": [1, 2, 3],
         },
     )
@@ -68,7 +72,11 @@ def prices(rng: np.random.Generator) -> None:
         close = 100 * np.exp(np.cumsum(returns[:-1]))
         volume = rng.lognormal(12, 0.3, n) / 1e6
         sequence = np.round(np.column_stack([close, volume]), 4).tolist()
-        lines.append(json.dumps({"ticker": f"T{i:03d}", "sequence": sequence, "label": round(float(returns[-1]), 5)}))
+        lines.append(
+            json.dumps(
+                {"ticker": f"T{i:03d}", "sequence": sequence, "label": round(float(returns[-1]), 5)}
+            )
+        )
     (HERE / "prices.jsonl").write_text("\n".join(lines) + "\n")
 
 
@@ -97,7 +105,10 @@ def problems() -> None:
         "no-sequences": [],
         "ragged-length": [[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], [[0.7, 0.8]]],
         "empty-sequence": [[[0.1, 0.2], [0.3, 0.4]], []],
-        "pad-collision": [[[0.1, 0.2], [0.0, 0.0], [0.5, 0.6]], [[0.7, 0.8], [0.9, 1.0], [1.1, 1.2]]],
+        "pad-collision": [
+            [[0.1, 0.2], [0.0, 0.0], [0.5, 0.6]],
+            [[0.7, 0.8], [0.9, 1.0], [1.1, 1.2]],
+        ],
         "length-outlier": [[[0.1, 0.2]] * 3 for _ in range(30)] + [[[0.3, 0.4]] * 200],
     }
     for code, value in files.items():

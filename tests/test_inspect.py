@@ -1,4 +1,4 @@
-"""inspect: every problem code, the exit codes, and that the CLI's --json is the library's report."""
+"""inspect: every problem code, the exit codes, and the CLI's --json equal to the library's."""
 
 from __future__ import annotations
 
@@ -74,9 +74,17 @@ def test_repeated_problem_is_grouped(write):
 
 
 def test_stats(write):
-    report = lstmprep.inspect(write("data.json", {"sequences": [[[1, 2]] * 3, [[3, 4]]], "labels": [0.5, 1.5]}))
+    report = lstmprep.inspect(
+        write("data.json", {"sequences": [[[1, 2]] * 3, [[3, 4]]], "labels": [0.5, 1.5]})
+    )
     s = report.stats
-    assert (s.sequences, s.features, s.min_length, s.max_length, s.total_timesteps) == (2, 2, 1, 3, 4)
+    assert (s.sequences, s.features, s.min_length, s.max_length, s.total_timesteps) == (
+        2,
+        2,
+        1,
+        3,
+        4,
+    )
     assert s.input_shape == (3, 2) and s.padding_waste == pytest.approx(1 / 3, abs=1e-4)
     assert s.labels == 2 and s.label_kind == "regression"
     assert sum(n for _, _, n in s.histogram) == 2
@@ -185,7 +193,9 @@ def test_cli_json_equals_library_report(write, run):
 def test_exit_codes(data, args, code, write, run):
     result = run("inspect", write("data.json", data), *args)
     assert result.exit_code == code, result.output
-    assert json.loads(run("inspect", write("d.json", data), *args, "--json").stdout)["ok"] == (code == 0)
+    assert json.loads(run("inspect", write("d.json", data), *args, "--json").stdout)["ok"] == (
+        code == 0
+    )
 
 
 def test_tables_name_the_problem_and_next_step(write, run):
@@ -197,7 +207,7 @@ def test_tables_name_the_problem_and_next_step(write, run):
 @pytest.mark.parametrize(
     "name, content, words",
     [
-        ("bad.json", b'[[[1, 2],\n [3, 4]]', "line 2, column"),
+        ("bad.json", b"[[[1, 2],\n [3, 4]]", "line 2, column"),
         ("bad.json", b"", "empty"),
         ("bad.json", b'"text"', "top level is a string"),
         ("bad.txt", b"[]", "unknown file type"),
