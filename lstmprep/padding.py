@@ -1,0 +1,540 @@
+"""Padding: from a ragged batch to the dense ``(samples, timesteps, features)`` array.
+
+``pad_ragged`` pads the project's ``Ragged`` representation with a few vectorised numpy
+operations per block of sequences (no Python loop over sequences), into a new array or into
+one you provide (e.g. a ``np.memmap``). ``pad_into`` is the same core on raw
+``(values, lengths)`` for a block of rows of a larger output, the piece a streaming writer
+needs. ``pad_sequences`` is a drop-in for ``keras.utils.pad_sequences`` built on it, and
+``check_cast`` says when a dtype would silently change the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import operator
+from typing import NamedTuple
+
+import numpy as np
+
+from lstmprep.errors import UsageError
+from lstmprep.ragged import Ragged
+
+# Sequences are padded in blocks of about this many output bytes, which bounds every
+# temporary (masks, casts, truncation) whatever the size of the batch.
+_BLOCK_BYTES = 16 * 2**20
+
+# Copying one whole timestep (all its features) as a single item is what makes the masked
+# copy run at memory speed; these native types copy such items fastest.
+_ITEM_TYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64, 16: np.complex128}
+
+
+class Padded(NamedTuple):
+    """A padded batch and how many real timesteps each row kept after truncation."""
+
+    x: np.ndarray
+    """``(samples, maxlen, features)``."""
+    lengths: np.ndarray
+    """``(samples,)`` int64."""
+
+
+def pad_ragged(
+    ragged: Ragged,
+    maxlen: int | None = None,
+    *,
+    padding: str = "post",
+    truncating: str = "pre",
+    value=0.0,
+    dtype="float32",
+    out: np.ndarray | None = None,
+) -> Padded:
+    """Pads a ragged batch into a dense ``(samples, maxlen, features)`` array.
+
+    Sequences shorter than `maxlen` are padded with `value`, longer ones are truncated.
+    The work is a few vectorised numpy operations per block of rows, with no Python loop
+    over sequences, and the only large allocation is the result.
+
+    >>> r = Ragged.from_sequences([[[1, 2]], [[3, 4], [5, 6], [7, 8]]])
+    >>> padded = pad_ragged(r, maxlen=2)
+    >>> padded.x
+    array([[[1., 2.],
+            [0., 0.]],
+    <BLANKLINE>
+           [[5., 6.],
+            [7., 8.]]], dtype=float32)
+    >>> padded.lengths
+    array([1, 2])
+    >>> pad_ragged(r, padding="pre", truncating="post", value=-1, dtype="int32").x[0]
+    array([[-1, -1],
+           [-1, -1],
+           [ 1,  2]], dtype=int32)
+
+    Args:
+        ragged: The sequences.
+        maxlen: Timesteps per row; `None` pads to the longest sequence.
+        padding: `"pre"` or `"post"`: pad before or after each sequence.
+        truncating: `"pre"` or `"post"`: drop timesteps from the start or the end of
+            sequences longer than `maxlen`.
+        value: Padding value: a scalar, or one value per feature.
+        dtype: Numeric dtype of the result; `None` keeps the dtype of `ragged.values`.
+            Values are cast like `ndarray.astype` (see `check_cast` to catch losses).
+        out: Optional array of shape `(samples, maxlen, features)` and dtype `dtype`
+            to fill and return instead of allocating one, e.g. a `np.memmap`.
+
+    Returns:
+        A `Padded` tuple `(x, lengths)`: the padded array and the number of real
+        timesteps each row holds.
+    """
+    pre_padding, pre_truncating = _check_sides(padding, truncating)
+    lengths = ragged.lengths
+    if maxlen is None:
+        maxlen = int(lengths.max()) if len(lengths) else 0
+    maxlen = _check_maxlen(maxlen)
+    dtype = _check_dtype(ragged.values.dtype if dtype is None else dtype)
+    if dtype.kind not in "biufc":
+        raise UsageError(f"dtype must be a numeric dtype, got {dtype}")
+    shape = (len(lengths), maxlen, ragged.n_features)
+    fill = _fill_row(value, dtype, ragged.n_features)
+    # calloc'd zeros cost nothing to write: a new array padded with zeros skips the fill.
+    skip_fill = out is None and not fill.view(np.uint8).any()
+    if out is None:
+        out = np.zeros(shape, dtype) if skip_fill else np.empty(shape, dtype)
+    elif out.shape != shape or out.dtype != dtype:
+        raise UsageError(
+            f"out has shape {out.shape} and dtype {out.dtype}, "
+            f"expected shape {shape} and dtype {dtype}"
+        )
+    fill_or_none = None if skip_fill else fill
+    kept = _pad_blocks(out, ragged.values, lengths, pre_padding, pre_truncating, fill_or_none)
+    return Padded(out, kept)
+
+
+def pad_into(
+    out: np.ndarray,
+    values: np.ndarray,
+    lengths: np.ndarray,
+    *,
+    padding: str = "post",
+    truncating: str = "pre",
+    value=0.0,
+) -> np.ndarray:
+    """Pads sequences given as flat `values` and `lengths` into the rows of `out`.
+
+    The core of `pad_ragged`, for filling a large output block by block: pass a slice of
+    rows of `out` (of a `np.memmap`, say) and the sequences that go there.
+
+    >>> out = np.empty((3, 2, 1), dtype="float32")
+    >>> pad_into(out[:2], np.array([[1.0], [2.0], [3.0]]), np.array([1, 2]))
+    array([1, 2])
+    >>> pad_into(out[2:], np.array([[4.0], [5.0], [6.0]]), np.array([3]), value=-1)
+    array([2])
+    >>> out[..., 0]
+    array([[1., 0.],
+           [2., 3.],
+           [5., 6.]], dtype=float32)
+
+    Args:
+        out: Array of shape `(len(lengths), maxlen, features)` to fill.
+        values: The timesteps of all sequences, one after another:
+            `(sum(lengths), features)`.
+        lengths: Timesteps of each sequence, `(len(out),)`.
+        padding, truncating, value: As for `pad_ragged`.
+
+    Returns:
+        The number of real timesteps each row of `out` received, `(len(out),)` int64.
+    """
+    pre_padding, pre_truncating = _check_sides(padding, truncating)
+    values, lengths = np.asarray(values), np.asarray(lengths)
+    if out.ndim != 3 or values.ndim != 2 or lengths.ndim != 1:
+        raise UsageError(
+            f"out must be 3-D, values 2-D and lengths 1-D, got shapes "
+            f"{out.shape}, {values.shape} and {lengths.shape}"
+        )
+    if out.shape[0] != len(lengths) or out.shape[2] != values.shape[1]:
+        raise UsageError(
+            f"out of shape {out.shape} does not fit {len(lengths)} sequences "
+            f"of {values.shape[1]} features"
+        )
+    if len(lengths) and lengths.min() < 0:
+        raise UsageError(f"lengths must not be negative, got {lengths.min()}")
+    if int(lengths.sum()) != len(values):
+        raise UsageError(f"lengths add up to {lengths.sum()} but values has {len(values)} rows")
+    fill = _fill_row(value, out.dtype, out.shape[2])
+    return _pad_blocks(out, values, lengths, pre_padding, pre_truncating, fill)
+
+
+def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating="pre", value=0.0):
+    """Pads sequences to the same length: a drop-in for `keras.utils.pad_sequences`.
+
+    Same arguments, results and error messages as Keras, faster: numeric sequences are
+    stacked with one `np.concatenate` and padded by `pad_ragged`.
+
+    >>> sequence = [[1], [2, 3], [4, 5, 6]]
+    >>> pad_sequences(sequence)
+    array([[0, 0, 1],
+           [0, 2, 3],
+           [4, 5, 6]], dtype=int32)
+    >>> pad_sequences(sequence, value=-1)
+    array([[-1, -1,  1],
+           [-1,  2,  3],
+           [ 4,  5,  6]], dtype=int32)
+    >>> pad_sequences(sequence, padding='post')
+    array([[1, 0, 0],
+           [2, 3, 0],
+           [4, 5, 6]], dtype=int32)
+    >>> pad_sequences(sequence, maxlen=2)
+    array([[0, 1],
+           [2, 3],
+           [5, 6]], dtype=int32)
+    >>> pad_sequences([[0.5], [1.5, 2.5]])
+    array([[0. , 0.5],
+           [1.5, 2.5]], dtype=float32)
+    >>> pad_sequences([["a"], ["b", "c"]], value="<pad>")
+    array([['<pad>', 'a'],
+           ['b', 'c']], dtype=object)
+
+    Where it differs from Keras:
+
+    - `dtype=None` (the default) infers the dtype instead of Keras's fixed `"int32"`,
+      which silently truncates floats: float data gives float32; integer (and bool) data
+      gives int32, or int64 when a value or `value` does not fit int32, or float32 when
+      `value` is not a whole number (e.g. `nan`); strings and other objects give
+      `object`, as Keras advises for variable-length strings. An explicit `dtype` behaves
+      exactly as in Keras.
+    - `maxlen=0` gives rows of padding only; Keras's `truncating="pre"` keeps whole
+      sequences there (`s[-0:]`) and crashes, and its `truncating="post"` rejects lists
+      of vectors.
+    - `padding`, `truncating` and `maxlen` are checked before any work (Keras checks
+      `padding` and `truncating` only on reaching a non-empty sequence); the errors are
+      `lstmprep.errors.UsageError`, a `ValueError` with Keras's message.
+    - An empty `sequences` with `maxlen=None` gives an array of shape `(0, 0)` (Keras
+      fails taking the maximum of no lengths).
+    - A string `value` is accepted with any object dtype (`object`, `"O"`, `"object"`);
+      Keras accepts only the `object` class itself.
+
+    Args:
+        sequences: List of sequences; each a list or array of timesteps, each timestep a
+            scalar or an array of one shape shared by all timesteps.
+        maxlen: Optional int, length of all rows; `None` pads to the longest sequence.
+        dtype: Type of the output; `None` infers it (see above). To pad variable-length
+            strings, use `object`.
+        padding: `"pre"` or `"post"`: pad before or after each sequence.
+        truncating: `"pre"` or `"post"`: remove values from sequences longer than
+            `maxlen`, at the beginning or at the end.
+        value: Float or string, padding value.
+
+    Returns:
+        NumPy array of shape `(len(sequences), maxlen) + sample_shape`.
+    """
+    if not hasattr(sequences, "__len__"):
+        raise ValueError("`sequences` must be iterable.")
+    pre_padding, pre_truncating = _check_sides(padding, truncating)
+    if maxlen is not None:
+        maxlen = _check_maxlen(maxlen)
+    if isinstance(sequences, np.ndarray) and sequences.dtype != object and sequences.ndim > 1:
+        # Already dense: every sequence is a row.
+        lengths = np.full(len(sequences), sequences.shape[1], dtype=np.int64)
+        values = sequences.reshape(-1, *sequences.shape[2:])
+    else:
+        if not isinstance(sequences, (list, tuple, np.ndarray)):
+            sequences = list(sequences)
+        lengths = _lengths(sequences)
+        values = _stack(sequences, lengths)
+    if maxlen is None:
+        maxlen = int(lengths.max()) if len(lengths) else 0
+
+    if dtype is None:
+        arrays = [values] if values is not None else _arrays(sequences, lengths)
+        out_dtype = _infer_dtype(arrays, value)
+        dtype_name = f"{out_dtype} (inferred from the sequences)"
+    else:
+        out_dtype = _check_dtype(dtype)
+        dtype_name = str(dtype)
+    if isinstance(value, str) and out_dtype.kind not in "OUS":
+        raise ValueError(
+            f"`dtype` {dtype_name} is not compatible with `value`'s type: "
+            f"{type(value)}\nYou should set `dtype=object` for variable length strings."
+        )
+
+    numeric = values is not None and values.dtype.kind in "biufc" and out_dtype.kind in "biufc"
+    if not numeric or np.ndim(value) > values.ndim - 1:
+        return _pad_loop(sequences, maxlen, out_dtype, pre_padding, pre_truncating, value)
+    sample_shape = values.shape[1:]
+    fill = np.full(sample_shape, value, dtype=out_dtype)  # broadcasts `value` as Keras does
+    ragged = Ragged(values.reshape(len(values), -1), lengths)
+    x, _ = pad_ragged(
+        ragged,
+        maxlen,
+        padding="pre" if pre_padding else "post",
+        truncating="pre" if pre_truncating else "post",
+        value=fill.reshape(-1),
+        dtype=out_dtype,
+    )
+    return x.reshape((len(lengths), maxlen) + sample_shape)
+
+
+def check_cast(values: np.ndarray, dtype) -> str | None:
+    """Says why casting `values` to `dtype` would lose information, or `None` if it would not.
+
+    Catches what `astype` does silently: fractions dropped or NaN/infinity garbled by an
+    integer dtype, values outside an integer dtype's range, and finite values too large for
+    a smaller float dtype (which become infinity). Rounding to a float's precision is not
+    reported. A few vectorised passes over `values`.
+
+    >>> check_cast(np.array([1.0, 2.0]), "int32") is None
+    True
+    >>> check_cast(np.array([[1.0, 2.5]]), "int32")
+    'values[0, 1] = 2.5 is not a whole number; int32 would drop the fraction'
+    >>> check_cast(np.array([300.0]), "int8")
+    'values[0] = 300.0 is outside the range of int8 (-128 to 127)'
+    >>> check_cast(np.array([70000.0]), "float16")
+    'values[0] = 70000.0 is too large for float16 (largest 65504.0) and would become inf'
+
+    Args:
+        values: Numeric (bool, integer or float) array.
+        dtype: The numeric dtype to cast to.
+
+    Returns:
+        A reason in plain words, naming the first offending value, or `None`.
+    """
+    values = np.asarray(values)
+    target = _check_dtype(dtype)
+    if values.dtype.kind not in "biuf" or target.kind not in "biuf":
+        raise UsageError(
+            f"check_cast compares real numbers, got values of {values.dtype} and dtype {target}"
+        )
+    if values.size == 0 or values.dtype.kind == "b":
+        return None
+    if target.kind == "b":
+        bad = (values != 0) & (values != 1)
+        return _reason(values, bad, "is not 0 or 1; bool would make it True") if bad.any() else None
+    lo, hi = values.min(), values.max()  # quick exits; NaN fails them and gets a full look
+    if target.kind == "f":
+        largest = float(np.finfo(target).max)
+        if (values.dtype.kind == "f" and target.itemsize >= values.dtype.itemsize) or (
+            -largest <= lo and hi <= largest
+        ):
+            return None
+        bad = (values > largest) | (values < -largest)
+        if values.dtype.kind == "f":
+            bad &= np.isfinite(values)
+        if bad.any():
+            return _reason(
+                values, bad, f"is too large for {target} (largest {largest}) and would become inf"
+            )
+        return None
+    info = np.iinfo(target)
+    if values.dtype.kind == "f":
+        bad = ~np.isfinite(values)
+        if bad.any():
+            return _reason(values, bad, f"cannot be stored in {target}")
+        bad = values != np.trunc(values)
+        if bad.any():
+            return _reason(values, bad, f"is not a whole number; {target} would drop the fraction")
+    # `>= max + 1` rather than `> max`: max + 1 is a power of two, exact even as a float.
+    if info.min <= lo and hi < info.max + 1:
+        return None
+    bad = (values < info.min) | (values >= info.max + 1)
+    return _reason(values, bad, f"is outside the range of {target} ({info.min} to {info.max})")
+
+
+def _reason(values: np.ndarray, bad: np.ndarray, problem: str) -> str:
+    where = np.unravel_index(int(np.argmax(bad)), values.shape)
+    index = ", ".join(str(int(i)) for i in where)
+    return f"values[{index}] = {values[where].item()!r} {problem}"
+
+
+def _check_sides(padding: str, truncating: str) -> tuple[bool, bool]:
+    """Checks `padding` and `truncating`; returns whether each is "pre"."""
+    if truncating not in ("pre", "post"):
+        raise UsageError(
+            f'Truncating type "{truncating}" not understood', hint='use "pre" or "post"'
+        )
+    if padding not in ("pre", "post"):
+        raise UsageError(f'Padding type "{padding}" not understood', hint='use "pre" or "post"')
+    return padding == "pre", truncating == "pre"
+
+
+def _check_maxlen(maxlen) -> int:
+    try:
+        checked = operator.index(maxlen)
+    except TypeError:
+        checked = -1
+    if checked < 0:
+        raise UsageError(f"maxlen must be a non-negative integer or None, got {maxlen!r}")
+    return checked
+
+
+def _check_dtype(dtype) -> np.dtype:
+    try:
+        return np.dtype(dtype)
+    except TypeError as e:
+        raise UsageError(f"dtype {dtype!r} is not a numpy dtype") from e
+
+
+def _fill_row(value, dtype: np.dtype, features: int) -> np.ndarray:
+    """The padding of one timestep: `value` cast (as `np.full` does) to `(features,)`."""
+    row = np.empty(features, dtype)
+    try:
+        np.copyto(row, value, casting="unsafe")
+    except (TypeError, ValueError) as e:
+        raise UsageError(
+            f"value {value!r} cannot pad {features} features of dtype {dtype}",
+            hint="pass a number, or one number per feature",
+        ) from e
+    return row
+
+
+def _pad_blocks(out, values, lengths, pre_padding, pre_truncating, fill) -> np.ndarray:
+    """Pads block after block of rows (bounding temporaries); `fill=None` skips the fill."""
+    n, maxlen = out.shape[:2]
+    row_bytes = maxlen * out.shape[2] * out.itemsize
+    step = max(1, _BLOCK_BYTES // max(1, row_bytes))
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    kept = np.empty(n, dtype=np.int64)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        kept[start:stop] = _pad_block(
+            out[start:stop],
+            values[offsets[start] : offsets[stop]],
+            lengths[start:stop],
+            pre_padding,
+            pre_truncating,
+            fill,
+        )
+    return kept
+
+
+def _pad_block(out, values, lengths, pre_padding, pre_truncating, fill) -> np.ndarray:
+    """Pads one block: one boolean mask says where each sequence's timesteps go."""
+    maxlen = out.shape[1]
+    target = _as_items(out)
+    if fill is not None:
+        target[...] = fill if target is out else _as_items(fill)
+    kept = np.minimum(lengths, maxlen)
+    if maxlen == 0 or len(values) == 0:
+        return kept
+    values = np.ascontiguousarray(values)
+    if (lengths > maxlen).any():
+        values = _select_rows(values, _rows_kept(lengths, kept, pre_truncating))
+    source = np.ascontiguousarray(values, dtype=out.dtype)
+    steps = np.arange(maxlen)
+    where = steps >= (maxlen - kept)[:, None] if pre_padding else steps < kept[:, None]
+    # Row-major order of `where` is the order of `values`: one masked copy places them all.
+    target[where] = source if target is out else _as_items(source)
+    return kept
+
+
+def _rows_kept(lengths: np.ndarray, kept: np.ndarray, pre_truncating: bool) -> np.ndarray:
+    """Boolean mask over the timesteps of all sequences: those that survive truncation.
+
+    Each sequence is a run of timesteps to keep and a run to drop (in the order given by
+    `pre_truncating`), so the mask is alternating flags repeated by the run lengths.
+    """
+    runs = np.empty((len(lengths), 2), dtype=np.int64)
+    runs[:, 0 if pre_truncating else 1] = lengths - kept
+    runs[:, 1 if pre_truncating else 0] = kept
+    flags = np.array([False, True] if pre_truncating else [True, False])
+    return np.repeat(np.tile(flags, len(lengths)), runs.ravel())
+
+
+def _select_rows(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`values[mask]` for C-contiguous 2-D `values`, moving whole timesteps at once."""
+    items = _as_items(values)
+    if items is values:
+        return values[mask]
+    return items[mask].view(values.dtype).reshape(-1, values.shape[1])
+
+
+def _as_items(a: np.ndarray) -> np.ndarray:
+    """Views `a` with each timestep's features as one item, when its memory allows."""
+    row_bytes = a.shape[-1] * a.itemsize
+    if not a.flags.c_contiguous or row_bytes == 0:
+        return a
+    item = _ITEM_TYPES.get(row_bytes, np.dtype((np.void, row_bytes)))
+    return a.view(item)[..., 0]
+
+
+def _lengths(sequences) -> np.ndarray:
+    try:
+        return np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    except TypeError:
+        pass
+    for x in sequences:
+        try:
+            len(x)
+        except TypeError as e:
+            raise ValueError(
+                f"`sequences` must be a list of iterables. Found non-iterable: {str(x)}"
+            ) from e
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _nonempty(sequences, lengths: np.ndarray) -> list:
+    if lengths.all():
+        return sequences
+    return [sequences[i] for i in np.flatnonzero(lengths)]
+
+
+def _stack(sequences, lengths: np.ndarray) -> np.ndarray | None:
+    """The non-empty sequences in one array, or None if they don't stack into one."""
+    nonempty = _nonempty(sequences, lengths)
+    if not len(nonempty):
+        return None
+    try:
+        return np.concatenate(nonempty)
+    except (TypeError, ValueError):  # timesteps of different shapes, strings, objects
+        return None
+
+
+def _arrays(sequences, lengths: np.ndarray) -> list[np.ndarray]:
+    """Each non-empty sequence that numpy can make an array of (to infer a dtype)."""
+    arrays = []
+    for s in _nonempty(sequences, lengths):
+        with contextlib.suppress(TypeError, ValueError):  # a later error says why
+            arrays.append(np.asarray(s))
+    return arrays
+
+
+def _infer_dtype(arrays: list[np.ndarray], value) -> np.dtype:
+    """The dtype `pad_sequences(dtype=None)` gives: see its docstring."""
+    kinds = {a.dtype.kind for a in arrays}
+    if not kinds <= set("biufc"):
+        return np.dtype(object)
+    if "c" in kinds:
+        return np.dtype(np.complex64)
+    if "f" in kinds:
+        return np.dtype(np.float32)
+    fill = np.asarray(value)
+    fill = fill if fill.dtype.kind in "biuf" else np.zeros(())  # a string fails later
+    for candidate in (np.int32, np.int64):
+        if all(check_cast(a, candidate) is None for a in [*arrays, fill]):
+            return np.dtype(candidate)
+    return np.dtype(np.float32)
+
+
+def _pad_loop(sequences, maxlen, dtype, pre_padding, pre_truncating, value) -> np.ndarray:
+    """Keras's own loop, for strings, objects and sequences numpy can't stack."""
+    sample_shape = ()
+    for x in sequences:
+        if len(x):
+            sample_shape = np.asarray(x).shape[1:]
+            break
+    x = np.full((len(sequences), maxlen) + sample_shape, value, dtype=dtype)
+    for idx, s in enumerate(sequences):
+        if not len(s):
+            continue
+        keep = maxlen or len(s)  # maxlen 0 keeps nothing, but the shape is still checked
+        trunc = np.asarray(s[-keep:] if pre_truncating else s[:keep], dtype=dtype)
+        if trunc.shape[1:] != sample_shape:
+            raise ValueError(
+                f"Shape of sample {trunc.shape[1:]} of sequence at position {idx} "
+                f"is different from expected shape {sample_shape}"
+            )
+        if maxlen == 0:
+            continue
+        if pre_padding:
+            x[idx, -len(trunc) :] = trunc
+        else:
+            x[idx, : len(trunc)] = trunc
+    return x

@@ -1,0 +1,547 @@
+"""Padding: pad_ragged's invariants, and pad_sequences against Keras itself."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+
+from lstmprep.errors import UsageError
+from lstmprep.padding import Padded, check_cast, pad_into, pad_ragged, pad_sequences
+from lstmprep.ragged import Ragged
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+keras = pytest.importorskip("keras")
+keras_pad = keras.utils.pad_sequences
+
+SIDES = [(p, t) for p in ("pre", "post") for t in ("pre", "post")]
+
+
+def random_ragged(rng, n=40, features=3, longest=9, dtype=np.float32) -> Ragged:
+    lengths = rng.integers(0, longest + 1, n)
+    values = rng.normal(size=(int(lengths.sum()), features)).astype(dtype)
+    return Ragged(values, lengths)
+
+
+def reference_pad(ragged, maxlen, padding, truncating, value):
+    """The obvious per-sequence loop: what pad_ragged must produce."""
+    x = np.full((len(ragged), maxlen, ragged.n_features), value, dtype=ragged.values.dtype)
+    for i, s in enumerate(ragged):
+        s = s[max(0, len(s) - maxlen) :] if truncating == "pre" else s[:maxlen]
+        if len(s):
+            if padding == "pre":
+                x[i, maxlen - len(s) :] = s
+            else:
+                x[i, : len(s)] = s
+    return x
+
+
+# --- pad_ragged ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("padding,truncating", SIDES)
+@pytest.mark.parametrize("maxlen", [None, 1, 4, 12])
+def test_pad_ragged_places_every_timestep(padding, truncating, maxlen):
+    ragged = random_ragged(np.random.default_rng(1))
+    x, kept = pad_ragged(ragged, maxlen, padding=padding, truncating=truncating, value=-7)
+    width = int(ragged.lengths.max()) if maxlen is None else maxlen
+    assert x.shape == (40, width, 3) and x.dtype == np.float32
+    np.testing.assert_array_equal(kept, np.minimum(ragged.lengths, width))
+    assert kept.dtype == np.int64
+    for i, s in enumerate(ragged):
+        real = s[len(s) - kept[i] :] if truncating == "pre" else s[: kept[i]]
+        where = slice(width - kept[i], width) if padding == "pre" else slice(0, kept[i])
+        np.testing.assert_array_equal(x[i, where], real)  # in order, the right end kept
+        pad = np.ones(width, bool)
+        pad[where] = False
+        assert (x[i, pad] == -7).all()
+
+
+@pytest.mark.parametrize("features", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("padding,truncating", SIDES)
+def test_pad_ragged_copies_bytes_exactly(features, padding, truncating):
+    """NaN payloads and -0.0 survive: timesteps are moved as raw items, never computed on."""
+    rng = np.random.default_rng(features)
+    lengths = rng.integers(0, 7, 30)
+    bits = rng.integers(0, 2**32, (int(lengths.sum()), features), dtype=np.uint32)
+    ragged = Ragged(bits.view(np.float32), lengths)
+    x, _ = pad_ragged(ragged, 4, padding=padding, truncating=truncating, value=-0.0)
+    expected = reference_pad(ragged, 4, padding, truncating, -0.0)
+    np.testing.assert_array_equal(x.view(np.uint32), expected.view(np.uint32))
+
+
+def test_pad_ragged_blocks_give_the_same_result(monkeypatch):
+    import lstmprep.padding as padding
+
+    ragged = random_ragged(np.random.default_rng(2), n=300, longest=20)
+    whole = pad_ragged(ragged, 15, padding="pre", value=3.0).x
+    monkeypatch.setattr(padding, "_BLOCK_BYTES", 1000)  # ~4 rows per block
+    np.testing.assert_array_equal(pad_ragged(ragged, 15, padding="pre", value=3.0).x, whole)
+    np.testing.assert_array_equal(whole, reference_pad(ragged, 15, "pre", "pre", 3.0))
+
+
+def test_pad_ragged_into_memmap(tmp_path):
+    ragged = random_ragged(np.random.default_rng(3))
+    path = tmp_path / "x.npy"
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(40, 6, 3))
+    out[:] = 99  # stale contents must all be overwritten
+    padded = pad_ragged(ragged, 6, padding="pre", out=out)
+    assert padded.x is out
+    out.flush()
+    del out, padded
+    np.testing.assert_array_equal(np.load(path), reference_pad(ragged, 6, "pre", "pre", 0.0))
+
+
+def test_pad_into_fills_row_ranges_like_one_call():
+    ragged = random_ragged(np.random.default_rng(4), n=10)
+    out = np.full((10, 5, 3), np.nan, dtype=np.float64)
+    offsets = ragged.offsets
+    for start, stop in [(0, 3), (3, 4), (4, 10)]:
+        chunk = ragged.values[offsets[start] : offsets[stop]]
+        kept = pad_into(out[start:stop], chunk, ragged.lengths[start:stop], value=-1)
+        np.testing.assert_array_equal(kept, np.minimum(ragged.lengths[start:stop], 5))
+    expected = pad_ragged(ragged, 5, value=-1, dtype="float64").x
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_pad_into_non_contiguous_arrays():
+    ragged = random_ragged(np.random.default_rng(5), n=12)
+    values = np.asfortranarray(ragged.values.astype(np.float64))
+    big = np.zeros((12, 4, 6), dtype=np.float32)
+    out = big[:, :, ::2]  # strided: the generic (non item-view) path
+    assert not out.flags.c_contiguous and not values.flags.c_contiguous
+    pad_into(out, values, ragged.lengths, padding="pre", truncating="post", value=2)
+    np.testing.assert_array_equal(out, reference_pad(ragged, 4, "pre", "post", 2.0))
+    assert (big[:, :, 1::2] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float64", ">f4", "float16", "uint8"])
+def test_pad_ragged_casts_like_astype(dtype):
+    ragged = Ragged(np.array([[1.7], [-2.2], [250.0]]), np.array([2, 1]))
+    x, _ = pad_ragged(ragged, padding="pre", dtype=dtype)
+    assert x.dtype == np.dtype(dtype)
+    expected = np.array([[[1.7], [-2.2]], [[0.0], [250.0]]]).astype(dtype)
+    np.testing.assert_array_equal(x, expected)
+
+
+def test_pad_ragged_dtype_none_keeps_the_values_dtype():
+    ragged = Ragged(np.array([[1], [2], [3]], dtype=np.int16), np.array([1, 2]))
+    x, _ = pad_ragged(ragged, dtype=None, value=-1)
+    assert x.dtype == np.int16
+    np.testing.assert_array_equal(x[..., 0], [[1, -1], [2, 3]])
+
+
+def test_pad_ragged_value_per_feature():
+    ragged = Ragged(np.array([[1.0, 2.0]]), np.array([1, 0]))
+    x, _ = pad_ragged(ragged, 2, value=[8, 9])
+    np.testing.assert_array_equal(x, [[[1, 2], [8, 9]], [[8, 9], [8, 9]]])
+
+
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_pad_ragged_maxlen_zero(truncating):
+    ragged = random_ragged(np.random.default_rng(6), n=5)
+    padded = pad_ragged(ragged, 0, truncating=truncating)
+    assert padded.x.shape == (5, 0, 3)
+    np.testing.assert_array_equal(padded.lengths, np.zeros(5))
+
+
+def test_pad_ragged_no_sequences():
+    padded = pad_ragged(Ragged(np.empty((0, 2)), np.empty(0, dtype=np.int64)))
+    assert padded.x.shape == (0, 0, 2) and padded.lengths.shape == (0,)
+
+
+def test_pad_ragged_returns_a_padded_tuple():
+    padded = pad_ragged(Ragged(np.ones((3, 1)), np.array([3])))
+    assert isinstance(padded, Padded)
+    x, lengths = padded
+    assert x is padded.x and lengths is padded.lengths
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"padding": "middle"}, 'Padding type "middle"'),
+        ({"truncating": "both"}, 'Truncating type "both"'),
+        ({"maxlen": -1}, "maxlen .* got -1"),
+        ({"maxlen": 2.5}, "maxlen .* got 2.5"),
+        ({"dtype": "object"}, "dtype .* object"),
+        ({"dtype": "no-such-type"}, "dtype 'no-such-type'"),
+        ({"value": "pad"}, "value 'pad'"),
+        ({"value": [1, 2, 3]}, r"value \[1, 2, 3\]"),
+        ({"out": np.zeros((2, 3, 1), np.float32)}, r"out has shape \(2, 3, 1\)"),
+        ({"out": np.zeros((2, 3, 2), np.float64)}, "dtype float64, expected .* float32"),
+    ],
+)
+def test_pad_ragged_bad_arguments(kwargs, message):
+    ragged = Ragged(np.ones((4, 2)), np.array([3, 1]))
+    with pytest.raises(UsageError, match=message) as caught:
+        pad_ragged(ragged, **kwargs)
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ((np.zeros((2, 3)), np.ones((2, 1)), [1, 1]), "out must be 3-D"),
+        ((np.zeros((3, 3, 1)), np.ones((2, 1)), [1, 1]), "does not fit 2 sequences"),
+        ((np.zeros((2, 3, 1)), np.ones((2, 1)), [3, -1]), "must not be negative, got -1"),
+        ((np.zeros((2, 3, 1)), np.ones((2, 1)), [1, 2]), "add up to 3 but values has 2"),
+    ],
+)
+def test_pad_into_bad_arguments(args, message):
+    with pytest.raises(UsageError, match=message):
+        pad_into(*args)
+
+
+# --- pad_sequences against Keras -----------------------------------------------------------
+
+INTS = [[1], [1, 2], [1, 2, 3]]
+FLOATS = [[1.2], [1.2, 2.3], [1.2, 2.3, 3.4]]
+STRINGS = [["1"], ["1", "2"], ["1", "2", "3"]]
+VECTORS = [[[1, 1]], [[2, 1], [2, 2]], [[3, 1], [3, 2], [3, 3]]]
+
+# Keras's own test cases (keras/src/utils/sequence_utils_test.py): input, kwargs, expected.
+KERAS_CASES = [
+    (INTS, {"maxlen": 3, "padding": "pre"}, [[0, 0, 1], [0, 1, 2], [1, 2, 3]]),
+    (INTS, {"maxlen": 3, "padding": "post"}, [[1, 0, 0], [1, 2, 0], [1, 2, 3]]),
+    (INTS, {"maxlen": 2, "truncating": "pre"}, [[0, 1], [1, 2], [2, 3]]),
+    (INTS, {"maxlen": 2, "truncating": "post"}, [[0, 1], [1, 2], [1, 2]]),
+    (INTS, {"maxlen": 3, "value": 1}, [[1, 1, 1], [1, 1, 2], [1, 2, 3]]),
+    (
+        FLOATS,
+        {"maxlen": 3, "padding": "pre", "dtype": "float32"},
+        [[0, 0, 1.2], [0, 1.2, 2.3], [1.2, 2.3, 3.4]],
+    ),
+    (
+        FLOATS,
+        {"maxlen": 3, "padding": "post", "dtype": "float32"},
+        [[1.2, 0, 0], [1.2, 2.3, 0], [1.2, 2.3, 3.4]],
+    ),
+    (
+        FLOATS,
+        {"maxlen": 2, "truncating": "pre", "dtype": "float32"},
+        [[0, 1.2], [1.2, 2.3], [2.3, 3.4]],
+    ),
+    (
+        FLOATS,
+        {"maxlen": 2, "truncating": "post", "dtype": "float32"},
+        [[0, 1.2], [1.2, 2.3], [1.2, 2.3]],
+    ),
+    (
+        FLOATS,
+        {"maxlen": 3, "value": 1, "dtype": "float32"},
+        [[1, 1, 1.2], [1, 1.2, 2.3], [1.2, 2.3, 3.4]],
+    ),
+    (
+        STRINGS,
+        {"maxlen": 3, "padding": "pre", "value": "pad", "dtype": object},
+        [["pad", "pad", "1"], ["pad", "1", "2"], ["1", "2", "3"]],
+    ),
+    (
+        STRINGS,
+        {"maxlen": 3, "padding": "post", "value": "pad", "dtype": "<U3"},
+        [["1", "pad", "pad"], ["1", "2", "pad"], ["1", "2", "3"]],
+    ),
+    (
+        STRINGS,
+        {"maxlen": 2, "value": "pad", "dtype": object},
+        [["pad", "1"], ["1", "2"], ["2", "3"]],
+    ),
+    (
+        STRINGS,
+        {"maxlen": 2, "truncating": "post", "value": "pad", "dtype": "<U3"},
+        [["pad", "1"], ["1", "2"], ["1", "2"]],
+    ),
+    (
+        VECTORS,
+        {"maxlen": 3, "padding": "pre"},
+        [[[0, 0], [0, 0], [1, 1]], [[0, 0], [2, 1], [2, 2]], [[3, 1], [3, 2], [3, 3]]],
+    ),
+    (
+        VECTORS,
+        {"maxlen": 3, "padding": "post"},
+        [[[1, 1], [0, 0], [0, 0]], [[2, 1], [2, 2], [0, 0]], [[3, 1], [3, 2], [3, 3]]],
+    ),
+    (
+        VECTORS,
+        {"maxlen": 2, "truncating": "pre"},
+        [[[0, 0], [1, 1]], [[2, 1], [2, 2]], [[3, 2], [3, 3]]],
+    ),
+    (
+        VECTORS,
+        {"maxlen": 2, "truncating": "post"},
+        [[[0, 0], [1, 1]], [[2, 1], [2, 2]], [[3, 1], [3, 2]]],
+    ),
+    (
+        VECTORS,
+        {"maxlen": 3, "value": 1},
+        [[[1, 1], [1, 1], [1, 1]], [[1, 1], [2, 1], [2, 2]], [[3, 1], [3, 2], [3, 3]]],
+    ),
+]
+
+
+def assert_same(ours, theirs):
+    assert ours.dtype == theirs.dtype
+    assert ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("sequences,kwargs,expected", KERAS_CASES)
+def test_keras_documented_cases(sequences, kwargs, expected):
+    ours = pad_sequences(sequences, **kwargs)
+    assert_same(ours, keras_pad(sequences, **kwargs))
+    if ours.dtype.kind in "OU":
+        assert ours.tolist() == expected
+    else:
+        np.testing.assert_allclose(ours, np.array(expected, dtype=ours.dtype))
+
+
+@pytest.mark.parametrize(
+    "sequences,kwargs",
+    [
+        ([np.arange(3), np.arange(5)], {}),  # numpy arrays
+        (np.arange(12).reshape(3, 4), {"maxlen": 2}),  # an already dense array
+        (np.arange(12.0).reshape(2, 3, 2), {"maxlen": 4, "dtype": "float32"}),
+        ([[], [1, 2], []], {}),  # empty sequences
+        ([[], []], {}),  # nothing but empty sequences
+        ([], {"maxlen": 3}),
+        ([[True, False], [True]], {}),
+        ([[[[1, 2], [3, 4]]], []], {"padding": "post"}),  # each timestep a 2x2 matrix
+        ([[[1, 2]], [[3, 4], [5, 6]]], {"value": [9, 8]}),  # a value per feature
+        ([[1.9, -1.9], [2.5]], {"dtype": "int32"}),  # Keras truncates, and so do we
+        ([[1, 2]], {"maxlen": 3, "value": 1.5, "dtype": "int64"}),
+        ([[1, 2]], {"maxlen": 3, "value": 7, "dtype": "float16"}),
+        ([[1, 2], [3]], {"dtype": object}),
+        ([[1, 2], [3]], {"dtype": "<U2", "value": "x"}),
+        ([["ab", "c"], ["d"]], {"dtype": object}),
+        ([[b"ab", b"c"], [b"d"]], {"dtype": "S2", "value": "-"}),
+        ([[[1, 2]], [[1], [2, 3], [4, 5]]], {"maxlen": 2}),  # ragged only where truncated
+        ([[1, 2], [3]], {"maxlen": 5, "padding": "post", "value": None, "dtype": "float32"}),
+        ([[1, 2], [3]], {"maxlen": 0, "truncating": "post"}),
+        ([[1], [2, 3]], {"value": [7, 8]}),  # a value per timestep, even
+        ([[[1, 2]], [[3, 4], [5, 6]]], {"value": [[9, 8], [7, 6]], "padding": "post"}),
+    ],
+)
+def test_same_as_keras(sequences, kwargs):
+    assert_same(pad_sequences(sequences, **kwargs), keras_pad(sequences, **kwargs))
+
+
+def keras_message(call) -> str:
+    with pytest.raises(ValueError) as caught:
+        call(keras_pad)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda pad: pad(5),
+        lambda pad: pad([[1], 5]),
+        lambda pad: pad([[1, 2], [3]], padding="middle"),
+        lambda pad: pad([[1, 2], [3]], truncating="both"),
+        lambda pad: pad([[1, 2], [3]], truncating="both", padding="middle"),
+        lambda pad: pad(STRINGS, maxlen=2, truncating="post", value="pad", dtype="int32"),
+        lambda pad: pad(INTS, value="pad", dtype=np.float32),
+        lambda pad: pad([[[1, 2]], [[1, 2, 3]]]),
+        lambda pad: pad([[1, 2], [[1, 2]]]),
+        lambda pad: pad([[1, 2], [[1, 2]]], dtype="float32", truncating="post", padding="post"),
+        lambda pad: pad([[[1, 2], [1]]]),
+        lambda pad: pad([np.ones((2, 3)), np.ones((1, 4))], maxlen=1),
+    ],
+)
+def test_same_errors_as_keras(call):
+    message = keras_message(call)
+    with pytest.raises(ValueError) as caught:
+        call(pad_sequences)
+    assert caught.value.args[0] == message
+
+
+def test_string_value_error_names_the_inferred_dtype():
+    with pytest.raises(ValueError, match=r"^`dtype` int32 \(inferred from the sequences\) is not"):
+        pad_sequences(INTS, value="pad")
+
+
+def keras_dtype_for(sequences, value):
+    """What dtype=None must infer, for the random cases below."""
+    data = [np.asarray(s) for s in sequences if len(s)]
+    if any(a.dtype.kind == "f" for a in data) or float(value) != int(value):
+        return "float32"
+    return "int32"
+
+
+def random_case(rng):
+    n = int(rng.integers(1, 7))
+    sample_shape = [(), (1,), (3,), (2, 2)][rng.integers(4)]
+    lengths = rng.integers(0, 7, n)
+    floats = rng.random() < 0.5
+    sequences = []
+    for length in lengths:
+        if floats:
+            s = np.round(rng.normal(size=(length, *sample_shape)) * 10, 1)
+        else:
+            s = rng.integers(-50, 50, (length, *sample_shape))
+        sequences.append(s.tolist() if rng.random() < 0.5 else s)
+    kwargs = {
+        "padding": ["pre", "post"][rng.integers(2)],
+        "truncating": ["pre", "post"][rng.integers(2)],
+        "value": [0.0, -1, 3, 0.5][rng.integers(4)],
+    }
+    maxlen = [None, 1, 3, 9][rng.integers(4)]
+    if maxlen is not None or rng.random() < 0.5:
+        kwargs["maxlen"] = maxlen
+    dtype = [None, None, "int32", "float32", "float64", "int64", "float16"][rng.integers(7)]
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    return sequences, kwargs
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_random_cases_same_as_keras(seed):
+    sequences, kwargs = random_case(np.random.default_rng(seed))
+    ours = pad_sequences(sequences, **kwargs)
+    if "dtype" not in kwargs:
+        kwargs["dtype"] = keras_dtype_for(sequences, kwargs["value"])
+    assert_same(ours, keras_pad(sequences, **kwargs))
+
+
+# --- where pad_sequences differs from Keras ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sequences,dtype",
+    [
+        ([[1, 2], [3]], "int32"),
+        ([np.array([1, 2], dtype=np.int8)], "int32"),
+        ([np.array([1, 2], dtype=np.uint16)], "int32"),
+        ([[True], [False, True]], "int32"),
+        ([[1, 2], [0.5]], "float32"),
+        ([np.array([1.0, 2.0])], "float32"),
+        ([np.array([1.0], dtype=np.float16)], "float32"),
+        ([[2**40], [1]], "int64"),
+        ([[], []], "int32"),
+        ([["a", "b"], ["c"]], "object"),
+        ([[b"a"], [b"b"]], "object"),
+        ([[1 + 2j]], "complex64"),
+    ],
+)
+def test_dtype_none_infers(sequences, dtype):
+    x = pad_sequences(sequences)
+    assert x.dtype == np.dtype(dtype)
+
+
+def test_dtype_none_keeps_float_data():
+    x = pad_sequences([[0.25, 1.5], [2.75]], padding="post")
+    np.testing.assert_array_equal(x, np.array([[0.25, 1.5], [2.75, 0]], dtype=np.float32))
+
+
+def test_big_ints_are_not_wrapped():
+    x = pad_sequences([np.array([3_000_000_000, 1])])
+    assert x.dtype == np.int64 and x[0, 0] == 3_000_000_000
+
+
+@pytest.mark.parametrize("value", [np.nan, 0.5, -1.5])
+def test_a_fractional_value_makes_int_data_float(value):
+    x = pad_sequences([[1, 2], [3]], value=value)
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(x, np.array([[1, 2], [value, 3]], dtype=np.float32))
+
+
+def test_dtype_none_strings_are_objects():
+    x = pad_sequences([["a", "bb"], ["ccc"]], value="<pad>", padding="post")
+    assert x.dtype == object
+    assert x.tolist() == [["a", "bb"], ["ccc", "<pad>"]]
+
+
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+@pytest.mark.parametrize("sequences", [INTS, VECTORS, [np.ones((2, 3)), np.ones((1, 3))]])
+def test_maxlen_zero_gives_rows_of_padding(sequences, truncating):
+    x = pad_sequences(sequences, maxlen=0, truncating=truncating)
+    assert x.shape == (len(sequences), 0) + np.asarray(sequences[-1]).shape[1:]
+
+
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_maxlen_zero_string_sequences(truncating):
+    assert pad_sequences(STRINGS, maxlen=0, dtype=object, truncating=truncating).shape == (3, 0)
+    vectors = [[["a", "b"]], [["c", "d"], ["e", "f"]]]
+    x = pad_sequences(vectors, maxlen=0, dtype=object, truncating=truncating)
+    assert x.shape == (2, 0, 2)
+
+
+def test_maxlen_zero_still_checks_shapes():
+    with pytest.raises(ValueError, match="sequence at position 1"):
+        pad_sequences([[[1, 2]], [[1, 2, 3]]], maxlen=0, dtype=object)
+
+
+def test_no_sequences_and_no_maxlen():
+    x = pad_sequences([])
+    assert x.shape == (0, 0) and x.dtype == np.int32
+
+
+@pytest.mark.parametrize("dtype", ["O", "object", np.object_])
+def test_a_string_value_with_any_object_dtype(dtype):
+    assert pad_sequences([["a"]], maxlen=2, value="-", dtype=dtype).tolist() == [["-", "a"]]
+
+
+def test_arguments_are_checked_before_any_work():
+    with pytest.raises(UsageError, match='Padding type "middle" not understood'):
+        pad_sequences([[], []], padding="middle")
+    with pytest.raises(UsageError, match="maxlen must be a non-negative integer or None, got -2"):
+        pad_sequences([[1]], maxlen=-2)
+
+
+def test_generic_sized_iterables():
+    sequences = {0: None, 1: None}.keys()  # sized, iterable, not indexable: sequences of ...
+    with pytest.raises(ValueError, match="Found non-iterable: 0"):
+        pad_sequences(sequences)
+    ranges = [range(3), range(1)]
+    assert_same(pad_sequences(ranges), keras_pad(ranges))
+
+
+# --- check_cast ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values,dtype,reason",
+    [
+        ([1.0, -2.0, 1e9], "int32", None),
+        ([1.0, 2.5], "int32", r"values\[1\] = 2.5 is not a whole number; int32"),
+        ([[1.0, 2.0], [3.0, -0.1]], "int64", r"values\[1, 1\] = -0.1 is not a whole number"),
+        ([1.0, np.nan], "int32", r"values\[1\] = nan cannot be stored in int32"),
+        ([np.inf], "int64", "inf cannot be stored in int64"),
+        ([2.0**31], "int32", r"2147483648.0 is outside the range of int32 \(-2147483648 to"),
+        ([-(2.0**31)], "int32", None),
+        ([2.0**63], "int64", "outside the range of int64"),
+        ([-1.0], "uint8", "outside the range of uint8"),
+        ([255.0], "uint8", None),
+        ([300], "int8", r"values\[0\] = 300 is outside the range of int8"),
+        ([-129], "int8", "outside the range of int8"),
+        ([70000.0], "float16", r"too large for float16 \(largest 65504.0\) and would become inf"),
+        ([-65504.0, 65504.0, np.inf, -np.inf, np.nan], "float16", None),
+        ([-70000.0], "float16", "too large for float16"),
+        ([np.nan, 70000.0], "float16", r"values\[1\] = 70000.0 is too large"),
+        (np.array([2**63 - 1, 0], dtype=np.uint64), "int64", None),
+        (np.array([0, 2**63], dtype=np.uint64), "int64", r"values\[1\] = 9223372036854775808 is"),
+        (np.array([-(2**63), 2**63 - 1]), "int64", None),
+        (np.array([-1, 5], dtype=np.int8), "uint64", r"values\[0\] = -1 is outside"),
+        ([70000], "float16", "too large for float16"),
+        ([1e39], "float32", "too large for float32"),
+        (np.array([70000.0], dtype=np.float32), "float64", None),
+        ([2.0], "bool", "is not 0 or 1"),
+        ([0.0, 1.0], "bool", None),
+        ([True, False], "int8", None),
+        ([], "int8", None),
+    ],
+)
+def test_check_cast(values, dtype, reason):
+    result = check_cast(np.asarray(values), dtype)
+    if reason is None:
+        assert result is None
+    else:
+        assert result is not None and re.search(reason, result), result
+
+
+def test_check_cast_rejects_non_numbers():
+    with pytest.raises(UsageError, match="real numbers"):
+        check_cast(np.array(["a"]), "int32")
