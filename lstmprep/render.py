@@ -174,3 +174,131 @@ class Steps:
             self.timer.cancel()
         if self.started:
             self.progress.stop()
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+from rich.progress import MofNCompleteColumn, TaskID  # noqa: E402
+
+from .train import LayerInfo, TrainResult  # noqa: E402
+from .train import Progress as TrainHooks  # noqa: E402
+
+LOSS_NAMES = {
+    "mse": "mean squared error",
+    "binary_crossentropy": "binary cross-entropy",
+    "sparse_categorical_crossentropy": "categorical cross-entropy",
+}
+
+
+def model_layers(layers: tuple[LayerInfo, ...], params: int) -> Table:
+    """The model's layers, their output shapes and weights (``None``: any size)."""
+    table = Table(title=f"model: {params:,} parameters", title_justify="left")
+    table.add_column("layer")
+    table.add_column("output shape")
+    table.add_column("params", justify="right")
+    for layer in layers:
+        shape = "(" + ", ".join(str(d) for d in layer.output_shape) + ")"
+        table.add_row(layer.name, shape, f"{layer.params:,}")
+    return table
+
+
+def train_result(result: TrainResult, console: Console, saved: Path | None = None) -> None:
+    """The final table of a training run and its verdict."""
+    table = Table(title=f"trained: {result.task}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    final = result.final
+    table.add_row("target", result.target)
+    table.add_row(
+        "sequences", f"{result.train_sequences:,} train, {result.validation_sequences:,} validation"
+    )
+    table.add_row("epochs", f"{len(result.history.get('loss', []))} of {result.epochs}")
+    for name in ("loss", result.metric):
+        figure = _figure(final.get(name))
+        if "val_" + name in final:
+            figure += f"   validation {_figure(final['val_' + name])}"
+        if name == "loss":
+            figure += f"   ({LOSS_NAMES.get(result.loss, result.loss)})"
+        table.add_row(name, figure)
+    check = result.mask_check
+    mark = ("✓ held", "green") if check.held else ("✗ failed", "bold red")
+    table.add_row(
+        "mask check",
+        Text.assemble(
+            mark,
+            f": {check.checked} sequences padded in a batch and fed alone differ by at most "
+            f"{check.max_abs_diff:.1e} (tolerance {check.tolerance:g})",
+        ),
+    )
+    n, t, f = result.padded_shape
+    table.add_row(
+        "keras",
+        f"keras.Input(shape=({result.input_shape[0]}, {result.input_shape[1]})) and a mask from "
+        f"the lengths; padded {n:,} x {t} x {f}",
+    )
+    if saved is not None:
+        table.add_row("saved", str(saved))
+    console.print(table)
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+
+
+def _figure(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+class TrainProgress(TrainHooks):
+    """Show a training run: a status line per step and a bar per epoch (on ``console``), and
+    the model's layers (on ``tables``). Use as a context manager."""
+
+    def __init__(self, console: Console, tables: Console, *, bars: bool, layers: bool):
+        self.console, self.tables = console, tables
+        self.bars, self.layers = bars and console.is_terminal, layers
+        self.status = console.status("") if self.bars else None
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[figures]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.task: TaskID | None = None
+        self.epochs = 0
+
+    def on_step(self, name: str) -> None:
+        if self.status is not None:
+            self.progress.stop()
+            self.status.update(f"{name}…")
+            self.status.start()
+
+    def on_train_begin(self, layers: tuple[LayerInfo, ...], params: int, epochs: int) -> None:
+        if self.status is not None:
+            self.status.stop()
+        if self.layers:
+            self.tables.print(model_layers(layers, params))
+        self.epochs = epochs
+
+    def on_epoch_begin(self, epoch: int, steps: int) -> None:
+        if self.bars:
+            self.progress.start()
+            self.task = self.progress.add_task(
+                "", total=steps, epoch=f"{epoch + 1}/{self.epochs}", figures=""
+            )
+
+    def on_batch_end(self, epoch: int, step: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=step)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.task is not None:
+            figures = "  ".join(f"{k} {v:.4f}" for k, v in logs.items())
+            self.progress.update(self.task, figures=figures)
+
+    def __enter__(self) -> TrainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+        if self.status is not None:
+            self.status.stop()
