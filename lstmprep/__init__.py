@@ -1,43 +1,64 @@
-"""lstmprep: ragged sequence data → the dense tensor a Keras LSTM wants, every problem explained."""
+"""lstmprep: ragged sequence data → the dense tensor a Keras LSTM wants, every problem explained.
+
+The names below are imported on first use, so that ``lstmprep --help`` starts without numpy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .diagnose import diagnose, inspect
-from .errors import DataError, LstmprepError, UnreadableInput, UsageError
-from .padding import Padded, check_cast, pad_into, pad_ragged, pad_sequences
-from .pipeline import PadOptions, PadSummary, pad_file
-from .ragged import Ragged
-from .readers import Dataset, read, read_labels
-from .report import CODES, Place, Problem, Report, Stats
-from .train import TrainOptions, TrainResult
-from .train import train as train_model
+#: public name → the module that defines it (and its name there, where it differs)
+_EXPORTS = {
+    "diagnose": ".diagnose",
+    "inspect": ".diagnose",
+    "DataError": ".errors",
+    "LstmprepError": ".errors",
+    "UnreadableInput": ".errors",
+    "UsageError": ".errors",
+    "Padded": ".padding",
+    "check_cast": ".padding",
+    "pad_into": ".padding",
+    "pad_ragged": ".padding",
+    "pad_sequences": ".padding",
+    "PadOptions": ".pipeline",
+    "PadSummary": ".pipeline",
+    "pad_file": ".pipeline",
+    "Ragged": ".ragged",
+    "Dataset": ".readers",
+    "read": ".readers",
+    "read_labels": ".readers",
+    "CODES": ".report",
+    "Place": ".report",
+    "Problem": ".report",
+    "Report": ".report",
+    "Stats": ".report",
+    "TrainOptions": ".train",
+    "TrainResult": ".train",
+    "train_model": ".train:train",
+}
 
-__all__ = [
-    "CODES",
-    "DataError",
-    "Dataset",
-    "LstmprepError",
-    "PadOptions",
-    "PadSummary",
-    "Padded",
-    "Place",
-    "Problem",
-    "Ragged",
-    "Report",
-    "Stats",
-    "TrainOptions",
-    "TrainResult",
-    "UnreadableInput",
-    "UsageError",
-    "__version__",
-    "check_cast",
-    "diagnose",
-    "inspect",
-    "pad_file",
-    "pad_into",
-    "pad_ragged",
-    "pad_sequences",
-    "read",
-    "read_labels",
-    "train_model",
-]
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lstmprep' has no attribute {name!r}")
+    module, _, attribute = _EXPORTS[name].partition(":")
+    value = getattr(importlib.import_module(module, __name__), attribute or name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .diagnose import diagnose, inspect  # noqa: F401
+    from .errors import DataError, LstmprepError, UnreadableInput, UsageError  # noqa: F401
+    from .padding import Padded, check_cast, pad_into, pad_ragged, pad_sequences  # noqa: F401
+    from .pipeline import PadOptions, PadSummary, pad_file  # noqa: F401
+    from .ragged import Ragged  # noqa: F401
+    from .readers import Dataset, read, read_labels  # noqa: F401
+    from .report import CODES, Place, Problem, Report, Stats  # noqa: F401
+    from .train import TrainOptions, TrainResult  # noqa: F401
+    from .train import train as train_model  # noqa: F401
