@@ -12,8 +12,8 @@ __version__ = "0.1.0"
 
 #: public name → the module that defines it (and its name there, where it differs)
 _EXPORTS = {
-    "diagnose": ".diagnose",
-    "inspect": ".diagnose",
+    "diagnose": ".inspection",
+    "inspect": ".inspection",
     "DataError": ".errors",
     "LstmprepError": ".errors",
     "UnreadableInput": ".errors",
@@ -53,8 +53,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .diagnose import diagnose, inspect  # noqa: F401
     from .errors import DataError, LstmprepError, UnreadableInput, UsageError  # noqa: F401
+    from .inspection import diagnose, inspect  # noqa: F401
     from .padding import Padded, check_cast, pad_into, pad_ragged, pad_sequences  # noqa: F401
     from .pipeline import PadOptions, PadSummary, pad_file  # noqa: F401
     from .ragged import Ragged  # noqa: F401

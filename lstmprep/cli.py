@@ -123,7 +123,7 @@ def inspect(
     1 when it has errors, 2 when the file cannot be read.
     """
     from . import render
-    from .diagnose import inspect as inspect_file
+    from .inspection import inspect as inspect_file
 
     report = inspect_file(file, labels=labels, allow_pickle=allow_pickle, strict=strict)
     if as_json:

@@ -199,6 +199,8 @@ def _show(v: Any) -> str:
     if isinstance(v, str):
         text = v if len(v) <= 20 else v[:17] + "..."
         return f'the text "{text}"'
+    if isinstance(v, bytes):
+        return f"the bytes {v[:20]!r}"
     if isinstance(v, dict):
         return "an object {...}"
     return f"a {type(v).__name__}"

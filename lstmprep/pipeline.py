@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .diagnose import diagnose
 from .errors import DataError, UsageError
+from .inspection import diagnose
 from .output import atomic_path, check_destination
 from .padding import check_cast, pad_ragged
-from .readers import read
+from .readers import check_memory, read
 from .report import Problem, Report
 
 SIDES = ("pre", "post")
@@ -182,6 +182,13 @@ def pad_file(
 
     step("padding")
     maxlen = options.resolve_maxlen(ragged.lengths)
+    shape = (ragged.n_sequences, maxlen, ragged.n_features)
+    check_memory(
+        math.prod(shape) * np.dtype(options.dtype).itemsize,
+        f"padding to shape {shape} of {options.dtype}",
+        str(source),
+        hint="pad to fewer timesteps (--maxlen p95, --maxlen N), or pad part of the data",
+    )
     x, kept = pad_ragged(
         ragged,
         maxlen,

@@ -9,6 +9,8 @@ that ``inspect`` can report all of them at once. Adding a format is adding one f
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -82,7 +84,7 @@ def read_labels(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
     if suffix == ".npy":
         with open(path, "rb") as f:
             _npy_header(f, path.stat().st_size, str(path), allow_pickle)
-        return np.load(path, allow_pickle=allow_pickle)
+        return _load_npy(path, allow_pickle=allow_pickle)
     if suffix == ".json":
         value = _load_json(path.read_bytes(), str(path))
         if isinstance(value, dict) and "labels" in value:
@@ -166,7 +168,12 @@ def _load_json(data: bytes | str, path: str, lineno: int | None = None) -> Any:
             "the file is empty" if lineno is None else f"line {lineno} is empty", path=path
         )
     try:
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer too long for int(): read it as the float it overflows
+            return json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as e:
         line = e.lineno if lineno is None else lineno
         raise UnreadableInput(
@@ -175,11 +182,40 @@ def _load_json(data: bytes | str, path: str, lineno: int | None = None) -> Any:
             hint="fix the JSON at that place (a trailing comma, a missing bracket, a quote…)",
         ) from None
     except RecursionError:
+        line, column = _too_deep(text)
         raise UnreadableInput(
-            "nested too deeply to be sequence data",
+            f"nested too deeply to be sequence data: more than {_MAX_DEPTH} levels at "
+            f"line {line if lineno is None else lineno}, column {column}",
             path=path,
             hint="sequences nest three levels: [sequence [timestep [feature, …]]]",
         ) from None
+
+
+def _parse_int(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() converts: far too large for a float anyway
+        return float(text)
+
+
+#: Depth reported for JSON too deep to parse (sequence data nests three levels).
+_MAX_DEPTH = 100
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(text: str) -> tuple[int, int]:
+    """(line, column) where ``text`` first nests deeper than ``_MAX_DEPTH``."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                start = token.start()
+                return text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+        elif char in "]}":
+            depth -= 1
+    return 1, 1
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -277,13 +313,27 @@ def _labels_array(labels: list) -> np.ndarray:
 def read_npy(path: Path, allow_pickle: bool = False) -> Dataset:
     """A 2-D ``(samples, timesteps)`` array (univariate), a dense 3-D one, or pickled sequences."""
     with open(path, "rb") as f:
-        dtype = _npy_header(f, path.stat().st_size, str(path), allow_pickle)
+        dtype = _npy_header(f, path.stat().st_size, str(path), allow_pickle, mapped=True)
     if dtype.hasobject:
-        array = np.load(path, allow_pickle=True)
+        array = _load_npy(path, allow_pickle=True)
         return _from_python(
             path, "npy", list(array.reshape(-1)) if array.ndim else [array[()]], None
         )
-    return _from_array(path, "npy", np.load(path, mmap_mode="r"))
+    return _from_array(path, "npy", _load_npy(path, mmap_mode="r"))
+
+
+def _load_npy(path: Path, **kwargs: Any) -> np.ndarray:
+    """``np.load`` of a file whose header was checked; its failures as UnreadableInput."""
+    try:
+        return np.load(path, **kwargs)
+    except MemoryError:
+        raise
+    except Exception as e:  # bad bytes (or a failing pickle) raise many kinds
+        raise UnreadableInput(
+            f"not a valid .npy file ({type(e).__name__}: {e})",
+            path=str(path),
+            hint="write it with np.save",
+        ) from None
 
 
 def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
@@ -305,7 +355,7 @@ def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
     if "x" in arrays:
         return _from_padded(path, arrays)
     if "values" in arrays and "lengths" in arrays:
-        values, lengths = arrays["values"], arrays["lengths"]
+        values, lengths = arrays["values"], _lengths(arrays["lengths"], path)
         if values.ndim == 1:
             values = values.reshape(-1, 1)
         if values.ndim != 2 or lengths.ndim != 1 or int(lengths.sum()) != len(values):
@@ -329,28 +379,53 @@ def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
 
 def _npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, allow_pickle: bool):
     name = f"{path}:{info.filename}"
+    if info.flag_bits & 0x1:
+        raise UnreadableInput(
+            f"member {info.filename} is encrypted", path=str(path), hint="write it with np.savez"
+        )
     try:
         with archive.open(info) as f:
             _npy_header(f, info.file_size, name, allow_pickle)
         with archive.open(info) as f:
             return np.lib.format.read_array(f, allow_pickle=allow_pickle)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+    except (UnreadableInput, MemoryError):
+        raise
+    except Exception as e:  # corrupt or truncated zip data, odd compression, bad .npy bytes…
         raise UnreadableInput(
-            f"member {info.filename} cannot be read: {e}", path=str(path)
+            f"member {info.filename} cannot be read ({type(e).__name__}: {e})",
+            path=str(path),
+            hint="write the archive again with np.savez",
         ) from None
 
 
-def _npy_header(f: IO[bytes], size: int, name: str, allow_pickle: bool) -> np.dtype:
-    """Check a .npy header before anything is allocated; return the dtype."""
+def _npy_header(
+    f: IO[bytes], size: int, name: str, allow_pickle: bool, *, mapped: bool = False
+) -> np.dtype:
+    """Check a .npy header before anything is allocated; return the dtype.
+
+    ``mapped``: the data will be memory-mapped rather than read into memory.
+    """
     fmt = np.lib.format
     try:
         version = fmt.read_magic(f)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError(f"unknown .npy format version {version[0]}.{version[1]}")
         read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
         shape, _, dtype = read_header(f)
-    except (ValueError, EOFError, OSError) as e:
+    except Exception as e:  # numpy's header parser raises many kinds on bad bytes
         raise UnreadableInput(
-            f"not a valid .npy file ({e})", path=name, hint="write it with np.save"
+            f"not a valid .npy file ({type(e).__name__}: {e})",
+            path=name,
+            hint="write it with np.save",
         ) from None
+    if any(isinstance(n, bool) or n < 0 for n in shape) or (
+        math.prod(max(n, 1) for n in shape) * max(dtype.itemsize, 1) >= 2**63
+    ):
+        raise UnreadableInput(
+            f"not a valid .npy file: the header's shape {shape} is not the shape of an array",
+            path=name,
+            hint="write the file again with np.save",
+        )
     if dtype.hasobject:
         if not allow_pickle:
             raise UnreadableInput(
@@ -369,7 +444,41 @@ def _npy_header(f: IO[bytes], size: int, name: str, allow_pickle: bool) -> np.dt
             path=name,
             hint="write the file again with np.save",
         )
+    # Reading holds the array (unless memory-mapped), a float64 copy of anything that is not
+    # floats already, and a byte per value for the checks' masks.
+    count = needed // dtype.itemsize if dtype.itemsize else int(np.prod(shape, dtype=object))
+    per_value = (0 if mapped else dtype.itemsize) + (0 if dtype.kind == "f" else 8) + 1
+    check_memory(count * per_value, f"reading shape {shape} of {dtype}", name)
     return dtype
+
+
+def _lengths(lengths: np.ndarray, path: Path) -> np.ndarray:
+    """``lengths`` as int64 counts, or UnreadableInput naming the first bad one."""
+    hint = "lengths holds one count of timesteps per sequence"
+    flat = lengths.reshape(-1)
+    if lengths.dtype.kind == "f" and flat.size:
+        whole = np.isfinite(flat) & (flat == np.trunc(flat)) & (np.abs(flat) < 2**62)
+        if not whole.all():
+            first = int(np.argmin(whole))
+            raise UnreadableInput(
+                f"lengths[{first}] is {flat[first]}, not a whole number", path=str(path), hint=hint
+            )
+    elif lengths.dtype.kind not in "iub" and flat.size:
+        raise UnreadableInput(
+            f"lengths are {lengths.dtype}, not whole numbers", path=str(path), hint=hint
+        )
+    if lengths.dtype.kind == "u" and flat.size and flat.max() >= 2**63:
+        raise UnreadableInput(f"lengths go up to {flat.max()}", path=str(path), hint=hint)
+    lengths = lengths.astype(np.int64) if flat.size else np.zeros(lengths.shape, np.int64)
+    flat = lengths.reshape(-1)
+    if flat.size and flat.min() < 0:
+        first = int(np.argmax(flat < 0))
+        raise UnreadableInput(
+            f"lengths[{first}] is {flat[first]}: a length cannot be negative",
+            path=str(path),
+            hint=hint,
+        )
+    return lengths
 
 
 def _from_array(
@@ -378,7 +487,7 @@ def _from_array(
     """A numeric array: (samples, timesteps) univariate, or (samples, timesteps, features)."""
     notes: list[str] = []
     log = ProblemLog()
-    dtype = str(array.dtype)
+    dtype, shape = str(array.dtype), array.shape
     if array.dtype.kind not in "iufb":
         log.add(
             "non-numeric",
@@ -399,10 +508,17 @@ def _from_array(
                 "(samples, timesteps) or 3-D (samples, timesteps, features)",
             )
             array = np.empty((0, 0, 1))
-        else:
+        elif array.shape[2]:
             notes.append(_dense_note(array))
         lengths = np.full(array.shape[0], array.shape[1], dtype=np.int64)
-        array = array.reshape(-1, array.shape[2])
+        array = array.reshape(array.shape[0] * array.shape[1], array.shape[2])
+    if array.shape[1] == 0:
+        log.add(
+            "rank",
+            f"the timesteps have no features (an array of shape {shape}): every timestep "
+            "needs at least one number",
+        )
+        array = np.full((len(array), 1), np.nan)
     values = array if array.dtype.kind == "f" else array.astype(np.float64)
     problems = tuple(log.problems())
     return Dataset(
@@ -420,12 +536,19 @@ def _from_array(
 def _from_padded(path: Path, arrays: dict[str, np.ndarray]) -> Dataset:
     """lstmprep pad's own output: cut the padding away again using ``lengths`` and ``meta``."""
     x = arrays["x"]
-    meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
+    meta = _meta(arrays["meta"], path) if "meta" in arrays else {}
     labels = arrays.get("y", arrays.get("labels"))
     if "lengths" not in arrays or x.ndim != 3:
         dataset = _from_array(path, "npz", x)
         return _with_labels(replace(dataset, meta=meta or None), labels)
-    lengths = arrays["lengths"].astype(np.int64)
+    lengths = _lengths(arrays["lengths"], path)
+    if lengths.shape != x.shape[:1] or (len(lengths) and lengths.max() > x.shape[1]):
+        raise UnreadableInput(
+            f"lengths {lengths.shape} (longest {lengths.max() if len(lengths) else 0}) do not fit "
+            f"x {x.shape}: one length per row of x, none above its {x.shape[1]} timesteps",
+            path=str(path),
+            hint="write the file again with lstmprep pad",
+        )
     steps = np.arange(x.shape[1])
     if meta.get("padding", "post") == "pre":
         mask = steps >= (x.shape[1] - lengths)[:, None]
@@ -433,6 +556,21 @@ def _from_padded(path: Path, arrays: dict[str, np.ndarray]) -> Dataset:
         mask = steps < lengths[:, None]
     dataset = _from_array(path, "npz", x[mask], lengths)
     return _with_labels(replace(dataset, meta=meta or None), labels)
+
+
+def _meta(array: np.ndarray, path: Path) -> dict[str, Any]:
+    """pad's ``meta`` member: a JSON object in a string."""
+    try:
+        meta = json.loads(str(array))
+    except (ValueError, RecursionError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise UnreadableInput(
+            "member meta is not the JSON object lstmprep pad writes",
+            path=str(path),
+            hint="write the file again with lstmprep pad, or drop the meta member",
+        )
+    return meta
 
 
 def _dense_note(array: np.ndarray) -> str:
@@ -481,6 +619,55 @@ def _dtype_words(dtype: np.dtype) -> str:
     return {"U": "text", "S": "bytes", "c": "complex numbers", "M": "dates", "m": "durations"}.get(
         dtype.kind, "records"
     )
+
+
+#: Environment variable: the memory (bytes) lstmprep may use, instead of what is available.
+MEMORY_LIMIT_ENV = "LSTMPREP_MEMORY_LIMIT"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory lstmprep can use: ``$LSTMPREP_MEMORY_LIMIT``, else what the system has
+    available (``MemAvailable``, within a cgroup's limit); ``None`` when it cannot tell."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if limit.isdigit():
+        return int(limit)
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:
+        cgroup = Path("/sys/fs/cgroup")
+        maximum = (cgroup / "memory.max").read_text().strip()
+        if maximum.isdigit():
+            used = int((cgroup / "memory.current").read_text())
+            available = min(available, max(0, int(maximum) - used))
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def check_memory(needed: int, what: str, path: str, hint: str | None = None) -> None:
+    """Refuse, before allocating, work that needs more memory than is available."""
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UnreadableInput(
+            f"{what} needs about {_size(needed)} of memory, but only {_size(available)} is "
+            "available",
+            path=path,
+            hint=hint
+            or "use a smaller part of the data, or a machine with more memory "
+            "(lstmprep does not stream data yet)",
+        )
 
 
 def _size(n: int) -> str:

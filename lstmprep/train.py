@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .diagnose import diagnose
 from .errors import DataError, UsageError
+from .inspection import diagnose
 from .output import atomic_path, check_destination
 from .padding import check_cast, pad_ragged
 from .ragged import Ragged
