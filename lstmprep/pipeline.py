@@ -182,13 +182,7 @@ def pad_file(
 
     step("padding")
     maxlen = options.resolve_maxlen(ragged.lengths)
-    shape = (ragged.n_sequences, maxlen, ragged.n_features)
-    check_memory(
-        math.prod(shape) * np.dtype(options.dtype).itemsize,
-        f"padding to shape {shape} of {options.dtype}",
-        str(source),
-        hint="pad to fewer timesteps (--maxlen p95, --maxlen N), or pad part of the data",
-    )
+    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, options.dtype, str(source))
     x, kept = pad_ragged(
         ragged,
         maxlen,
@@ -231,6 +225,17 @@ def pad_file(
         labels=dataset.labels is not None,
         warnings=report.warnings,
         meta=meta,
+    )
+
+
+def check_pad_memory(n: int, maxlen: int, features: int, dtype: str, path: str) -> None:
+    """Refuse, before allocating, a padded tensor larger than the memory available."""
+    shape = (n, maxlen, features)
+    check_memory(
+        math.prod(shape) * np.dtype(dtype).itemsize,
+        f"padding to shape {shape} of {dtype}",
+        path,
+        hint="pad to fewer timesteps (--maxlen p95, --maxlen N), or pad part of the data",
     )
 
 

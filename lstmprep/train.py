@@ -29,6 +29,7 @@ from .errors import DataError, UsageError
 from .inspection import diagnose
 from .output import atomic_path, check_destination
 from .padding import check_cast, pad_ragged
+from .pipeline import check_pad_memory
 from .ragged import Ragged
 from .readers import Dataset
 from .report import Report
@@ -261,6 +262,9 @@ def train(
         raise DataError(f"the values do not fit float32: {reason}", path=dataset.path)
 
     padding, value, maxlen = _pad_options(dataset.meta)
+    inputs = target.inputs
+    longest = maxlen or (int(inputs.lengths.max()) if len(inputs.lengths) else 0)
+    check_pad_memory(inputs.n_sequences, longest, inputs.n_features, "float32", dataset.path)
     x, lengths = pad_ragged(target.inputs, maxlen, padding=padding, value=value, dtype="float32")
     masks = _masks(x, lengths, padding, value, mask)
     notes = list(target.notes)
