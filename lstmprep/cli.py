@@ -66,11 +66,14 @@ def main_options(
 
 
 def handled(command):
-    """Turn lstmprep's errors into a message on stderr and their exit code; never a traceback."""
+    """Turn lstmprep's errors into a message on stderr and their exit code; never a traceback.
+
+    Refused data also shows its report: the problem table, or with --json the report itself.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .errors import LstmprepError
+        from .errors import LstmprepError, RefusedData
 
         try:
             return command(*args, **kwargs)
@@ -79,6 +82,12 @@ def handled(command):
         except LstmprepError as e:
             if _state["debug"]:
                 raise
+            if isinstance(e, RefusedData) and kwargs.get("as_json"):
+                emit_json(e.report.to_dict())
+            elif isinstance(e, RefusedData):
+                from .render import problems
+
+                err.print(problems(e.report))
             err.print(f"[bold red]error:[/] {_escape(str(e))}")
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
@@ -178,26 +187,19 @@ def pad(
     unless --force; the output is written to a temporary file and renamed into place.
     """
     from . import render
-    from .pipeline import PadOptions, RefusedData, pad_file
+    from .pipeline import PadOptions, pad_file
 
     options = PadOptions(maxlen, padding, truncating, value, dtype, allow_lossy)
-    try:
-        with render.Steps(err, enabled=not (quiet or as_json)) as step:
-            summary = pad_file(
-                file,
-                output,
-                options,
-                labels=labels,
-                force=force,
-                allow_pickle=allow_pickle,
-                step=step,
-            )
-    except RefusedData as refused:
-        if as_json:
-            emit_json(refused.report.to_dict())
-        else:
-            err.print(render.problems(refused.report))
-        raise
+    with render.Steps(err, enabled=not (quiet or as_json)) as step:
+        summary = pad_file(
+            file,
+            output,
+            options,
+            labels=labels,
+            force=force,
+            allow_pickle=allow_pickle,
+            step=step,
+        )
     if as_json:
         emit_json(summary.to_dict())
     elif not quiet:
@@ -247,7 +249,7 @@ def train(
     from . import render
     from .errors import UsageError
     from .readers import read
-    from .train import RefusedTraining, TrainOptions, check_model_path, save_model
+    from .train import TrainOptions, check_model_path, save_model
     from .train import train as train_model
 
     options = TrainOptions(epochs, units, batch_size, validation_split, seed)
@@ -258,15 +260,8 @@ def train(
 
     dataset = read(file, labels=labels, allow_pickle=allow_pickle)
     show = not (quiet or as_json)
-    try:
-        with render.TrainProgress(err, out, bars=show, layers=show) as progress:
-            result = train_model(dataset, options, progress=progress, verbose=verbose)
-    except RefusedTraining as refused:
-        if as_json:
-            emit_json(refused.report.to_dict())
-        else:
-            err.print(render.problems(refused.report))
-        raise
+    with render.TrainProgress(err, out, bars=show, layers=show) as progress:
+        result = train_model(dataset, options, progress=progress, verbose=verbose)
 
     saved = save_model(result, save, force=force) if save is not None and result.ok else None
     if as_json:

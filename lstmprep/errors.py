@@ -6,6 +6,9 @@ tool was called wrongly, 1 when the data was read but has problems.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 
 class LstmprepError(Exception):
     """Base class: a message for people, a place and a fix."""
@@ -35,3 +38,17 @@ class DataError(LstmprepError):
     """The data was read but cannot become an LSTM input as it is."""
 
     exit_code = 1
+
+
+class RefusedData(DataError):
+    """The data has errors, so the work was not done; ``report`` (an inspect Report) says which."""
+
+    def __init__(self, report: Any, consequence: str):
+        name = Path(report.stats.file).name
+        codes = ", ".join(p.code for p in report.errors)
+        super().__init__(
+            f"{len(report.errors)} kind(s) of error in the data ({codes}): {consequence}",
+            path=report.stats.file,
+            hint=f"run `lstmprep inspect {name}` and fix them",
+        )
+        self.report = report

@@ -19,27 +19,15 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .errors import DataError, UsageError
+from .errors import DataError, RefusedData, UsageError
 from .inspection import diagnose
 from .output import atomic_path, check_destination
 from .padding import check_cast, pad_ragged
 from .readers import check_memory, read
-from .report import Problem, Report
+from .report import Problem
 
 SIDES = ("pre", "post")
 OUTPUT_SUFFIXES = (".npz", ".npy")
-
-
-class RefusedData(DataError):
-    """The data has errors: ``report`` says which."""
-
-    def __init__(self, report: Report):
-        super().__init__(
-            f"{len(report.errors)} kind(s) of error in the data: nothing was written",
-            path=report.stats.file,
-            hint=f"run `lstmprep inspect {Path(report.stats.file).name}` and fix them",
-        )
-        self.report = report
 
 
 @dataclass(frozen=True)
@@ -170,7 +158,7 @@ def pad_file(
     step("checking")
     report = diagnose(dataset)
     if report.errors:
-        raise RefusedData(report)
+        raise RefusedData(report, "nothing was written")
     ragged = dataset.ragged
     reason = check_cast(ragged.values, options.dtype)
     if reason and not options.allow_lossy:

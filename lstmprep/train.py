@@ -25,14 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, UsageError
+from .errors import DataError, RefusedData, UsageError
 from .inspection import diagnose
 from .output import atomic_path, check_destination
 from .padding import check_cast, pad_ragged
 from .pipeline import check_pad_memory
 from .ragged import Ragged
 from .readers import Dataset
-from .report import Report
 
 #: Sequences the mask check compares, padded in a batch and alone.
 MASK_CHECK_SIZE = 32
@@ -205,20 +204,6 @@ class Progress:
         """Epoch ``epoch`` is done; ``logs`` holds its loss, metric and validation figures."""
 
 
-class RefusedTraining(DataError):
-    """The data has errors (``report`` says which): no training was started."""
-
-    def __init__(self, report: Report):
-        name = Path(report.stats.file).name
-        codes = ", ".join(p.code for p in report.errors)
-        super().__init__(
-            f"{len(report.errors)} kind(s) of error in the data ({codes}): no training was started",
-            path=report.stats.file,
-            hint=f"run `lstmprep inspect {name}` and fix them",
-        )
-        self.report = report
-
-
 def train(
     dataset: Dataset,
     options: TrainOptions = TrainOptions(),
@@ -229,7 +214,7 @@ def train(
 ) -> TrainResult:
     """Train a masked LSTM on ``dataset`` and check that padding did not change its predictions.
 
-    The data is checked first (:func:`lstmprep.diagnose`): a :class:`RefusedTraining` error
+    The data is checked first (:func:`lstmprep.diagnose`): a :class:`RefusedData` error
     (a :class:`DataError`) is raised on any error, before TensorFlow is even imported. The
     sequences are padded as ``lstmprep pad`` does (or as the ``meta`` of pad's ``.npz``
     says), and batches are made of sequences of similar length, each batch cut to its own
@@ -255,7 +240,7 @@ def train(
     progress.on_step("checking the data")
     report = diagnose(dataset)
     if report.errors:
-        raise RefusedTraining(report)
+        raise RefusedData(report, "no training was started")
     target = make_target(dataset)
     reason = check_cast(target.inputs.values, "float32")
     if reason:
