@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +105,8 @@ class PadSummary:
     meta: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "output": self.output,
-            "shape": list(self.shape),
-            "dtype": self.dtype,
-            "maxlen": self.maxlen,
-            "truncated_sequences": self.truncated_sequences,
-            "dropped_timesteps": self.dropped_timesteps,
-            "padding_share": self.padding_share,
-            "bytes": self.bytes,
-            "labels": self.labels,
-            "warnings": [p.to_dict() for p in self.warnings],
-            "meta": self.meta,
-        }
+        warnings = [p.to_dict() for p in self.warnings]
+        return {**asdict(self), "shape": list(self.shape), "warnings": warnings}
 
 
 def pad_file(
