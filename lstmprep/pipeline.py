@@ -21,9 +21,10 @@ import numpy as np
 from . import __version__
 from .errors import DataError, RefusedData, UsageError
 from .inspection import diagnose
+from .memory import check_pad_memory
 from .output import atomic_path, check_destination
 from .padding import check_cast, pad_ragged
-from .readers import check_memory, read
+from .readers import read
 from .report import Problem
 
 SIDES = ("pre", "post")
@@ -202,17 +203,6 @@ def pad_file(
         labels=dataset.labels is not None,
         warnings=report.warnings,
         meta=meta,
-    )
-
-
-def check_pad_memory(n: int, maxlen: int, features: int, dtype: str, path: str) -> None:
-    """Refuse, before allocating, a padded tensor larger than the memory available."""
-    shape = (n, maxlen, features)
-    check_memory(
-        math.prod(shape) * np.dtype(dtype).itemsize,
-        f"padding to shape {shape} of {dtype}",
-        path,
-        hint="pad to fewer timesteps (--maxlen p95, --maxlen N), or pad part of the data",
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import IO, Any
 import numpy as np
 
 from .errors import UnreadableInput
+from .memory import check_memory, size_words
 from .nested import from_nested
 from .ragged import Ragged
 from .report import Problem, ProblemLog
@@ -439,8 +439,8 @@ def _npy_header(
     available = size - f.tell()
     if needed > available:
         raise UnreadableInput(
-            f"the header says shape {shape} of {dtype} ({_size(needed)}) but only "
-            f"{_size(available)} follow: the file is truncated or corrupt",
+            f"the header says shape {shape} of {dtype} ({size_words(needed)}) but only "
+            f"{size_words(available)} follow: the file is truncated or corrupt",
             path=name,
             hint="write the file again with np.save",
         )
@@ -619,63 +619,6 @@ def _dtype_words(dtype: np.dtype) -> str:
     return {"U": "text", "S": "bytes", "c": "complex numbers", "M": "dates", "m": "durations"}.get(
         dtype.kind, "records"
     )
-
-
-#: Environment variable: the memory (bytes) lstmprep may use, instead of what is available.
-MEMORY_LIMIT_ENV = "LSTMPREP_MEMORY_LIMIT"
-
-
-def available_memory() -> int | None:
-    """Bytes of memory lstmprep can use: ``$LSTMPREP_MEMORY_LIMIT``, else what the system has
-    available (``MemAvailable``, within a cgroup's limit); ``None`` when it cannot tell."""
-    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
-    if limit.isdigit():
-        return int(limit)
-    available = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if available is None:
-        try:
-            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            return None
-    try:
-        cgroup = Path("/sys/fs/cgroup")
-        maximum = (cgroup / "memory.max").read_text().strip()
-        if maximum.isdigit():
-            used = int((cgroup / "memory.current").read_text())
-            available = min(available, max(0, int(maximum) - used))
-    except (OSError, ValueError):
-        pass
-    return available
-
-
-def check_memory(needed: int, what: str, path: str, hint: str | None = None) -> None:
-    """Refuse, before allocating, work that needs more memory than is available."""
-    available = available_memory()
-    if available is not None and needed > available:
-        raise UnreadableInput(
-            f"{what} needs about {_size(needed)} of memory, but only {_size(available)} is "
-            "available",
-            path=path,
-            hint=hint
-            or "use a smaller part of the data, or a machine with more memory "
-            "(lstmprep does not stream data yet)",
-        )
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1024 or unit == "PB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} bytes"  # pragma: no cover
 
 
 READERS: dict[str, Callable[[Path, bool], Dataset]] = {

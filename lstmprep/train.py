@@ -27,9 +27,9 @@ import numpy as np
 
 from .errors import DataError, RefusedData, UsageError
 from .inspection import diagnose
+from .memory import check_pad_memory
 from .output import atomic_path, check_destination
 from .padding import check_cast, pad_ragged
-from .pipeline import check_pad_memory
 from .ragged import Ragged
 from .readers import Dataset
 
