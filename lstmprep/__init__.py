@@ -23,6 +23,7 @@ _EXPORTS = {
     "pad_into": ".padding",
     "pad_ragged": ".padding",
     "pad_sequences": ".padding",
+    "timestep_mask": ".padding",
     "PadOptions": ".pipeline",
     "PadSummary": ".pipeline",
     "pad_file": ".pipeline",
@@ -55,7 +56,14 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from .errors import DataError, LstmprepError, UnreadableInput, UsageError  # noqa: F401
     from .inspection import diagnose, inspect  # noqa: F401
-    from .padding import Padded, check_cast, pad_into, pad_ragged, pad_sequences  # noqa: F401
+    from .padding import (  # noqa: F401
+        Padded,
+        check_cast,
+        pad_into,
+        pad_ragged,
+        pad_sequences,
+        timestep_mask,
+    )
     from .pipeline import PadOptions, PadSummary, pad_file  # noqa: F401
     from .ragged import Ragged  # noqa: F401
     from .readers import Dataset, read, read_labels  # noqa: F401

@@ -277,6 +277,19 @@ def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating=
     return x.reshape((len(lengths), maxlen) + sample_shape)
 
 
+def timestep_mask(lengths: np.ndarray, maxlen: int, padding: str = "post") -> np.ndarray:
+    """``(samples, maxlen)`` booleans: True where a padded row holds a real timestep.
+
+    >>> timestep_mask(np.array([1, 3, 5]), 3, padding="pre").astype(int)
+    array([[0, 0, 1],
+           [1, 1, 1],
+           [1, 1, 1]])
+    """
+    kept = np.minimum(lengths, maxlen)
+    steps = np.arange(maxlen)
+    return steps >= (maxlen - kept)[:, None] if padding == "pre" else steps < kept[:, None]
+
+
 def check_cast(values: np.ndarray, dtype) -> str | None:
     """Says why casting `values` to `dtype` would lose information, or `None` if it would not.
 
@@ -428,8 +441,7 @@ def _pad_block(out, values, lengths, pre_padding, pre_truncating, fill) -> np.nd
     if (lengths > maxlen).any():
         values = _select_rows(values, _rows_kept(lengths, kept, pre_truncating))
     source = np.ascontiguousarray(values, dtype=out.dtype)
-    steps = np.arange(maxlen)
-    where = steps >= (maxlen - kept)[:, None] if pre_padding else steps < kept[:, None]
+    where = timestep_mask(kept, maxlen, "pre" if pre_padding else "post")
     # Row-major order of `where` is the order of `values`: one masked copy places them all.
     target[where] = source if target is out else _as_items(source)
     return kept

@@ -22,6 +22,7 @@ import numpy as np
 from .errors import UnreadableInput
 from .memory import check_memory, size_words
 from .nested import from_nested
+from .padding import timestep_mask
 from .ragged import Ragged
 from .report import Problem, ProblemLog
 
@@ -549,11 +550,7 @@ def _from_padded(path: Path, arrays: dict[str, np.ndarray]) -> Dataset:
             path=str(path),
             hint="write the file again with lstmprep pad",
         )
-    steps = np.arange(x.shape[1])
-    if meta.get("padding", "post") == "pre":
-        mask = steps >= (x.shape[1] - lengths)[:, None]
-    else:
-        mask = steps < lengths[:, None]
+    mask = timestep_mask(lengths, x.shape[1], "pre" if meta.get("padding") == "pre" else "post")
     dataset = _from_array(path, "npz", x[mask], lengths)
     return _with_labels(replace(dataset, meta=meta or None), labels)
 

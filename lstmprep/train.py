@@ -29,7 +29,7 @@ from .errors import DataError, RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
 from .output import atomic_path, check_destination
-from .padding import check_cast, pad_ragged
+from .padding import check_cast, pad_ragged, timestep_mask
 from .ragged import Ragged
 from .readers import Dataset
 
@@ -538,10 +538,7 @@ def _masks(x: np.ndarray, lengths: np.ndarray, padding: str, value: float, how: 
         return ~(x == value).all(axis=2)
     if how == "none":
         return np.ones(x.shape[:2], dtype=bool)
-    steps = np.arange(x.shape[1])
-    if padding == "pre":
-        return steps >= (x.shape[1] - lengths)[:, None]
-    return steps < lengths[:, None]
+    return timestep_mask(lengths, x.shape[1], padding)
 
 
 def _batches(x, masks, y, lengths, padding, batch_size):
