@@ -8,11 +8,21 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from .report import Report
+from .train import LayerInfo, TrainResult
+from .train import Progress as TrainHooks
 
 if TYPE_CHECKING:
     from .pipeline import PadSummary
@@ -177,11 +187,6 @@ class Steps:
 
 
 # --- train ---------------------------------------------------------------------------------------
-
-from rich.progress import MofNCompleteColumn, TaskID  # noqa: E402
-
-from .train import LayerInfo, TrainResult  # noqa: E402
-from .train import Progress as TrainHooks  # noqa: E402
 
 LOSS_NAMES = {
     "mse": "mean squared error",
