@@ -8,6 +8,7 @@ that ``inspect`` can report all of them at once. Adding a format is adding one f
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -240,7 +241,7 @@ def _scan(data: bytes, jsonl: bool = False):
         from .fastjson import scan_numeric
     except ImportError:  # pragma: no cover - the scanner is part of the package
         return None
-    return scan_numeric(data, jsonl=jsonl)
+    return scan_numeric(data, start=3 if data.startswith(codecs.BOM_UTF8) else 0, jsonl=jsonl)
 
 
 def _scan_object(data: bytes, path: str) -> Dataset | None:

@@ -225,3 +225,12 @@ def test_unreadable_input_exit_2(name, content, words, write, run):
 def test_missing_file_exit_2(tmp_path, run):
     result = run("inspect", tmp_path / "nope.json")
     assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["bom.json", "bom.jsonl"])
+def test_utf8_byte_order_mark_is_read(name, write):
+    text = (
+        "[[[1, 2], [3, 4]], [[5, 6]]]" if name.endswith(".json") else "[[1, 2], [3, 4]]\n[[5, 6]]\n"
+    )
+    data = lstmprep.read(write(name, b"\xef\xbb\xbf" + text.encode()))
+    assert data.ragged.lengths.tolist() == [2, 1] and data.ragged.values[2].tolist() == [5, 6]
