@@ -21,6 +21,7 @@ from typing import IO, Any
 import numpy as np
 
 from .errors import UnreadableInput
+from .fastjson import NumericScan, scan_numeric
 from .memory import check_memory, size_words
 from .nested import from_nested
 from .padding import timestep_mask
@@ -235,12 +236,8 @@ def _decode(data: bytes, path: str) -> str:
 _OBJECT_START = re.compile(rb'\s*\{\s*"sequences"\s*:\s*')
 
 
-def _scan(data: bytes, jsonl: bool = False):
+def _scan(data: bytes, jsonl: bool = False) -> NumericScan | None:
     """The C scanner's result for plainly numeric text, or ``None`` to take the exact path."""
-    try:
-        from .fastjson import scan_numeric
-    except ImportError:  # pragma: no cover - the scanner is part of the package
-        return None
     return scan_numeric(data, start=3 if data.startswith(codecs.BOM_UTF8) else 0, jsonl=jsonl)
 
 
@@ -248,10 +245,6 @@ def _scan_object(data: bytes, path: str) -> Dataset | None:
     """``{"sequences": <numeric>, …}``: the sequences scanned in C, the small rest by ``json``."""
     start = _OBJECT_START.match(data)
     if start is None:
-        return None
-    try:
-        from .fastjson import scan_numeric
-    except ImportError:  # pragma: no cover
         return None
     scan = scan_numeric(data, start=start.end(), stop_at_end=True)
     if scan is None:
@@ -271,7 +264,7 @@ def _scan_object(data: bytes, path: str) -> Dataset | None:
     return _with_labels(dataset, None if labels is None else _labels_array(labels))
 
 
-def _from_scan(path: Path, fmt: str, scan: Any) -> Dataset:
+def _from_scan(path: Path, fmt: str, scan: NumericScan) -> Dataset:
     notes = ("timesteps are bare numbers: read as 1 feature",) if scan.univariate else ()
     return Dataset(str(path), fmt, Ragged(scan.values, scan.lengths), notes=notes)
 
