@@ -188,3 +188,24 @@ def test_usage_errors_exit_2_before_any_work(args, tmp_path, run, monkeypatch):
 def test_output_suffix_must_be_npz_or_npy(src, tmp_path, run):
     result = run("pad", src, "-o", tmp_path / "out.csv")
     assert result.exit_code == 2 and ".npz or .npy" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "terminal, enabled, shown", [(True, True, True), (False, True, False), (True, False, False)]
+)
+def test_progress_only_on_a_terminal_and_not_quiet(terminal, enabled, shown):
+    import io
+    import time
+
+    from rich.console import Console
+
+    from lstmprep.render import Steps
+
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=terminal, width=80)
+    with Steps(console, enabled=enabled, delay=0.01) as step:
+        step("reading")
+        time.sleep(0.3)
+        step("padding")
+        time.sleep(0.3)
+    assert ("padding" in stream.getvalue()) == shown
