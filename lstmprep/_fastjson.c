@@ -475,6 +475,26 @@ push_number(Scanner *s, const unsigned char **pp)
         (p)++;                          \
     }
 
+/* After an element of a list: white space, then ',' (returns 1, *pp past it and the white
+ * space after it) or ']' (returns 0, *pp past it); anything else is not handled (-1). */
+static int
+after_element(Scanner *s, const unsigned char **pp, const unsigned char *ws, const char *expected)
+{
+    const unsigned char *p = *pp, *end = s->end;
+    SKIP_WS(p, end, ws);
+    if (p < end && *p == ',') {
+        p++;
+        SKIP_WS(p, end, ws);
+        *pp = p;
+        return 1;
+    }
+    if (p < end && *p == ']') {
+        *pp = p + 1;
+        return 0;
+    }
+    NOT_HANDLED(s, p == end ? "unexpected end of input" : expected, p);
+}
+
 /* Parse the sequence starting at *pp (which is '[') and record its length. */
 static int
 parse_sequence(Scanner *s, const unsigned char **pp)
@@ -506,17 +526,13 @@ parse_sequence(Scanner *s, const unsigned char **pp)
                     return -1;
                 }
                 n++;
-                SKIP_WS(p, end, ws);
-                if (p < end && *p == ',') {
-                    p++;
-                    SKIP_WS(p, end, ws);
-                    continue;
+                const int more = after_element(s, &p, ws, "expected ',' or ']' after a number");
+                if (more < 0) {
+                    return -1;
                 }
-                if (p < end && *p == ']') {
-                    p++;
+                if (!more) {
                     break;
                 }
-                NOT_HANDLED(s, p == end ? "unexpected end of input" : "expected ',' or ']' after a number", p);
             }
             if (s->features == 0) {
                 s->features = n;
@@ -538,17 +554,13 @@ parse_sequence(Scanner *s, const unsigned char **pp)
             }
         }
         length++;
-        SKIP_WS(p, end, ws);
-        if (p < end && *p == ',') {
-            p++;
-            SKIP_WS(p, end, ws);
-            continue;
+        const int more = after_element(s, &p, ws, "expected ',' or ']' after a timestep");
+        if (more < 0) {
+            return -1;
         }
-        if (p < end && *p == ']') {
-            p++;
+        if (!more) {
             break;
         }
-        NOT_HANDLED(s, p == end ? "unexpected end of input" : "expected ',' or ']' after a timestep", p);
     }
 done:
     *pp = p;
@@ -594,17 +606,14 @@ parse_array(Scanner *s, const unsigned char **pp)
         if (parse_sequence(s, &p) < 0) {
             return -1;
         }
-        SKIP_WS(p, end, WS_JSON);
-        if (p < end && *p == ',') {
-            p++;
-            SKIP_WS(p, end, WS_JSON);
-            continue;
+        const int more = after_element(s, &p, WS_JSON, "expected ',' or ']' after a sequence");
+        if (more < 0) {
+            return -1;
         }
-        if (p < end && *p == ']') {
-            *pp = p + 1;
+        if (!more) {
+            *pp = p;
             return 0;
         }
-        NOT_HANDLED(s, p == end ? "unexpected end of input" : "expected ',' or ']' after a sequence", p);
     }
 }
 

@@ -53,7 +53,8 @@ def diagnose(dataset: Dataset, *, strict: bool = False) -> Report:
     for check in CHECKS:
         check(dataset, log)
     problems = sorted(log.problems(), key=lambda p: p.severity != "error")
-    return Report(stats(dataset), tuple(problems), dataset.notes, strict)
+    collides = any(p.code == "pad-collision" for p in problems)
+    return Report(stats(dataset, collides), tuple(problems), dataset.notes, strict)
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -187,8 +188,11 @@ CHECKS: list[Callable[[Dataset, ProblemLog], None]] = [
 # --- stats ---------------------------------------------------------------------------------------
 
 
-def stats(dataset: Dataset) -> Stats:
-    """Lengths, sizes and the Keras arguments that fit the data padded to its longest sequence."""
+def stats(dataset: Dataset, collides: bool = False) -> Stats:
+    """Lengths, sizes and the Keras arguments that fit the data padded to its longest sequence.
+
+    ``collides``: real timesteps equal the pad value, so the mask value must be another.
+    """
     ragged = dataset.ragged
     lengths = ragged.lengths
     n, features = ragged.n_sequences, ragged.n_features
@@ -211,7 +215,7 @@ def stats(dataset: Dataset) -> Stats:
         labels=None if labels is None else (1 if labels.ndim == 0 else len(labels)),
         label_kind=None if labels is None else label_kind(labels),
         input_shape=(longest, features),
-        mask_value=PAD_VALUE if not _collides(ragged.values) else _free_value(ragged.values),
+        mask_value=_free_value(ragged.values) if collides else PAD_VALUE,
         histogram=histogram(lengths),
     )
 
@@ -257,10 +261,6 @@ def _locate(dataset: Dataset, rows: np.ndarray) -> list[tuple[int | None, int | 
     offsets = dataset.ragged.offsets
     sequences = np.searchsorted(offsets, rows, side="right") - 1
     return [(int(s), int(r - offsets[s])) for s, r in zip(sequences, rows, strict=True)]
-
-
-def _collides(values: np.ndarray) -> bool:
-    return bool(values.shape[1]) and bool((values == PAD_VALUE).all(axis=1).any())
 
 
 def _free_value(values: np.ndarray) -> float:
