@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lstmprep.errors import UsageError
-from lstmprep.ragged import Ragged
+from lstmprep.ragged import Ragged, check_lengths
 
 try:  # the C row copy; without it the numpy masked copy below does the same work
     from lstmprep import _padcore
@@ -159,10 +159,10 @@ def pad_into(
             f"out of shape {out.shape} does not fit {len(lengths)} sequences "
             f"of {values.shape[1]} features"
         )
-    if len(lengths) and lengths.min() < 0:
-        raise UsageError(f"lengths must not be negative, got {lengths.min()}")
-    if int(lengths.sum()) != len(values):
-        raise UsageError(f"lengths add up to {lengths.sum()} but values has {len(values)} rows")
+    try:
+        lengths = check_lengths(lengths, len(values))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     fill = _fill_row(value, out.dtype, out.shape[2])
     return _pad_blocks(out, values, lengths, pre_padding, pre_truncating, fill)
 

@@ -37,11 +37,7 @@ class Ragged:
             raise ValueError(
                 f"values must be 2-D (timesteps, features), got shape {self.values.shape}"
             )
-        if self.lengths.ndim != 1:
-            raise ValueError(f"lengths must be 1-D, got shape {self.lengths.shape}")
-        total = int(self.lengths.sum()) if len(self.lengths) else 0
-        if total != len(self.values):
-            raise ValueError(f"lengths add up to {total} but values has {len(self.values)} rows")
+        object.__setattr__(self, "lengths", check_lengths(self.lengths, len(self.values)))
 
     @classmethod
     def from_sequences(cls, sequences, dtype=np.float64) -> Ragged:
@@ -79,3 +75,43 @@ class Ragged:
         offsets = self.offsets
         for start, end in zip(offsets[:-1], offsets[1:], strict=True):
             yield self.values[start:end]
+
+
+def check_lengths(lengths: np.ndarray, rows: int) -> np.ndarray:
+    """``lengths`` as int64, after proving they split ``rows`` values into sequences.
+
+    Every length must be a non-negative integer no larger than ``rows``, and their sum —
+    computed exactly, never wrapping around as an int64 sum can — must equal ``rows``.
+    Raises ``ValueError`` naming the first bad length.
+
+    >>> check_lengths(np.array([2, 0, 1]), 3)
+    array([2, 0, 1])
+    >>> check_lengths(np.array([2**63 - 1, 2**63 - 1, 4]), 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: lengths[0] is 9223372036854775807, more than the 2 rows of values
+    """
+    lengths = np.asarray(lengths)
+    if lengths.ndim != 1:
+        raise ValueError(f"lengths must be 1-D, got shape {lengths.shape}")
+    if len(lengths) == 0:
+        if rows:
+            raise ValueError(f"lengths add up to 0 but values has {rows} rows")
+        return np.zeros(0, dtype=np.int64)
+    if lengths.dtype.kind not in "iu":
+        raise ValueError(f"lengths must be integers, got {lengths.dtype}")
+    if lengths.dtype.kind == "i" and lengths.min() < 0:
+        first = int(np.argmax(lengths < 0))
+        raise ValueError(f"lengths[{first}] is {lengths[first]}: a length cannot be negative")
+    if lengths.max() > rows:
+        first = int(np.argmax(lengths > rows))
+        raise ValueError(
+            f"lengths[{first}] is {lengths[first]}, more than the {rows} rows of values"
+        )
+    lengths = lengths.astype(np.int64, copy=False)
+    # Every length is at most `rows`, so no partial sum passes len * rows: below 2**63 the
+    # int64 sum is exact; beyond it (only crafted input gets there) add Python integers.
+    total = int(lengths.sum()) if len(lengths) * rows < 2**63 else sum(map(int, lengths))
+    if total != rows:
+        raise ValueError(f"lengths add up to {total} but values has {rows} rows")
+    return lengths

@@ -25,7 +25,7 @@ from .fastjson import NumericScan, scan_numeric
 from .memory import check_memory, size_words
 from .nested import from_nested
 from .padding import timestep_mask
-from .ragged import Ragged
+from .ragged import Ragged, check_lengths
 from .report import Problem, ProblemLog
 
 PICKLE_HINT = "pass --allow-pickle only for files you trust: unpickling can run code"
@@ -353,14 +353,22 @@ def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
         values, lengths = arrays["values"], _lengths(arrays["lengths"], path)
         if values.ndim == 1:
             values = values.reshape(-1, 1)
-        if values.ndim != 2 or lengths.ndim != 1 or int(lengths.sum()) != len(values):
+        hint = "values is (total_timesteps, features), lengths one count per sequence"
+        if values.ndim != 2:
             raise UnreadableInput(
-                f"values {values.shape} and lengths {lengths.shape} do not fit together "
-                f"(lengths add up to {int(lengths.sum())})",
+                f"values has shape {values.shape}: it must be 2-D (total_timesteps, features)",
                 path=str(path),
-                hint="values is (total_timesteps, features), lengths one count per sequence",
+                hint=hint,
             )
-        return _with_labels(_from_array(path, "npz", values, lengths.astype(np.int64)), labels)
+        try:
+            lengths = check_lengths(lengths, len(values))
+        except ValueError as e:
+            raise UnreadableInput(
+                f"values {values.shape} and lengths {lengths.shape} do not fit together: {e}",
+                path=str(path),
+                hint=hint,
+            ) from None
+        return _with_labels(_from_array(path, "npz", values, lengths), labels)
     numbered = sorted((int(m[4:]), m) for m in arrays if re.fullmatch(r"arr_\d+", m))
     if numbered:
         sequences = [arrays[name] for _, name in numbered]
@@ -448,7 +456,10 @@ def _npy_header(
 
 
 def _lengths(lengths: np.ndarray, path: Path) -> np.ndarray:
-    """``lengths`` as int64 counts, or UnreadableInput naming the first bad one."""
+    """``lengths`` as int64 (whole floats too), or UnreadableInput naming the first bad one.
+
+    Whether they fit the values is :func:`~lstmprep.ragged.check_lengths`' to say.
+    """
     hint = "lengths holds one count of timesteps per sequence"
     flat = lengths.reshape(-1)
     if lengths.dtype.kind == "f" and flat.size:
@@ -464,16 +475,7 @@ def _lengths(lengths: np.ndarray, path: Path) -> np.ndarray:
         )
     if lengths.dtype.kind == "u" and flat.size and flat.max() >= 2**63:
         raise UnreadableInput(f"lengths go up to {flat.max()}", path=str(path), hint=hint)
-    lengths = lengths.astype(np.int64) if flat.size else np.zeros(lengths.shape, np.int64)
-    flat = lengths.reshape(-1)
-    if flat.size and flat.min() < 0:
-        first = int(np.argmax(flat < 0))
-        raise UnreadableInput(
-            f"lengths[{first}] is {flat[first]}: a length cannot be negative",
-            path=str(path),
-            hint=hint,
-        )
-    return lengths
+    return lengths.astype(np.int64) if flat.size else np.zeros(lengths.shape, np.int64)
 
 
 def _from_array(
@@ -537,10 +539,13 @@ def _from_padded(path: Path, arrays: dict[str, np.ndarray]) -> Dataset:
         dataset = _from_array(path, "npz", x)
         return _with_labels(replace(dataset, meta=meta or None), labels)
     lengths = _lengths(arrays["lengths"], path)
-    if lengths.shape != x.shape[:1] or (len(lengths) and lengths.max() > x.shape[1]):
+    if lengths.shape != x.shape[:1] or (
+        len(lengths) and not 0 <= lengths.min() <= lengths.max() <= x.shape[1]
+    ):
+        longest, shortest = (lengths.max(), lengths.min()) if len(lengths) else (0, 0)
         raise UnreadableInput(
-            f"lengths {lengths.shape} (longest {lengths.max() if len(lengths) else 0}) do not fit "
-            f"x {x.shape}: one length per row of x, none above its {x.shape[1]} timesteps",
+            f"lengths {lengths.shape} (from {shortest} to {longest}) do not fit x {x.shape}: "
+            f"one length per row of x, each from 0 to its {x.shape[1]} timesteps",
             path=str(path),
             hint="write the file again with lstmprep pad",
         )

@@ -582,6 +582,72 @@ def _(folder: Path) -> Case:
     return Case("npz-negative-lengths", path, frozenset({1, 2}), ("lengths", "-2"))
 
 
+@case("npz-wrapping-lengths")
+def _(folder: Path) -> Case:
+    # int64 sum of the lengths wraps around to len(values): 2 * (2**63 - 1) + 4 = 2**64 + 2
+    path = folder / "wrapping_lengths.npz"
+    np.savez(path, values=np.ones((2, 2)), lengths=np.array([2**63 - 1, 2**63 - 1, 4]))
+    return Case("npz-wrapping-lengths", path, frozenset({2}), ("lengths[0]", "9223372036854775807"))
+
+
+@case("npz-length-beyond-values")
+def _(folder: Path) -> Case:
+    path = folder / "long_length.npz"
+    np.savez(path, values=np.ones((3, 2)), lengths=np.array([1, 7, 0]))
+    return Case("npz-length-beyond-values", path, frozenset({2}), ("lengths[1]", "7", "3 rows"))
+
+
+@case("npz-fraction-lengths")
+def _(folder: Path) -> Case:
+    path = folder / "fraction_lengths.npz"
+    np.savez(path, values=np.ones((3, 2)), lengths=np.array([1.5, 1.5]))
+    return Case("npz-fraction-lengths", path, frozenset({2}), ("lengths[0]", "1.5"))
+
+
+@case("npz-object-lengths")
+def _(folder: Path) -> Case:
+    path = folder / "object_lengths.npz"
+    lengths = np.array([1, "2"], dtype=object)
+    _zip(path, {"values.npy": _npy_bytes(np.ones((3, 2))), "lengths.npy": _npy_bytes(lengths)})
+    return Case("npz-object-lengths", path, frozenset({2}), ("lengths", "pickle"))
+
+
+@case("npz-object-lengths-allowed")
+def _(folder: Path) -> Case:
+    path = folder / "object_lengths_allowed.npz"
+    lengths = np.array([1, "2"], dtype=object)
+    _zip(path, {"values.npy": _npy_bytes(np.ones((3, 2))), "lengths.npy": _npy_bytes(lengths)})
+    return Case(
+        "npz-object-lengths-allowed",
+        path,
+        frozenset({2}),
+        ("lengths", "not whole numbers"),
+        args=("--allow-pickle",),
+    )
+
+
+@case("npz-values-rank3")
+def _(folder: Path) -> Case:
+    path = folder / "values_rank3.npz"
+    np.savez(path, values=np.ones((3, 2, 2)), lengths=np.array([1, 2]))
+    return Case("npz-values-rank3", path, frozenset({2}), ("values", "(3, 2, 2)", "2-D"))
+
+
+@case("npz-lengths-rank2")
+def _(folder: Path) -> Case:
+    path = folder / "lengths_rank2.npz"
+    np.savez(path, values=np.ones((3, 2)), lengths=np.array([[1, 2]]))
+    return Case("npz-lengths-rank2", path, frozenset({2}), ("lengths", "1-D", "(1, 2)"))
+
+
+@case("npz-rank1-values-too-few")
+def _(folder: Path) -> Case:
+    # 1-D values are one feature per timestep; these lengths ask for more than there are
+    path = folder / "rank1_values.npz"
+    np.savez(path, values=np.ones(3), lengths=np.array([2, 2]))
+    return Case("npz-rank1-values-too-few", path, frozenset({2}), ("add up to 4", "3 rows"))
+
+
 @case("npz-text-lengths")
 def _(folder: Path) -> Case:
     path = folder / "text_lengths.npz"

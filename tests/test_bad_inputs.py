@@ -232,3 +232,39 @@ def test_out_of_memory_is_not_an_internal_error(tmp_path, monkeypatch):
     result = invoke(["inspect", str(source)])
     assert result.exit_code == 2, result.output
     assert "out of memory" in result.stderr and "Traceback" not in result.output
+
+
+LENGTH_CASES = [name for name in BUILDERS if "lengths" in name or "length-" in name]
+
+
+@pytest.mark.parametrize("name", LENGTH_CASES)
+def test_python_api_refuses_bad_lengths(name, corpus, tmp_path):
+    """The library refuses what the CLI refuses: read, inspect, pad_file, train."""
+    import lstmprep
+    from lstmprep.errors import UnreadableInput
+
+    _, cases = corpus
+    case = cases[name]
+    allow = "--allow-pickle" in case.args
+    calls = [
+        lambda: lstmprep.read(case.path, allow_pickle=allow),
+        lambda: lstmprep.inspect(case.path, allow_pickle=allow),
+        lambda: lstmprep.pad_file(case.path, tmp_path / "out.npz", allow_pickle=allow),
+    ]
+    for call in calls:
+        with pytest.raises(UnreadableInput):
+            call()
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_wrapping_lengths_reach_no_copy(tmp_path):
+    """The arrays of the crafted file, handed straight to the padding core, are refused."""
+    import lstmprep
+
+    values, lengths = np.ones((2, 2)), np.array([2**63 - 1, 2**63 - 1, 4])
+    out = np.zeros((3, 3, 2))
+    with pytest.raises(ValueError, match="more than the 2 rows"):
+        lstmprep.pad_into(out, values, lengths)
+    with pytest.raises(ValueError, match="more than the 2 rows"):
+        lstmprep.pad_ragged(lstmprep.Ragged(values, lengths), 3)
+    assert not out.any()

@@ -181,18 +181,43 @@ def test_pad_ragged_bad_arguments(kwargs, message):
     assert isinstance(caught.value, ValueError)
 
 
+#: Lengths whose int64 sum wraps around to 2: (2**63 - 1) * 2 + 4 = 2**64 + 2.
+WRAP = [2**63 - 1, 2**63 - 1, 4]
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
         ((np.zeros((2, 3)), np.ones((2, 1)), [1, 1]), "out must be 3-D"),
         ((np.zeros((3, 3, 1)), np.ones((2, 1)), [1, 1]), "does not fit 2 sequences"),
-        ((np.zeros((2, 3, 1)), np.ones((2, 1)), [3, -1]), "must not be negative, got -1"),
+        ((np.zeros((2, 3, 1)), np.ones((2, 1)), [3, -1]), r"lengths\[1\] is -1: .* negative"),
         ((np.zeros((2, 3, 1)), np.ones((2, 1)), [1, 2]), "add up to 3 but values has 2"),
+        ((np.zeros((2, 3, 1)), np.ones((2, 1)), [1.0, 1.0]), "must be integers, got float64"),
+        ((np.zeros((2, 3, 1)), np.ones((2, 1)), [[1, 1]]), "out must be 3-D, values 2-D"),
+        # int64 sums that wrap around to len(values): each length larger than the values
+        ((np.zeros((3, 3, 1)), np.ones((2, 1)), WRAP), r"lengths\[0\] is 9223372036854775807"),
+        ((np.zeros((3, 3, 1)), np.ones((2, 1)), np.array(WRAP, np.uint64)), "more than the 2"),
     ],
 )
 def test_pad_into_bad_arguments(args, message):
     with pytest.raises(UsageError, match=message):
         pad_into(*args)
+
+
+def test_wrapping_lengths_never_make_a_ragged_batch():
+    assert int(np.array(WRAP).sum()) == 2  # what numpy's int64 sum says
+    with pytest.raises(ValueError, match="more than the 2 rows"):
+        Ragged(np.ones((2, 1)), np.array(WRAP))
+
+
+def test_exact_sum_beyond_int64():
+    """Lengths each within the values whose sum passes 2**63 are added exactly."""
+    from lstmprep.ragged import check_lengths
+
+    rows = 2**62
+    lengths = np.array([rows, rows, 0])  # sums to 2**63: int64 would wrap to a negative
+    with pytest.raises(ValueError, match=f"add up to {2**63} but values has {rows}"):
+        check_lengths(lengths, rows)
 
 
 # --- pad_sequences against Keras -----------------------------------------------------------
