@@ -18,17 +18,19 @@ _EXPORTS = {
     "LstmprepError": ".errors",
     "UnreadableInput": ".errors",
     "UsageError": ".errors",
+    "TooLarge": ".errors",
     "Padded": ".padding",
     "check_cast": ".padding",
     "pad_into": ".padding",
     "pad_ragged": ".padding",
     "pad_sequences": ".padding",
     "timestep_mask": ".padding",
-    "PadOptions": ".pipeline",
+    "PadOptions": ".options",
+    "PadMeta": ".padded_file",
     "PadSummary": ".pipeline",
     "pad_file": ".pipeline",
     "Ragged": ".ragged",
-    "Dataset": ".readers",
+    "Dataset": ".dataset",
     "read": ".readers",
     "read_labels": ".readers",
     "CODES": ".report",
@@ -38,6 +40,8 @@ _EXPORTS = {
     "Stats": ".report",
     "TrainOptions": ".train",
     "TrainResult": ".train",
+    "model_meta": ".train",
+    "train_file": ".train",
     "train_model": ".train:train",
 }
 
@@ -54,7 +58,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .errors import DataError, LstmprepError, UnreadableInput, UsageError  # noqa: F401
+    from .dataset import Dataset  # noqa: F401
+    from .errors import DataError, LstmprepError, TooLarge, UnreadableInput, UsageError  # noqa: F401
     from .inspection import diagnose, inspect  # noqa: F401
     from .padding import (  # noqa: F401
         Padded,
@@ -64,9 +69,11 @@ if TYPE_CHECKING:
         pad_sequences,
         timestep_mask,
     )
-    from .pipeline import PadOptions, PadSummary, pad_file  # noqa: F401
+    from .options import PadOptions  # noqa: F401
+    from .padded_file import PadMeta  # noqa: F401
+    from .pipeline import PadSummary, pad_file  # noqa: F401
     from .ragged import Ragged  # noqa: F401
-    from .readers import Dataset, read, read_labels  # noqa: F401
+    from .readers import read, read_labels  # noqa: F401
     from .report import CODES, Place, Problem, Report, Stats  # noqa: F401
-    from .train import TrainOptions, TrainResult  # noqa: F401
+    from .train import TrainOptions, TrainResult, model_meta, train_file  # noqa: F401
     from .train import train as train_model  # noqa: F401

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from .options import PAD_VALUE, Dtype, Side
 
 app = typer.Typer(
     help="Turn ragged sequence data into the dense (samples, timesteps, features) tensor a "
@@ -65,6 +66,13 @@ def main_options(
     _state["debug"] = debug
 
 
+def exit_code(error: Exception) -> int:
+    """The exit code for one of lstmprep's errors: 1 the data has problems, else 2."""
+    from .errors import DataError
+
+    return 1 if isinstance(error, DataError) else 2
+
+
 def handled(command):
     """Turn lstmprep's errors into a message on stderr and their exit code; never a traceback.
 
@@ -89,7 +97,7 @@ def handled(command):
 
                 err.print(problems(e.report))
             err.print(f"[bold red]error:[/] {_escape(str(e))}")
-            raise typer.Exit(e.exit_code) from None
+            raise typer.Exit(exit_code(e)) from None
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130) from None
@@ -126,7 +134,7 @@ def inspect(
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
-    Example: lstmprep inspect sample_data/sensors.json --labels sample_data/labels.json
+    Example: lstmprep inspect sample_data/tokens.npz --labels sample_data/tokens_labels.npy
 
     Exit 0 when the data can become an LSTM input (warnings allowed unless --strict),
     1 when it has errors, 2 when the file cannot be read.
@@ -160,14 +168,14 @@ def pad(
         ),
     ] = None,
     padding: Annotated[
-        str, typer.Option(help="Pad 'post' (after; cuDNN needs it) or 'pre'.")
-    ] = "post",
+        Side, typer.Option(help="Pad 'post' (after; cuDNN needs it) or 'pre'.")
+    ] = Side.post,
     truncating: Annotated[
-        str,
+        Side,
         typer.Option(help="Cut long sequences at the start ('pre': keep the latest) or 'post'."),
-    ] = "pre",
-    value: Annotated[float, typer.Option(help="The padding value.")] = 0.0,
-    dtype: Annotated[str, typer.Option(help="The output's dtype.")] = "float32",
+    ] = Side.pre,
+    value: Annotated[float, typer.Option(help="The padding value.")] = PAD_VALUE,
+    dtype: Annotated[Dtype, typer.Option(help="The output's dtype.")] = Dtype.float32,
     allow_lossy: Annotated[
         bool, typer.Option("--allow-lossy", help="Cast even when --dtype changes the values.")
     ] = False,
@@ -181,15 +189,16 @@ def pad(
 ) -> None:
     """Pad a sequence file into the dense (samples, timesteps, features) tensor.
 
-    Example: lstmprep pad sample_data/sensors.json -o out/sensors.npz --maxlen p95
+    Example: lstmprep pad sample_data/sensors.json -o sensors.npz --maxlen p95
 
     Data with errors is refused (exit 1) and nothing is written; an existing output is kept
     unless --force; the output is written to a temporary file and renamed into place.
     """
     from . import render
-    from .pipeline import PadOptions, pad_file
+    from .options import PadOptions
+    from .pipeline import pad_file
 
-    options = PadOptions(maxlen, padding, truncating, value, dtype, allow_lossy)
+    options = PadOptions(maxlen, padding.value, truncating.value, value, dtype.value, allow_lossy)
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
             file,
@@ -215,9 +224,13 @@ def train(
     units: Annotated[int, typer.Option(metavar="N", help="Units of the LSTM layer.")] = 32,
     batch_size: Annotated[int, typer.Option(metavar="N", help="Sequences per batch.")] = 32,
     validation_split: Annotated[
-        float,
-        typer.Option(metavar="F", help="Share of sequences held out for validation, in [0, 1)."),
-    ] = 0.2,
+        float | None,
+        typer.Option(
+            metavar="F",
+            help="Share of sequences held out for validation, in [0, 1). Default: 0.2, or "
+            "none when there are too few sequences to split.",
+        ),
+    ] = None,
     seed: Annotated[
         int | None, typer.Option(metavar="N", help="Make the run repeatable on this machine.")
     ] = None,
@@ -235,7 +248,7 @@ def train(
 ) -> None:
     """Train a small masked LSTM on a sequence file and check that padding is invisible to it.
 
-    Example: lstmprep train sample_data/sensors.json --epochs 5 --save sensors.keras
+    Example: lstmprep train sample_data/sensors.json --epochs 5 --save sensors.keras --force
 
     The input is pad's .npz or any file inspect reads (padded on the fly). The task follows
     the labels: numbers → regression, two classes → binary, more → multiclass, vectors →
@@ -248,35 +261,30 @@ def train(
     """
     from . import render
     from .errors import UsageError
-    from .readers import read
-    from .train import TrainOptions, check_model_path, save_model
-    from .train import train as train_model
+    from .train import TrainOptions, train_file
 
     options = TrainOptions(epochs, units, batch_size, validation_split, seed)
     if quiet and verbose:
         raise UsageError("--quiet and --verbose contradict each other", hint="pass one of them")
-    if save is not None:
-        check_model_path(save, force=force, inputs=[file] + ([labels] if labels else []))
-
-    dataset = read(file, labels=labels, allow_pickle=allow_pickle)
     show = not (quiet or as_json)
     with render.TrainProgress(err, out, bars=show, layers=show) as progress:
-        result = train_model(dataset, options, progress=progress, verbose=verbose)
-
-    saved = save_model(result, save, force=force) if save is not None and result.ok else None
-    if as_json:
-        emit_json({**result.to_dict(), "saved": None if saved is None else str(saved)})
-    elif not quiet:
-        render.train_result(result, out, saved)
-    if not result.ok:
-        why = (
-            "the loss is not finite (NaN or infinity)"
-            if not result.loss_finite
-            else f"the mask check failed: padding changed the predictions by up to "
-            f"{result.mask_check.max_abs_diff:.2g}"
+        result = train_file(
+            file,
+            options,
+            labels=labels,
+            allow_pickle=allow_pickle,
+            save=save,
+            force=force,
+            progress=progress,
+            verbose=verbose,
         )
+    if as_json:
+        emit_json(result.to_dict())
+    elif not quiet:
+        render.train_result(result, out)
+    if result.failure:
         unsaved = ", so the model was not saved" if save is not None else ""
-        err.print(f"[bold red]error:[/] {why}{unsaved}")
+        err.print(f"[bold red]error:[/] {_escape(result.failure)}{unsaved}")
         raise typer.Exit(1)
 
 

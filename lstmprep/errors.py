@@ -1,19 +1,16 @@
 """lstmprep's exceptions: each says what went wrong, where, and what to do about it.
 
-``exit_code`` is what the command line exits with: 2 when the input cannot be read or the
-tool was called wrongly, 1 when the data was read but has problems.
+The command line maps each type to its exit code (``lstmprep.cli.EXIT_CODES``): the data has
+problems (1), or the input cannot be read, is too large, or the call is wrong (2).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 
 class LstmprepError(Exception):
     """Base class: a message for people, a place and a fix."""
-
-    exit_code = 2
 
     def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
         super().__init__(message)
@@ -30,6 +27,10 @@ class UnreadableInput(LstmprepError):
     """The input file is missing, of an unknown format, malformed or unsafe to load."""
 
 
+class TooLarge(LstmprepError):
+    """The work needs more memory than this machine has available."""
+
+
 class UsageError(LstmprepError, ValueError):
     """A bad argument or a bad combination of arguments (a ``ValueError`` for library callers)."""
 
@@ -37,18 +38,15 @@ class UsageError(LstmprepError, ValueError):
 class DataError(LstmprepError):
     """The data was read but cannot become an LSTM input as it is."""
 
-    exit_code = 1
-
 
 class RefusedData(DataError):
     """The data has errors, so the work was not done; ``report`` (an inspect Report) says which."""
 
-    def __init__(self, report: Any, consequence: str):
-        name = Path(report.stats.file).name
+    def __init__(self, report: Any, consequence: str, inspect_command: str):
         codes = ", ".join(p.code for p in report.errors)
         super().__init__(
             f"{len(report.errors)} kind(s) of error in the data ({codes}): {consequence}",
             path=report.stats.file,
-            hint=f"run `lstmprep inspect {name}` and fix them",
+            hint=f"run `{inspect_command}` and fix them",
         )
         self.report = report

@@ -1,25 +1,23 @@
-"""``inspect``: every check that stands between a data set and a Keras LSTM, as one report.
+"""``inspect``: read a file, run every check (:mod:`lstmprep.checks`), and describe the data.
 
-Each check is one function of the dataset that records problems in a log; adding a check is
-adding a function to ``CHECKS``. The readers have already recorded structural problems
-(non-numeric values, wrong nesting, feature mismatches); these checks look at the numbers.
+The result is a :class:`~lstmprep.report.Report` value: the problems, the stats (lengths,
+sizes, the Keras arguments that fit) and the command to run next.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .readers import Dataset, read
-from .report import MAX_PLACES, ProblemLog, Report, Stats
-
-#: Padding to the longest sequence that wastes more than this share is worth a warning.
-WASTE_LIMIT = 0.5
-#: Padding value lstmprep pads with by default, and the mask value Keras's Masking uses.
-PAD_VALUE = 0.0
+from . import advice
+from .checks import free_value, run_checks
+from .dataset import Dataset
+from .options import DEFAULTS, PadOptions, percentile_length
+from .readers import read
+from .report import Report, Stats
 
 
 def inspect(
@@ -46,152 +44,32 @@ def inspect(
     return diagnose(dataset, strict=strict)
 
 
-def diagnose(dataset: Dataset, *, strict: bool = False) -> Report:
-    """Run every check on an already-read dataset."""
-    log = ProblemLog()
-    log.extend(dataset.problems)
-    for check in CHECKS:
-        check(dataset, log)
-    problems = sorted(log.problems(), key=lambda p: p.severity != "error")
+def diagnose(dataset: Dataset, *, strict: bool = False, options: PadOptions = DEFAULTS) -> Report:
+    """Run every check on an already-read dataset, to be padded with ``options``."""
+    problems = run_checks(dataset, options)
     collides = any(p.code == "pad-collision" for p in problems)
-    return Report(stats(dataset, collides), tuple(problems), dataset.notes, strict)
+    report = Report(stats(dataset, options.value, collides), tuple(problems), dataset.notes, strict)
+    return replace(report, next_command=next_command(dataset, report))
 
 
-# --- the checks ----------------------------------------------------------------------------------
-
-
-def check_no_sequences(dataset: Dataset, log: ProblemLog) -> None:
-    ragged = dataset.ragged
-    if ragged.n_sequences == 0 or not ragged.lengths.any():
-        what = "no sequences" if ragged.n_sequences == 0 else "only empty sequences"
-        log.add("no-sequences", f"the file holds {what}: there is nothing to pad or train on")
-
-
-def check_non_finite(dataset: Dataset, log: ProblemLog) -> None:
-    values = dataset.ragged.values
-    bad = ~np.isfinite(values)
-    if len(dataset.bad_rows):
-        bad[dataset.bad_rows] = False
-    count = int(np.count_nonzero(bad))
-    if not count:
-        return
-    rows = np.flatnonzero(bad.any(axis=1))[:MAX_PLACES]
-    places = _locate(dataset, rows)
-    first = values[rows[0]][bad[rows[0]]][0]
-    log.add_many(
-        "non-finite",
-        f"sequence {places[0][0]}, timestep {places[0][1]} holds {first}: one NaN or Infinity "
-        "makes the loss NaN — fill or drop these values before training",
-        places,
-        count,
-    )
-
-
-def check_lengths(dataset: Dataset, log: ProblemLog) -> None:
-    lengths = dataset.ragged.lengths
-    usable = np.delete(lengths, dataset.broken)
-    empty = np.flatnonzero(lengths == 0)
-    empty = np.setdiff1d(empty, dataset.broken)
-    if len(empty) and len(empty) < len(lengths):
-        log.add_many(
-            "empty-sequence",
-            f"sequence {empty[0]} has no timesteps: a fully masked row breaks cuDNN LSTM kernels "
-            "and teaches nothing — drop empty sequences",
-            [(int(s), None) for s in empty[:MAX_PLACES]],
-            len(empty),
-        )
-    if len(usable) and usable.min() != usable.max():
-        longest = int(np.argmax(lengths))
-        log.add(
-            "ragged-length",
-            f"lengths range from {usable.min()} to {usable.max()} timesteps: pad them to one "
-            f"length with `lstmprep pad {Path(dataset.path).name} -o padded.npz`",
-            longest,
-        )
-        waste = 1 - lengths.sum() / (len(lengths) * usable.max())
-        p95 = _percentile_length(usable, 95)
-        if waste > WASTE_LIMIT and p95 < usable.max():
-            waste95 = 1 - np.minimum(lengths, p95).sum() / (len(lengths) * p95)
-            cut = int(np.count_nonzero(lengths > p95))
-            log.add(
-                "length-outlier",
-                f"padding to the longest ({usable.max()}) makes {waste:.0%} of the tensor padding; "
-                f"--maxlen p95 ({p95}) would waste {waste95:.0%} and truncate {cut} sequences",
-                longest,
-            )
-
-
-def check_pad_collision(dataset: Dataset, log: ProblemLog) -> None:
-    values = dataset.ragged.values
-    if not values.shape[1]:
-        return
-    hits = (values == PAD_VALUE).all(axis=1)
-    if len(dataset.bad_rows):
-        hits[dataset.bad_rows] = False
-    count = int(np.count_nonzero(hits))
-    if not count:
-        return
-    places = _locate(dataset, np.flatnonzero(hits)[:MAX_PLACES])
-    log.add_many(
-        "pad-collision",
-        f"sequence {places[0][0]}, timestep {places[0][1]} is a real timestep whose features are "
-        f"all {PAD_VALUE}: Masking(mask_value={PAD_VALUE}) would drop it as padding — mask from "
-        f"the lengths (lstmprep train does) or pad with --value {_free_value(values)}",
-        places,
-        count,
-    )
-
-
-def check_labels(dataset: Dataset, log: ProblemLog) -> None:
-    labels, n = dataset.labels, dataset.ragged.n_sequences
-    if labels is None:
-        return
-    if labels.ndim == 0 or len(labels) != n:
-        count = 1 if labels.ndim == 0 else len(labels)
-        log.add(
-            "label-mismatch",
-            f"{count} labels for {n} sequences: give exactly one label per sequence",
-        )
-        return
-    if labels.ndim > 2:
-        log.add(
-            "label-mismatch",
-            f"labels have shape {labels.shape}: one number, class or vector per sequence is needed",
-        )
-    elif labels.dtype == object:
-        odd = next((i for i, v in enumerate(labels) if not _plain_label(v)), 0)
-        log.add(
-            "label-mismatch",
-            f"label {odd} is {labels[odd]!r}: labels must all be numbers, or all class names, "
-            "or all vectors of one length",
-            odd,
-        )
-    elif labels.dtype.kind in "fc" and not np.isfinite(labels).all():
-        bad = np.flatnonzero(~np.isfinite(labels).reshape(len(labels), -1).all(axis=1))
-        log.add(
-            "non-finite",
-            f"the label of sequence {bad[0]} is {labels[bad[0]]}: a NaN label makes the loss NaN",
-            int(bad[0]),
-            count=len(bad),
-        )
-
-
-CHECKS: list[Callable[[Dataset, ProblemLog], None]] = [
-    check_no_sequences,
-    check_non_finite,
-    check_lengths,
-    check_pad_collision,
-    check_labels,
-]
+def next_command(dataset: Dataset, report: Report) -> str | None:
+    """What to run next: pad when the lengths differ, else train; None while there are errors."""
+    if report.errors:
+        return None
+    codes = report.codes()
+    if "ragged-length" in codes:
+        maxlen = "p95" if "length-outlier" in codes else None
+        return advice.pad_command(dataset, PadOptions(maxlen=maxlen))
+    return advice.train_command(dataset.path, dataset)
 
 
 # --- stats ---------------------------------------------------------------------------------------
 
 
-def stats(dataset: Dataset, collides: bool = False) -> Stats:
+def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = False) -> Stats:
     """Lengths, sizes and the Keras arguments that fit the data padded to its longest sequence.
 
-    ``collides``: real timesteps equal the pad value, so the mask value must be another.
+    ``collides``: real timesteps equal the pad ``value``, so the mask value must be another.
     """
     ragged = dataset.ragged
     lengths = ragged.lengths
@@ -207,7 +85,7 @@ def stats(dataset: Dataset, collides: bool = False) -> Stats:
         total_timesteps=int(lengths.sum()),
         min_length=int(lengths.min()) if n else 0,
         median_length=float(np.median(lengths)) if n else 0.0,
-        p95_length=_percentile_length(lengths, 95) if n else 0,
+        p95_length=percentile_length(lengths, 95),
         max_length=longest,
         dtype=dataset.dtype,
         padding_waste=round(float(1 - lengths.sum() / cells), 4) if cells else 0.0,
@@ -215,7 +93,7 @@ def stats(dataset: Dataset, collides: bool = False) -> Stats:
         labels=None if labels is None else (1 if labels.ndim == 0 else len(labels)),
         label_kind=None if labels is None else label_kind(labels),
         input_shape=(longest, features),
-        mask_value=_free_value(ragged.values) if collides else PAD_VALUE,
+        mask_value=free_value(ragged.values) if collides else value,
         histogram=histogram(lengths),
     )
 
@@ -246,24 +124,3 @@ def histogram(lengths: np.ndarray, bins: int = 10) -> tuple[tuple[int, int, int]
     return tuple(
         (int(a), int(a) + width - 1, int(c)) for a, c in zip(edges[:-1], counts, strict=True)
     )
-
-
-def _plain_label(v: object) -> bool:
-    return isinstance(v, (int, float, str)) and not isinstance(v, bool)
-
-
-def _percentile_length(lengths: np.ndarray, q: float) -> int:
-    return int(math.ceil(np.percentile(lengths, q))) if len(lengths) else 0
-
-
-def _locate(dataset: Dataset, rows: np.ndarray) -> list[tuple[int | None, int | None]]:
-    """(sequence, timestep) of each flat row."""
-    offsets = dataset.ragged.offsets
-    sequences = np.searchsorted(offsets, rows, side="right") - 1
-    return [(int(s), int(r - offsets[s])) for s, r in zip(sequences, rows, strict=True)]
-
-
-def _free_value(values: np.ndarray) -> float:
-    """A pad value no real timestep can equal: below every value in the data."""
-    finite = values[np.isfinite(values)]
-    return float(math.floor(finite.min()) - 1) if finite.size else -1.0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UnreadableInput
+from .errors import TooLarge
 
 #: Environment variable: the memory (bytes) lstmprep may use, instead of what is available.
 MEMORY_LIMIT_ENV = "LSTMPREP_MEMORY_LIMIT"
@@ -49,7 +49,7 @@ def check_memory(needed: int, what: str, path: str, hint: str | None = None) -> 
     """Refuse, before allocating, work that needs more memory than is available."""
     available = available_memory()
     if available is not None and needed > available:
-        raise UnreadableInput(
+        raise TooLarge(
             f"{what} needs about {size_words(needed)} of memory, but only "
             f"{size_words(available)} is available",
             path=path,

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lstmprep.errors import UsageError
+from lstmprep.options import PAD_VALUE
 from lstmprep.ragged import Ragged, check_lengths
 
 try:  # the C row copy; without it the numpy masked copy below does the same work
@@ -48,7 +49,7 @@ def pad_ragged(
     *,
     padding: str = "post",
     truncating: str = "pre",
-    value=0.0,
+    value=PAD_VALUE,
     dtype="float32",
     out: np.ndarray | None = None,
 ) -> Padded:
@@ -120,7 +121,7 @@ def pad_into(
     *,
     padding: str = "post",
     truncating: str = "pre",
-    value=0.0,
+    value=PAD_VALUE,
 ) -> np.ndarray:
     """Pads sequences given as flat `values` and `lengths` into the rows of `out`.
 
@@ -314,6 +315,21 @@ def check_cast(values: np.ndarray, dtype) -> str | None:
     Returns:
         A reason in plain words, naming the first offending value, or `None`.
     """
+    loss = first_loss(values, dtype)
+    if loss is None:
+        return None
+    index, problem = loss
+    return f"values[{', '.join(map(str, index))}] = {np.asarray(values)[index].item()!r} {problem}"
+
+
+def first_loss(values: np.ndarray, dtype) -> tuple[tuple[int, ...], str] | None:
+    """Where casting `values` to `dtype` first loses information, and how; `None` if nowhere.
+
+    The core of `check_cast`: the index of the first offending value and the problem in words.
+
+    >>> first_loss(np.array([[1.0, 2.5]]), "int32")
+    ((0, 1), 'is not a whole number; int32 would drop the fraction')
+    """
     values = np.asarray(values)
     target = _check_dtype(dtype)
     if values.dtype.kind not in "biuf" or target.kind not in "biuf":
@@ -324,7 +340,7 @@ def check_cast(values: np.ndarray, dtype) -> str | None:
         return None
     if target.kind == "b":
         bad = (values != 0) & (values != 1)
-        return _reason(values, bad, "is not 0 or 1; bool would make it True") if bad.any() else None
+        return _loss(values, bad, "is not 0 or 1; bool would make it True") if bad.any() else None
     lo, hi = values.min(), values.max()  # quick exits; NaN fails them and gets a full look
     if target.kind == "f":
         largest = float(np.finfo(target).max)
@@ -336,7 +352,7 @@ def check_cast(values: np.ndarray, dtype) -> str | None:
         if values.dtype.kind == "f":
             bad &= np.isfinite(values)
         if bad.any():
-            return _reason(
+            return _loss(
                 values, bad, f"is too large for {target} (largest {largest}) and would become inf"
             )
         return None
@@ -344,21 +360,20 @@ def check_cast(values: np.ndarray, dtype) -> str | None:
     if values.dtype.kind == "f":
         bad = ~np.isfinite(values)
         if bad.any():
-            return _reason(values, bad, f"cannot be stored in {target}")
+            return _loss(values, bad, f"cannot be stored in {target}")
         bad = values != np.trunc(values)
         if bad.any():
-            return _reason(values, bad, f"is not a whole number; {target} would drop the fraction")
+            return _loss(values, bad, f"is not a whole number; {target} would drop the fraction")
     # `>= max + 1` rather than `> max`: max + 1 is a power of two, exact even as a float.
     if info.min <= lo and hi < info.max + 1:
         return None
     bad = (values < info.min) | (values >= info.max + 1)
-    return _reason(values, bad, f"is outside the range of {target} ({info.min} to {info.max})")
+    return _loss(values, bad, f"is outside the range of {target} ({info.min} to {info.max})")
 
 
-def _reason(values: np.ndarray, bad: np.ndarray, problem: str) -> str:
+def _loss(values: np.ndarray, bad: np.ndarray, problem: str) -> tuple[tuple[int, ...], str]:
     where = np.unravel_index(int(np.argmax(bad)), values.shape)
-    index = ", ".join(str(int(i)) for i in where)
-    return f"values[{index}] = {values[where].item()!r} {problem}"
+    return tuple(int(i) for i in where), problem
 
 
 def _check_sides(padding: str, truncating: str) -> tuple[bool, bool]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,75 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .errors import DataError, RefusedData, UsageError
+from . import __version__, advice
+from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
-from .output import atomic_path, check_destination
-from .padding import check_cast, pad_ragged
+from .options import DEFAULTS, PadOptions
+from .output import check_destination
+from .padded_file import SUFFIXES, PadMeta, write_padded
+from .padding import pad_ragged
 from .readers import read
 from .report import Problem
-
-SIDES = ("pre", "post")
-OUTPUT_SUFFIXES = (".npz", ".npy")
-
-
-@dataclass(frozen=True)
-class PadOptions:
-    """How to pad. ``maxlen`` is a length, ``"pNN"`` (a percentile of the lengths) or None."""
-
-    maxlen: int | str | None = None
-    padding: str = "post"
-    truncating: str = "pre"
-    value: float = 0.0
-    dtype: str = "float32"
-    allow_lossy: bool = False
-
-    def __post_init__(self) -> None:
-        parse_maxlen(self.maxlen)
-        for name in ("padding", "truncating"):
-            if getattr(self, name) not in SIDES:
-                raise UsageError(f"--{name} must be 'pre' or 'post', not {getattr(self, name)!r}")
-        try:
-            kind: str = np.dtype(self.dtype).kind
-        except TypeError:
-            kind = "?"
-        if kind not in "iuf":
-            raise UsageError(
-                f"--dtype {self.dtype!r} is not a numeric dtype",
-                hint="use float32 (the default), float16, float64, int32 or int64",
-            )
-        if not math.isfinite(self.value):
-            raise UsageError(f"--value must be a finite number, not {self.value}")
-
-    def resolve_maxlen(self, lengths: np.ndarray) -> int:
-        """The number of timesteps per row for these lengths."""
-        kind, number = parse_maxlen(self.maxlen)
-        if kind == "longest":
-            return int(lengths.max()) if len(lengths) else 0
-        if kind == "percentile":
-            return int(math.ceil(np.percentile(lengths, number))) if len(lengths) else 0
-        return int(number)
-
-
-def parse_maxlen(maxlen: int | str | None) -> tuple[str, float]:
-    """``("longest", 0)``, ``("fixed", N)`` or ``("percentile", NN)``; a UsageError otherwise.
-
-    >>> parse_maxlen("p95"), parse_maxlen("120"), parse_maxlen(None)
-    (('percentile', 95.0), ('fixed', 120), ('longest', 0))
-    """
-    if maxlen is None:
-        return ("longest", 0)
-    text = str(maxlen).strip().lower()
-    if re.fullmatch(r"\d+", text) and int(text) >= 1:
-        return ("fixed", int(text))
-    match = re.fullmatch(r"p(\d+(?:\.\d+)?)", text)
-    if match and 0 < float(match[1]) <= 100:
-        return ("percentile", float(match[1]))
-    raise UsageError(
-        f"--maxlen {maxlen!r} is neither a length of at least 1 nor a percentile p1…p100",
-        hint="e.g. --maxlen 120 or --maxlen p95",
-    )
+from .target import classes_of, task_of
 
 
 @dataclass(frozen=True)
@@ -103,17 +43,20 @@ class PadSummary:
     bytes: int
     labels: bool
     warnings: tuple[Problem, ...]
-    meta: dict[str, Any]
+    meta: PadMeta
+    #: the command to run next (train on the output), as it can be pasted
+    next_command: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         warnings = [p.to_dict() for p in self.warnings]
-        return {**asdict(self), "shape": list(self.shape), "warnings": warnings}
+        meta = json.loads(self.meta.to_json())
+        return {**asdict(self), "shape": list(self.shape), "warnings": warnings, "meta": meta}
 
 
 def pad_file(
     source: str | Path,
     output: str | Path,
-    options: PadOptions = PadOptions(),
+    options: PadOptions = DEFAULTS,
     *,
     labels: str | Path | None = None,
     force: bool = False,
@@ -136,7 +79,7 @@ def pad_file(
     [[5.0, 6.0], [0.0, 0.0]]
     """
     source, output = Path(source), Path(output)
-    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+    if output.suffix.lower() not in SUFFIXES:
         raise UsageError(
             f"the output must end in .npz or .npy, not {output.suffix or '(nothing)'!r}",
             path=str(output),
@@ -146,19 +89,12 @@ def pad_file(
     step("reading")
     dataset = read(source, labels=labels, allow_pickle=allow_pickle)
     step("checking")
-    report = diagnose(dataset)
+    report = diagnose(dataset, options=options)
     if report.errors:
-        raise RefusedData(report, "nothing was written")
-    ragged = dataset.ragged
-    reason = check_cast(ragged.values, options.dtype)
-    if reason and not options.allow_lossy:
-        raise DataError(
-            f"--dtype {options.dtype} would change the data: {reason}",
-            path=str(source),
-            hint="keep the default float32, or pass --allow-lossy to cast anyway",
-        )
+        raise RefusedData(report, "nothing was written", advice.inspect_command(dataset))
 
     step("padding")
+    ragged = dataset.ragged
     maxlen = options.resolve_maxlen(ragged.lengths)
     check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, options.dtype, str(source))
     x, kept = pad_ragged(
@@ -169,27 +105,21 @@ def pad_file(
         value=options.value,
         dtype=options.dtype,
     )
-    meta = {
-        "lstmprep": __version__,
-        "source": {"file": source.name, "sha256": sha256(source)},
-        "maxlen": maxlen,
-        "padding": options.padding,
-        "truncating": options.truncating,
-        "value": options.value,
-        "dtype": options.dtype,
-        "labels": None if labels is None else Path(labels).name,
-    }
+    classify = task_of(dataset.labels) in ("binary", "multiclass")
+    meta = PadMeta(
+        maxlen=maxlen,
+        padding=options.padding,
+        truncating=options.truncating,
+        value=options.value,
+        dtype=options.dtype,
+        source={"file": source.name, "sha256": sha256(source)},
+        labels=None if labels is None else Path(labels).name,
+        classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
+        lstmprep=__version__,
+    )
 
     step("writing")
-    arrays: dict[str, Any] = {"x": x, "lengths": kept}
-    if dataset.labels is not None:
-        arrays["y"] = dataset.labels
-    arrays["meta"] = np.array(json.dumps(meta))
-    with atomic_path(output) as tmp, open(tmp, "wb") as f:
-        if output.suffix.lower() == ".npy":
-            np.save(f, x)
-        else:
-            np.savez(f, **arrays)
+    write_padded(output, x, kept, dataset.labels, meta)
     cells = x.shape[0] * x.shape[1]
     return PadSummary(
         output=str(output),
@@ -203,6 +133,7 @@ def pad_file(
         labels=dataset.labels is not None,
         warnings=report.warnings,
         meta=meta,
+        next_command=advice.train_command(str(output)) if output.suffix.lower() == ".npz" else None,
     )
 
 

@@ -20,9 +20,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from .model import LayerInfo
+from .model import Progress as TrainHooks
 from .report import Report
-from .train import LayerInfo, TrainResult
-from .train import Progress as TrainHooks
+from .train import TrainResult
 
 if TYPE_CHECKING:
     from .pipeline import PadSummary
@@ -100,19 +101,15 @@ def problems(rep: Report) -> Table:
 
 
 def next_step(rep: Report) -> Group:
-    s = rep.stats
-    name = Path(s.file).name
-    if rep.errors:
+    if rep.next_command is None:
         text = Text(
-            f"✗ {len(rep.errors)} kind(s) of error: fix them, then run `lstmprep inspect {name}` "
-            "again.",
+            f"✗ {len(rep.errors)} kind(s) of error: fix them, then inspect again.",
             style="bold red",
         )
     elif "ragged-length" in rep.codes():
-        maxlen = " --maxlen p95" if "length-outlier" in rep.codes() else ""
-        text = Text(f"next: lstmprep pad {name} -o padded.npz{maxlen}", style="bold green")
+        text = Text(f"next: {rep.next_command}", style="bold green")
     else:
-        text = Text(f"✓ ready: lstmprep train {name}", style="bold green")
+        text = Text(f"✓ ready: {rep.next_command}", style="bold green")
     return Group(text)
 
 
@@ -126,7 +123,7 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
     if summary.truncated_sequences:
         lines.append(
             f"truncated {summary.truncated_sequences:,} sequences to {summary.maxlen} timesteps "
-            f"({summary.dropped_timesteps:,} timesteps dropped, {summary.meta['truncating']})"
+            f"({summary.dropped_timesteps:,} timesteps dropped, {summary.meta.truncating})"
         )
     if not summary.output.lower().endswith(".npz"):
         lines.append("lengths and labels are not saved in .npy: write .npz to keep them")
@@ -135,6 +132,8 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
     for p in summary.warnings:
         if p.code != "ragged-length":  # padding is the answer to that one
             console.print(Text(f"warning: {p.code}: {p.message}", style="yellow"))
+    if summary.next_command:
+        console.print(Text(f"next: {summary.next_command}", style="bold green"))
 
 
 class Steps:
@@ -207,7 +206,7 @@ def model_layers(layers: tuple[LayerInfo, ...], params: int) -> Table:
     return table
 
 
-def train_result(result: TrainResult, console: Console, saved: Path | None = None) -> None:
+def train_result(result: TrainResult, console: Console) -> None:
     """The final table of a training run and its verdict."""
     table = Table(title=f"trained: {result.task}", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -241,8 +240,8 @@ def train_result(result: TrainResult, console: Console, saved: Path | None = Non
         f"keras.Input(shape=({result.input_shape[0]}, {result.input_shape[1]})) and a mask from "
         f"the lengths; padded {n:,} x {t} x {f}",
     )
-    if saved is not None:
-        table.add_row("saved", str(saved))
+    if result.saved is not None:
+        table.add_row("saved", result.saved)
     console.print(table)
     for note in result.notes:
         console.print(Text(f"note: {note}", style="dim"))

@@ -21,6 +21,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "non-finite": ("error", "a value is NaN, ±Infinity or too large for a float"),
     "feature-mismatch": ("error", "a timestep has a different number of features than the rest"),
     "label-mismatch": ("error", "the labels do not fit the sequences (count, shape or type)"),
+    "lossy-cast": ("error", "a value would change when cast to the output dtype (float32)"),
+    "too-short": ("error", "no labels and no sequence of two timesteps: nothing to train on"),
     "ragged-length": ("warning", "sequences have different lengths: the data needs padding"),
     "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
     "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),
@@ -181,6 +183,8 @@ class Report:
     problems: tuple[Problem, ...] = ()
     notes: tuple[str, ...] = ()
     strict: bool = False
+    #: the command to run next, as it can be pasted; None while there are errors
+    next_command: str | None = None
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -204,4 +208,5 @@ class Report:
             "problems": [p.to_dict() for p in self.problems],
             "stats": self.stats.to_dict(),
             "notes": list(self.notes),
+            "next_command": self.next_command,
         }

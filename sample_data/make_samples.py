@@ -110,6 +110,8 @@ def problems() -> None:
             [[0.7, 0.8], [0.9, 1.0], [1.1, 1.2]],
         ],
         "length-outlier": [[[0.1, 0.2]] * 3 for _ in range(30)] + [[[0.3, 0.4]] * 200],
+        "lossy-cast": [[[0.1, 1e300], [0.3, 0.4]], [[0.5, 0.6], [0.7, 0.8]]],
+        "too-short": [[[0.1, 0.2]], [[0.3, 0.4]]],
     }
     for code, value in files.items():
         write_json(HERE / "problems" / f"{code}.json", value)

@@ -23,6 +23,8 @@ CASES = {
     "empty-sequence": ([[[0.1, 0.2], [0.3, 0.4]], []], (1, None)),
     "pad-collision": ([[[0.1, 0.2], [0.0, 0.0]], [[0.7, 0.8], [0.9, 1.0]]], (0, 1)),
     "length-outlier": ([[[0.1, 0.2]] * 3] * 30 + [[[0.3, 0.4]] * 200], (30, None)),
+    "lossy-cast": ([[[0.1, 0.2], [0.3, 0.4]], [[0.5, 1e300], [0.7, 0.8]]], (1, 0)),
+    "too-short": ([[[0.1, 0.2]], [[0.3, 0.4]]], (None, None)),
 }
 
 
@@ -199,9 +201,11 @@ def test_exit_codes(data, args, code, write, run):
 
 
 def test_tables_name_the_problem_and_next_step(write, run):
-    result = run("inspect", write("data.json", CASES["ragged-length"][0]))
+    path = write("data.json", CASES["ragged-length"][0])
+    result = run("inspect", path)
     assert result.exit_code == 0
-    assert "ragged-length" in result.stdout and "lstmprep pad data.json" in result.stdout
+    assert "ragged-length" in result.stdout
+    assert f"next: lstmprep pad {path} -o padded.npz" in result.stdout
 
 
 @pytest.mark.parametrize(

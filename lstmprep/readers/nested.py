@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .ragged import Ragged
-from .report import ProblemLog
+from ..dataset import Dataset, Reported
+from ..ragged import Ragged
+from ..report import ProblemLog
 
 _NUMBER_TYPES = {int, float}
 
@@ -101,6 +103,26 @@ def from_nested(
     values = np.concatenate(parts) if parts else np.empty((0, features))
     bad = np.concatenate(bad_rows) if bad_rows else np.empty(0, dtype=np.int64)
     return Converted(Ragged(values, lengths), bad, np.array(broken, dtype=np.int64))
+
+
+def from_python(
+    path: Path,
+    fmt: str,
+    sequences: list,
+    labels: np.ndarray | None,
+    where: Callable[[int], str] = lambda i: f"sequence {i}",
+) -> Dataset:
+    """A reader's dataset from Python lists: every problem located with ``where(i)``."""
+    log = ProblemLog()
+    converted = from_nested(sequences, log, where)
+    return Dataset(
+        str(path),
+        fmt,
+        converted.ragged,
+        labels,
+        tuple(log.problems()),
+        reported=Reported(converted.bad_rows, converted.broken),
+    )
 
 
 def _convert(

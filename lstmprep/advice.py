@@ -1,0 +1,65 @@
+"""The commands lstmprep suggests: each runs as printed, pasted into a shell.
+
+Every suggestion repeats the path as the user gave it (shell-quoted) and the options that
+matter for that file (``--labels``, ``--allow-pickle``, and pad's options that differ from
+the defaults), so that what worked for ``inspect`` works for ``pad`` and ``train`` too.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from .dataset import Dataset
+from .options import DEFAULTS, PadOptions, parse_maxlen
+
+#: Where suggested pad commands write: the current folder, which exists.
+PADDED = "padded.npz"
+
+
+def command(*words: str) -> str:
+    """``lstmprep`` and its arguments as one shell line.
+
+    >>> command("pad", "my data/x.json", "-o", "padded.npz")
+    "lstmprep pad 'my data/x.json' -o padded.npz"
+    """
+    return shlex.join(["lstmprep", *words])
+
+
+def reading(dataset: Dataset) -> list[str]:
+    """The options that read ``dataset`` as it was read: its labels file, pickles allowed."""
+    words = ["--labels", dataset.labels_path] if dataset.labels_path else []
+    return words + (["--allow-pickle"] if dataset.allow_pickle else [])
+
+
+def padding(options: PadOptions) -> list[str]:
+    """Pad's options that differ from the defaults, as command-line words.
+
+    >>> padding(PadOptions(maxlen="p95", value=-1.0))
+    ['--maxlen', 'p95', '--value', '-1']
+    """
+    default = PadOptions()
+    words = []
+    if parse_maxlen(options.maxlen) != parse_maxlen(default.maxlen):
+        words += ["--maxlen", str(options.maxlen)]
+    for name in ("padding", "truncating", "dtype"):
+        if getattr(options, name) != getattr(default, name):
+            words += [f"--{name}", getattr(options, name)]
+    if options.value != default.value:
+        words += ["--value", f"{options.value:g}"]
+    if options.allow_lossy:
+        words.append("--allow-lossy")
+    return words
+
+
+def pad_command(dataset: Dataset, options: PadOptions = DEFAULTS) -> str:
+    """The pad command for ``dataset`` with ``options``, writing :data:`PADDED`."""
+    return command("pad", dataset.path, "-o", PADDED, *padding(options), *reading(dataset))
+
+
+def inspect_command(dataset: Dataset) -> str:
+    return command("inspect", dataset.path, *reading(dataset))
+
+
+def train_command(path: str, dataset: Dataset | None = None) -> str:
+    """Train on ``path``: a sequence file read as ``dataset`` was, or pad's output."""
+    return command("train", path, *(reading(dataset) if dataset else []))

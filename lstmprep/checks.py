@@ -1,0 +1,266 @@
+"""Every check between a dataset and a Keras LSTM, in one list.
+
+``inspect`` runs them all; ``pad`` and ``train`` run the same list and refuse the data when it
+reports an error, so neither can refuse what ``inspect`` passed. A check is a function of the
+dataset, the log and pad's options; adding one is adding a function to ``CHECKS``.
+
+The log remembers which rows and sequences have been reported (by the reader or an earlier
+check), so that no check has to know about another: :meth:`CheckLog.fresh_rows` keeps the
+rows nobody has reported yet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from . import advice
+from .dataset import Dataset
+from .options import DEFAULTS, PadOptions, percentile_length
+from .padding import first_loss
+from .report import MAX_PLACES, Problem, ProblemLog
+
+#: Padding to the longest sequence that wastes more than this share is worth a warning.
+WASTE_LIMIT = 0.5
+
+Place = tuple[int | None, int | None]
+
+
+class CheckLog(ProblemLog):
+    """A problem log that also records which rows and sequences were reported."""
+
+    def __init__(self, dataset: Dataset):
+        super().__init__()
+        self.extend(dataset.problems)
+        self.rows = np.zeros(len(dataset.ragged.values), dtype=bool)
+        self.rows[dataset.reported.rows] = True
+        self.sequences = np.zeros(len(dataset.ragged), dtype=bool)
+        self.sequences[dataset.reported.sequences] = True
+
+    def fresh_rows(self, mask: np.ndarray) -> np.ndarray:
+        """``mask`` (over the flat rows) without the rows reported already; now they are."""
+        fresh = mask & ~self.rows
+        self.rows |= fresh
+        return fresh
+
+
+Check = Callable[[Dataset, CheckLog, PadOptions], None]
+
+
+def run_checks(dataset: Dataset, options: PadOptions = DEFAULTS) -> list[Problem]:
+    """Every problem with ``dataset`` (padded with ``options``), errors first."""
+    log = CheckLog(dataset)
+    for check in CHECKS:
+        check(dataset, log, options)
+    return sorted(log.problems(), key=lambda p: p.severity != "error")
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+
+def check_no_sequences(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    ragged = dataset.ragged
+    if ragged.n_sequences == 0 or not ragged.lengths.any():
+        what = "no sequences" if ragged.n_sequences == 0 else "only empty sequences"
+        log.add("no-sequences", f"the file holds {what}: there is nothing to pad or train on")
+
+
+def check_non_finite(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    values = dataset.ragged.values
+    bad = log.fresh_rows(~np.isfinite(values).all(axis=1))
+    rows = np.flatnonzero(bad)
+    if not len(rows):
+        return
+    count = int(np.count_nonzero(~np.isfinite(values[rows])))
+    places = locate(dataset, rows[:MAX_PLACES])
+    first = values[rows[0]][~np.isfinite(values[rows[0]])][0]
+    log.add_many(
+        "non-finite",
+        f"{_at(dataset, places[0])} holds {first}: one NaN or Infinity makes the loss NaN — "
+        "fill or drop these values before training",
+        places,
+        count,
+    )
+
+
+def check_cast(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    """Values that ``--dtype`` (float32 unless told) would change: too large, fractions…"""
+    if options.allow_lossy:
+        return
+    values = dataset.ragged.values
+    kept = np.flatnonzero(~log.rows)
+    loss = first_loss(values if len(kept) == len(values) else values[kept], options.dtype)
+    if loss is None:
+        return
+    (row, column), problem = loss
+    row = int(kept[row])
+    place = locate(dataset, np.array([row]))[0]
+    wider = "float64" if options.dtype != "float64" else None
+    fix = f"pad with --dtype {wider}, " if wider and "too large" in problem else ""
+    log.fresh_rows(np.arange(len(values)) == row)
+    log.add(
+        "lossy-cast",
+        f"{_at(dataset, place)}, feature {column} is {values[row, column]!r}, which "
+        f"{problem.removeprefix('is ')}: {fix}scale the values, or pass --allow-lossy to "
+        f"cast anyway",
+        *place,
+    )
+
+
+def check_lengths(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    lengths = dataset.ragged.lengths
+    usable = lengths[~log.sequences]
+    empty = np.flatnonzero((lengths == 0) & ~log.sequences)
+    if len(empty) and len(empty) < len(lengths):
+        log.add_many(
+            "empty-sequence",
+            f"sequence {empty[0]} has no timesteps: a fully masked row breaks cuDNN LSTM kernels "
+            "and teaches nothing — drop empty sequences",
+            [(int(s), None) for s in empty[:MAX_PLACES]],
+            len(empty),
+        )
+    if not len(usable) or usable.min() == usable.max():
+        return
+    longest = int(np.argmax(lengths))
+    log.add(
+        "ragged-length",
+        f"lengths range from {usable.min()} to {usable.max()} timesteps: pad them to one "
+        f"length with `{advice.pad_command(dataset, options)}`",
+        longest,
+    )
+    if options.maxlen is not None:
+        return  # the user chose the length already
+    waste = 1 - lengths.sum() / (len(lengths) * usable.max())
+    p95 = percentile_length(usable, 95)
+    if waste > WASTE_LIMIT and p95 < usable.max():
+        waste95 = 1 - np.minimum(lengths, p95).sum() / (len(lengths) * p95)
+        cut = int(np.count_nonzero(lengths > p95))
+        shorter = advice.pad_command(dataset, _with(options, maxlen="p95"))
+        log.add(
+            "length-outlier",
+            f"padding to the longest ({usable.max()}) makes {waste:.0%} of the tensor padding; "
+            f"--maxlen p95 ({p95}) would waste {waste95:.0%} and truncate {cut} sequences: "
+            f"`{shorter}`",
+            longest,
+        )
+
+
+def check_pad_collision(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    values = dataset.ragged.values
+    if not values.shape[1]:
+        return
+    hits = (values == options.value).all(axis=1) & ~log.rows
+    count = int(np.count_nonzero(hits))
+    if not count:
+        return
+    places = locate(dataset, np.flatnonzero(hits)[:MAX_PLACES])
+    other = advice.pad_command(dataset, _with(options, value=free_value(values)))
+    log.add_many(
+        "pad-collision",
+        f"{_at(dataset, places[0])} is a real timestep whose features are all {options.value:g}: "
+        f"Masking(mask_value={options.value:g}) would drop it as padding — mask from the "
+        f"lengths (lstmprep train does) or pad with another value: `{other}`",
+        places,
+        count,
+    )
+
+
+def check_labels(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    labels, n = dataset.labels, dataset.ragged.n_sequences
+    if labels is None:
+        return
+    if labels.ndim == 0 or len(labels) != n:
+        count = 1 if labels.ndim == 0 else len(labels)
+        log.add(
+            "label-mismatch",
+            f"{count} labels for {n} sequences: give exactly one label per sequence",
+        )
+    elif labels.ndim > 2:
+        log.add(
+            "label-mismatch",
+            f"labels have shape {labels.shape}: one number, class or vector per sequence is needed",
+        )
+    elif labels.dtype == object:
+        odd = next((i for i, v in enumerate(labels) if not _plain_label(v)), 0)
+        log.add(
+            "label-mismatch",
+            f"label {odd} is {labels[odd]!r}: labels must all be numbers, or all class names, "
+            "or all vectors of one length",
+            odd,
+        )
+    elif labels.ndim == 2 and labels.dtype.kind not in "biuf":
+        log.add(
+            "label-mismatch",
+            f"labels are {labels.shape[1]} {labels.dtype} values per sequence: a vector label "
+            "must be numbers (for one class name per sequence, give one label per sequence)",
+        )
+    elif labels.dtype.kind not in "biufUS":
+        log.add(
+            "label-mismatch",
+            f"labels of type {labels.dtype} cannot be learned: give numbers or class names",
+        )
+    elif labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        bad = np.flatnonzero(~np.isfinite(labels).reshape(len(labels), -1).all(axis=1))
+        log.add(
+            "non-finite",
+            f"the label of sequence {bad[0]} is {labels[bad[0]]}: a NaN label makes the loss NaN",
+            int(bad[0]),
+            count=len(bad),
+        )
+
+
+def check_trainable(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    """Without labels, train predicts each sequence's last timestep: it needs two."""
+    lengths = dataset.ragged.lengths
+    if dataset.labels is not None or not lengths.any() or (lengths >= 2).any():
+        return
+    log.add(
+        "too-short",
+        "no sequence has two timesteps and there are no labels: lstmprep train would learn to "
+        "predict each sequence's last timestep from the ones before, which needs two — give "
+        "labels with --labels FILE",
+    )
+
+
+CHECKS: list[Check] = [
+    check_no_sequences,
+    check_non_finite,
+    check_cast,
+    check_lengths,
+    check_pad_collision,
+    check_labels,
+    check_trainable,
+]
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def locate(dataset: Dataset, rows: np.ndarray) -> list[Place]:
+    """(sequence, timestep) of each flat row."""
+    offsets = dataset.ragged.offsets
+    sequences = np.searchsorted(offsets, rows, side="right") - 1
+    return [(int(s), int(r - offsets[s])) for s, r in zip(sequences, rows, strict=True)]
+
+
+def free_value(values: np.ndarray) -> float:
+    """A pad value no real timestep can equal: below every value in the data."""
+    finite = values[np.isfinite(values)]
+    return float(math.floor(finite.min()) - 1) if finite.size else -1.0
+
+
+def _at(dataset: Dataset, place: Place) -> str:
+    sequence, timestep = place
+    return f"{dataset.where(sequence or 0)}, timestep {timestep}"
+
+
+def _with(options: PadOptions, **changes: object) -> PadOptions:
+    from dataclasses import replace
+
+    return replace(options, **changes)  # type: ignore[arg-type]
+
+
+def _plain_label(v: object) -> bool:
+    return isinstance(v, (int, float, str)) and not isinstance(v, bool)

@@ -1,0 +1,67 @@
+"""The dataset: what a reader makes of a file, and what every later step works on.
+
+A :class:`Dataset` is a ragged batch (:class:`~lstmprep.ragged.Ragged`) with its labels, the
+problems the reader found, the rows it could not read (already reported, so that no check says
+more about them), where each sequence came from, and how the file was read (so that advice can
+repeat the options that matter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .ragged import Ragged
+from .report import Problem
+
+if TYPE_CHECKING:
+    from .padded_file import PadMeta
+
+
+def _no_indices() -> np.ndarray:
+    return np.empty(0, dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Reported:
+    """What a reader reported already: the checks skip these rows and sequences."""
+
+    #: flat rows of ``ragged.values`` that could not be read (NaN placeholders)
+    rows: np.ndarray = field(default_factory=_no_indices)
+    #: sequences that are not sequences at all (stored with length 0)
+    sequences: np.ndarray = field(default_factory=_no_indices)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A ragged batch read from a file, with labels and what reading it found."""
+
+    #: the file, as the user named it
+    path: str
+    #: the format it was read as: "json", "jsonl", "npy", "npz"
+    format: str
+    ragged: Ragged
+    labels: np.ndarray | None = None
+    #: problems found while reading (structure and types)
+    problems: tuple[Problem, ...] = ()
+    #: assumptions the reader made, in plain words
+    notes: tuple[str, ...] = ()
+    reported: Reported = field(default_factory=Reported)
+    #: the element type as stored in the file
+    dtype: str = "float64"
+    #: how lstmprep pad wrote it, when the file is pad's own output
+    meta: PadMeta | None = None
+    #: the 1-based line each sequence is on, for formats with one sequence per line
+    lines: np.ndarray | None = None
+    #: the labels file, as the user named it
+    labels_path: str | None = None
+    #: whether pickled arrays were allowed when reading
+    allow_pickle: bool = False
+
+    def where(self, sequence: int) -> str:
+        """Sequence ``sequence`` in words, with its line where the format has one."""
+        if self.lines is not None and 0 <= sequence < len(self.lines):
+            return f"sequence {sequence} (line {self.lines[sequence]})"
+        return f"sequence {sequence}"

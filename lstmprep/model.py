@@ -1,0 +1,212 @@
+"""The Keras model lstmprep trains: a masked LSTM, its batches, and the mask check.
+
+``keras.Input((None, features))`` and a boolean mask input → ``Normalization`` →
+``LSTM(units)(x, mask=mask)`` → a head chosen from the task. The mask is built from the real
+lengths, never from the pad value, so a real timestep whose features all equal the pad value
+is still seen. The *mask check* feeds sequences once padded in a batch and once alone,
+unpadded, and compares the predictions: equal predictions prove the padding was invisible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .padding import timestep_mask
+from .target import Target, moments
+
+#: Sequences the mask check compares, padded in a batch and alone.
+MASK_CHECK_SIZE = 32
+
+
+#: Largest difference between the two predictions the mask check accepts.
+MASK_TOLERANCE = 1e-4
+
+
+#: How each task is trained: head activation, loss, and the metric reported beside the loss.
+TASKS = {
+    "regression": (None, "mse", "mae"),
+    "multi-regression": (None, "mse", "mae"),
+    "self-supervised": (None, "mse", "mae"),
+    "binary": ("sigmoid", "binary_crossentropy", "accuracy"),
+    "multiclass": ("softmax", "sparse_categorical_crossentropy", "accuracy"),
+}
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer of the model: its name, output shape (``None`` = any size) and weights."""
+
+    name: str
+    output_shape: tuple[int | None, ...]
+    params: int
+
+
+@dataclass(frozen=True)
+class MaskCheck:
+    """Padded-batch predictions against the same sequences fed alone, unpadded."""
+
+    held: bool
+    max_abs_diff: float
+    checked: int
+    tolerance: float = MASK_TOLERANCE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "held": self.held,
+            "max_abs_diff": finite(self.max_abs_diff),
+            "checked": self.checked,
+            "tolerance": self.tolerance,
+        }
+
+
+class Progress:
+    """What :func:`train` reports as it goes; subclass it and override what you need."""
+
+    def on_step(self, name: str) -> None:
+        """A step starts: "checking the data", "loading TensorFlow" or "checking the mask"."""
+
+    def on_train_begin(self, layers: tuple[LayerInfo, ...], params: int, epochs: int) -> None:
+        """The model is built; ``epochs`` epochs are about to run."""
+
+    def on_epoch_begin(self, epoch: int, steps: int) -> None:
+        """Epoch ``epoch`` (0-based) of ``steps`` batches starts."""
+
+    def on_batch_end(self, epoch: int, step: int) -> None:
+        """Batch ``step`` (1-based) of epoch ``epoch`` is done."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Epoch ``epoch`` is done; ``logs`` holds its loss, metric and validation figures."""
+
+
+def build_model(keras: Any, target: Target, units: int) -> Any:
+    """The functional model: sequences and mask in, one head out; compiled for the task."""
+    features = target.inputs.n_features
+    activation, loss, metric = TASKS[target.task]
+    outputs = len(target.classes) if target.task == "multiclass" else target.y.shape[1]
+    mean, std = moments(target.inputs.values)
+    sequences = keras.Input(shape=(None, features), name="sequences")
+    mask = keras.Input(shape=(None,), dtype="bool", name="mask")
+    h = keras.layers.Normalization(mean=mean, variance=std**2, name="normalize")(sequences)
+    h = keras.layers.LSTM(units, name="lstm")(h, mask=mask)
+    head = keras.layers.Dense(outputs, activation=activation, name="head")(h)
+    model = keras.Model([sequences, mask], head, name="lstmprep")
+    metrics = {
+        "mae": keras.metrics.MeanAbsoluteError(name="mae"),
+        "accuracy": keras.metrics.BinaryAccuracy(name="accuracy")
+        if target.task == "binary"
+        else keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+    }
+    model.compile(optimizer="adam", loss=loss, metrics=[metrics[metric]], jit_compile=False)
+    return model
+
+
+def mask_check(
+    tf: Any,
+    model: Any,
+    x: np.ndarray,
+    masks: np.ndarray,
+    lengths: np.ndarray,
+    padding: str,
+    size: int = MASK_CHECK_SIZE,
+) -> MaskCheck:
+    """Predict up to ``size`` sequences padded in one batch and each alone, and compare.
+
+    The sequences are spread over the range of lengths, shortest and longest included.
+    """
+    signature = [
+        tf.TensorSpec((None, None, x.shape[2]), tf.float32),
+        tf.TensorSpec((None, None), tf.bool),
+    ]
+    predict = tf.function(lambda x, m: model([x, m], training=False), input_signature=signature)
+    by_length = np.argsort(lengths, kind="stable")
+    picks = by_length[np.unique(np.linspace(0, len(lengths) - 1, size).round().astype(int))]
+    batch = predict(x[picks], masks[picks]).numpy()
+    alone = np.concatenate(
+        [
+            predict(
+                _real_steps(x[i], lengths[i], padding)[None], np.ones((1, lengths[i]), bool)
+            ).numpy()
+            for i in picks
+        ]
+    )
+    diff = float(np.max(np.abs(batch - alone))) if batch.size else 0.0
+    held = bool(math.isfinite(diff) and diff <= MASK_TOLERANCE)
+    return MaskCheck(held, diff, len(picks))
+
+
+def masks_for(
+    x: np.ndarray, lengths: np.ndarray, padding: str, value: float, how: str
+) -> np.ndarray:
+    """``(samples, timesteps)``: true on real timesteps (with ``how="lengths"``)."""
+    if how == "value":
+        return ~(x == value).all(axis=2)
+    if how == "none":
+        return np.ones(x.shape[:2], dtype=bool)
+    return timestep_mask(lengths, x.shape[1], padding)
+
+
+def make_batches(x, masks, y, lengths, padding, batch_size):
+    """``batches(indices, rng)``: a tf.data input of batches of similar length.
+
+    Sorting by length and cutting each batch to its own longest sequence skips most of the
+    padding; ``rng`` (when given) shuffles the order of the batches every epoch.
+    """
+    import tensorflow as tf
+
+    def batches(indices: np.ndarray, rng: np.random.Generator | None):
+        order = indices[np.argsort(lengths[indices], kind="stable")]
+        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+        def generate() -> Iterator:
+            for g in rng.permutation(len(groups)) if rng is not None else range(len(groups)):
+                group = groups[g]
+                steps = max(1, int(lengths[group].max()))
+                cut = slice(None, steps) if padding == "post" else slice(x.shape[1] - steps, None)
+                yield (x[group, cut], masks[group, cut]), y[group]
+
+        signature = (
+            (
+                tf.TensorSpec((None, None, x.shape[2]), tf.float32),
+                tf.TensorSpec((None, None), tf.bool),
+            ),
+            tf.TensorSpec((None, *y.shape[1:]), tf.as_dtype(y.dtype)),
+        )
+        data = tf.data.Dataset.from_generator(generate, output_signature=signature)
+        return data.apply(tf.data.experimental.assert_cardinality(len(groups)))
+
+    return batches
+
+
+def keras_callback(keras: Any, progress: Progress, steps: int) -> Any:
+    """Forward Keras's epochs and batches to ``progress``; stop at a non-finite loss."""
+
+    class Forward(keras.callbacks.Callback):
+        epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            progress.on_epoch_begin(epoch, steps)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if logs and not math.isfinite(float(logs.get("loss", 0.0))):
+                self.model.stop_training = True
+            progress.on_batch_end(self.epoch, batch + 1)
+
+        def on_epoch_end(self, epoch, logs=None):
+            progress.on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})
+
+    return Forward()
+
+
+def _real_steps(row: np.ndarray, length: int, padding: str) -> np.ndarray:
+    return row[:length] if padding == "post" else row[len(row) - length :]
+
+
+def finite(value: float) -> float | None:
+    """A float for JSON: NaN and infinity become ``None`` (null)."""
+    return value if math.isfinite(value) else None

@@ -1,0 +1,119 @@
+"""The padded file lstmprep pad writes, and reading it back: one owner for the format.
+
+An ``.npz`` with ``x`` ``(N, T, F)``, ``lengths`` ``(N,)`` (real timesteps per row, after
+truncation), ``y`` when there are labels, and ``meta``: a JSON object (:class:`PadMeta`) saying
+how the rows were padded. An ``.npy`` holds ``x`` alone. Both load with
+``np.load(path, allow_pickle=False)``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import UnreadableInput
+from .options import PAD_VALUE
+from .output import atomic_path
+from .padding import timestep_mask
+
+#: The members of a padded .npz, in the order they are written.
+MEMBERS = ("x", "lengths", "y", "meta")
+SUFFIXES = (".npz", ".npy")
+
+
+@dataclass(frozen=True)
+class PadMeta:
+    """How a padded file was made: pad's options, its source, and the label classes.
+
+    >>> meta = PadMeta(maxlen=3, padding="pre", classes=("no", "yes"))
+    >>> PadMeta.from_json(meta.to_json(), "x.npz") == meta
+    True
+    """
+
+    maxlen: int = 0
+    padding: str = "post"
+    truncating: str = "pre"
+    value: float = PAD_VALUE
+    dtype: str = "float32"
+    #: the source file's name and sha256
+    source: dict[str, str] | None = None
+    #: the labels file's name, when labels came from one
+    labels: str | None = None
+    #: class names in the order of their indices, when the labels are classes
+    classes: tuple | None = None
+    #: the lstmprep version that wrote the file
+    lstmprep: str = ""
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["classes"] = None if self.classes is None else list(self.classes)
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str, path: str) -> PadMeta:
+        """Read a ``meta`` member; keys it does not know are ignored, missing ones default."""
+        try:
+            d = json.loads(text)
+        except (ValueError, RecursionError):
+            d = None
+        if not isinstance(d, dict):
+            raise UnreadableInput(
+                "member meta is not the JSON object lstmprep pad writes",
+                path=path,
+                hint="write the file again with lstmprep pad, or drop the meta member",
+            )
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in d.items() if k in known}
+        if isinstance(values.get("classes"), list):
+            values["classes"] = tuple(values["classes"])
+        meta = cls(**values)
+        if meta.padding not in ("pre", "post") or not isinstance(meta.value, (int, float)):
+            raise UnreadableInput(
+                f"member meta says padding {meta.padding!r} with value {meta.value!r}",
+                path=path,
+                hint="write the file again with lstmprep pad",
+            )
+        return meta
+
+
+def write_padded(
+    output: Path, x: np.ndarray, lengths: np.ndarray, y: np.ndarray | None, meta: PadMeta
+) -> None:
+    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member."""
+    with atomic_path(output) as tmp, open(tmp, "wb") as f:
+        if output.suffix.lower() == ".npy":
+            np.save(f, x)
+            return
+        arrays: dict[str, Any] = {"x": x, "lengths": lengths}
+        if y is not None:
+            arrays["y"] = y
+        arrays["meta"] = np.array(meta.to_json())
+        np.savez(f, **arrays)
+
+
+def unpad(
+    x: np.ndarray, lengths: np.ndarray, meta: PadMeta | None, path: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The real timesteps of each row of ``x``, stacked: ``(values, lengths)``.
+
+    >>> x = np.array([[[1.0], [0.0]], [[2.0], [3.0]]])
+    >>> values, lengths = unpad(x, np.array([1, 2]), None, "p.npz")
+    >>> values[:, 0].tolist(), lengths.tolist()
+    ([1.0, 2.0, 3.0], [1, 2])
+    """
+    if lengths.shape != x.shape[:1] or (
+        len(lengths) and not 0 <= lengths.min() <= lengths.max() <= x.shape[1]
+    ):
+        longest, shortest = (lengths.max(), lengths.min()) if len(lengths) else (0, 0)
+        raise UnreadableInput(
+            f"lengths {lengths.shape} (from {shortest} to {longest}) do not fit x {x.shape}: "
+            f"one length per row of x, each from 0 to its {x.shape[1]} timesteps",
+            path=path,
+            hint="write the file again with lstmprep pad",
+        )
+    padding = meta.padding if meta else "post"
+    return x[timestep_mask(lengths, x.shape[1], padding)], lengths

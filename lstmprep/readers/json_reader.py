@@ -1,0 +1,123 @@
+"""JSON and JSON lines: a list of sequences, or one sequence per line.
+
+Plainly numeric text goes through the C scanner (:mod:`lstmprep.fastjson`) straight into the
+ragged layout; anything else takes the exact path, ``json`` plus :mod:`.nested`, which locates
+every problem.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..dataset import Dataset
+from ..errors import UnreadableInput
+from ..fastjson import NumericScan, scan_numeric
+from ..ragged import Ragged
+from .json_text import json_lines, load_json
+from .labels import labels_array
+from .nested import from_python
+
+
+def read_json(path: Path, allow_pickle: bool = False) -> Dataset:
+    """``[seq, …]`` or ``{"sequences": [seq, …], "labels": […]}``; a seq: a list of timesteps."""
+    data = path.read_bytes()
+    fast = _scan(data)
+    if fast is not None:
+        return _from_scan(path, "json", fast)
+    fast_object = _scan_object(data, str(path))
+    if fast_object is not None:
+        return fast_object
+    value = load_json(data, str(path))
+    labels = None
+    if isinstance(value, dict) and "sequences" in value:
+        labels = value.get("labels")
+        value = value["sequences"]
+    if not isinstance(value, list):
+        raise UnreadableInput(
+            f"the top level is {_kind(value)}, not a list of sequences",
+            path=str(path),
+            hint='write [[t1, t2, …], …] or {"sequences": [...], "labels": [...]}',
+        )
+    return from_python(path, "json", value, None if labels is None else labels_array(labels))
+
+
+def read_jsonl(path: Path, allow_pickle: bool = False) -> Dataset:
+    """One sequence per line: a list of timesteps, or ``{"sequence": [...], "label": …}``."""
+    data = path.read_bytes()
+    fast = _scan(data, jsonl=True)
+    if fast is not None:
+        return _from_scan(path, "jsonl", fast)
+    lines, sequences, labels = [], [], []
+    for lineno, value in json_lines(path, data):
+        if isinstance(value, dict):
+            if "sequence" not in value:
+                raise UnreadableInput(
+                    f'line {lineno}: an object with no "sequence" key',
+                    path=str(path),
+                    hint='write {"sequence": [...], "label": …} or a bare list on each line',
+                )
+            labels.append(value.get("label"))
+            value = value["sequence"]
+        else:
+            labels.append(None)
+        lines.append(lineno)
+        sequences.append(value)
+    have = [label is not None for label in labels]
+    label_array = labels_array(labels) if any(have) else None
+    dataset = from_python(path, "jsonl", sequences, label_array, lambda i: f"line {lines[i]}")
+    return replace(dataset, lines=np.array(lines, dtype=np.int64))
+
+
+_OBJECT_START = re.compile(rb'\s*\{\s*"sequences"\s*:\s*')
+
+
+def _scan(data: bytes, jsonl: bool = False) -> NumericScan | None:
+    """The C scanner's result for plainly numeric text, or ``None`` to take the exact path."""
+    return scan_numeric(data, start=3 if data.startswith(codecs.BOM_UTF8) else 0, jsonl=jsonl)
+
+
+def _scan_object(data: bytes, path: str) -> Dataset | None:
+    """``{"sequences": <numeric>, …}``: the sequences scanned in C, the small rest by ``json``."""
+    start = _OBJECT_START.match(data)
+    if start is None:
+        return None
+    scan = scan_numeric(data, start=start.end(), stop_at_end=True)
+    if scan is None:
+        return None
+    rest = data[scan.end :].strip()
+    if rest == b"}":
+        others: dict = {}
+    elif rest.startswith(b","):
+        try:
+            others = json.loads(b"{" + rest[1:])
+        except (ValueError, RecursionError):
+            return None  # the exact path says where the JSON is wrong
+    else:
+        return None
+    labels = others.get("labels")
+    dataset = _from_scan(Path(path), "json", scan)
+    return dataset if labels is None else replace(dataset, labels=labels_array(labels))
+
+
+def _from_scan(path: Path, fmt: str, scan: NumericScan) -> Dataset:
+    notes = ("timesteps are bare numbers: read as 1 feature",) if scan.univariate else ()
+    return Dataset(str(path), fmt, Ragged(scan.values, scan.lengths), notes=notes)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return 'an object without a "sequences" key'
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"

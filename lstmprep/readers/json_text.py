@@ -1,0 +1,90 @@
+"""JSON text: decoded and parsed with errors that name the line and column.
+
+Shared by the JSON readers and the labels reader.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import UnreadableInput
+
+
+def json_lines(path: Path, data: bytes | None = None):
+    """(line number, parsed value) for each non-blank line."""
+    text = decode(path.read_bytes() if data is None else data, str(path))
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield lineno, load_json(line, str(path), lineno=lineno)
+
+
+def load_json(data: bytes | str, path: str, lineno: int | None = None) -> Any:
+    text = data if isinstance(data, str) else decode(data, path)
+    if not text.strip():
+        raise UnreadableInput(
+            "the file is empty" if lineno is None else f"line {lineno} is empty", path=path
+        )
+    try:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer too long for int(): read it as the float it overflows
+            return json.loads(text, parse_int=parse_int)
+    except json.JSONDecodeError as e:
+        line = e.lineno if lineno is None else lineno
+        raise UnreadableInput(
+            f"not valid JSON: {e.msg} at line {line}, column {e.colno}",
+            path=path,
+            hint="fix the JSON at that place (a trailing comma, a missing bracket, a quote…)",
+        ) from None
+    except RecursionError:
+        line, column = too_deep(text)
+        raise UnreadableInput(
+            f"nested too deeply to be sequence data: more than {MAX_DEPTH} levels at "
+            f"line {line if lineno is None else lineno}, column {column}",
+            path=path,
+            hint="sequences nest three levels: [sequence [timestep [feature, …]]]",
+        ) from None
+
+
+def parse_int(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() converts: far too large for a float anyway
+        return float(text)
+
+
+#: Depth reported for JSON too deep to parse (sequence data nests three levels).
+MAX_DEPTH = 100
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def too_deep(text: str) -> tuple[int, int]:
+    """(line, column) where ``text`` first nests deeper than ``MAX_DEPTH``."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                start = token.start()
+                return text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+        elif char in "]}":
+            depth -= 1
+    return 1, 1
+
+
+def decode(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise UnreadableInput(
+            f"not UTF-8 text: byte {e.start} (line {line}) is 0x{data[e.start]:02x}",
+            path=path,
+            hint="save the file as UTF-8 JSON",
+        ) from None

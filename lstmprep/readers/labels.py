@@ -1,0 +1,61 @@
+"""Labels: one per sequence, from a labels file or from inside the sequence file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UnreadableInput
+from .files import check_file
+from .json_text import json_lines, load_json
+from .numpy_reader import load_npy, npy_header
+
+
+def read_labels(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
+    """Read one label per sequence from a .json list, a .jsonl file or a .npy array."""
+    path = Path(path)
+    suffix = check_file(path)
+    if suffix == ".npy":
+        with open(path, "rb") as f:
+            npy_header(f, path.stat().st_size, str(path), allow_pickle)
+        return load_npy(path, allow_pickle=allow_pickle)
+    if suffix == ".json":
+        value = load_json(path.read_bytes(), str(path))
+        if isinstance(value, dict) and "labels" in value:
+            value = value["labels"]
+        if not isinstance(value, list):
+            raise UnreadableInput(
+                "expected a JSON list of labels", path=str(path), hint="write [0, 1, …]"
+            )
+        return labels_array(value)
+    if suffix == ".jsonl":
+        return labels_array([value for _, value in json_lines(path)])
+    raise UnreadableInput(
+        f"unknown labels file type {suffix!r}", path=str(path), hint="use .json, .jsonl or .npy"
+    )
+
+
+def labels_array(labels: list) -> np.ndarray:
+    """Labels as an array; mixed types or shapes stay an object array for the checks to name."""
+    try:
+        array = np.asarray(labels)
+    except (ValueError, OverflowError):
+        array = np.empty(len(labels), dtype=object)
+        array[:] = labels
+    if array.dtype.kind in "US" and any(not isinstance(v, str) for v in labels):
+        array = np.empty(len(labels), dtype=object)
+        array[:] = labels
+    return array
+
+
+def one_per_sequence(labels: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """An ``(N, 1)`` column becomes ``N`` labels (with a note); anything else is kept.
+
+    >>> labels, notes = one_per_sequence(np.array([[3], [1]]))
+    >>> labels, notes
+    (array([3, 1]), ('labels of shape (2, 1) read as one label per sequence',))
+    """
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        return labels[:, 0], (f"labels of shape {labels.shape} read as one label per sequence",)
+    return labels, ()
