@@ -61,6 +61,8 @@ if TYPE_CHECKING:
     from .dataset import Dataset  # noqa: F401
     from .errors import DataError, LstmprepError, TooLarge, UnreadableInput, UsageError  # noqa: F401
     from .inspection import diagnose, inspect  # noqa: F401
+    from .options import PadOptions  # noqa: F401
+    from .padded_file import PadMeta  # noqa: F401
     from .padding import (  # noqa: F401
         Padded,
         check_cast,
@@ -69,8 +71,6 @@ if TYPE_CHECKING:
         pad_sequences,
         timestep_mask,
     )
-    from .options import PadOptions  # noqa: F401
-    from .padded_file import PadMeta  # noqa: F401
     from .pipeline import PadSummary, pad_file  # noqa: F401
     from .ragged import Ragged  # noqa: F401
     from .readers import read, read_labels  # noqa: F401
