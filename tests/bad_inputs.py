@@ -19,7 +19,7 @@ import struct
 import sys
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,6 @@ SMALL_MEMORY = "1000000"
 class Case:
     """One bad input and what every command must say about it."""
 
-    name: str
     path: Path
     codes: frozenset[int]
     #: words the message must contain (beside ``names``), case-insensitive
@@ -48,6 +47,8 @@ class Case:
     names: str = ""
     #: environment for the run (e.g. a small memory limit)
     env: dict[str, str] = field(default_factory=dict)
+    #: the name it is registered under (set by ``@case``)
+    name: str = ""
 
     @property
     def file_name(self) -> str:
@@ -101,8 +102,10 @@ BUILDERS: dict[str, Builder] = {}
 
 
 def case(name: str) -> Callable[[Builder], Builder]:
+    """Register a builder under ``name``; the case it returns is given that name."""
+
     def register(build: Builder) -> Builder:
-        BUILDERS[name] = build
+        BUILDERS[name] = lambda folder: replace(build(folder), name=name)
         return build
 
     return register
@@ -119,101 +122,101 @@ def _text(folder: Path, file: str, text: str | bytes) -> Path:
 
 @case("empty-json")
 def _(folder: Path) -> Case:
-    return Case("empty-json", _text(folder, "empty.json", ""), frozenset({2}), ("empty",))
+    return Case(_text(folder, "empty.json", ""), frozenset({2}), ("empty",))
 
 
 @case("blank-json")
 def _(folder: Path) -> Case:
     path = _text(folder, "blank.json", "  \n\t\n")
-    return Case("blank-json", path, frozenset({2}), ("empty",))
+    return Case(path, frozenset({2}), ("empty",))
 
 
 @case("empty-jsonl")
 def _(folder: Path) -> Case:
     path = _text(folder, "empty.jsonl", "")
-    return Case("empty-jsonl", path, frozenset({1, 2}), ("no sequences",))
+    return Case(path, frozenset({1, 2}), ("no sequences",))
 
 
 @case("truncated-json")
 def _(folder: Path) -> Case:
     path = _text(folder, "truncated.json", json.dumps(SEQS)[:-7])
-    return Case("truncated-json", path, frozenset({2}), ("line 1", "column"))
+    return Case(path, frozenset({2}), ("line 1", "column"))
 
 
 @case("malformed-json")
 def _(folder: Path) -> Case:
     text = "[\n  [[1, 2], [3, 4]],\n  [[5, 6], [7 8]]\n]\n"
     path = _text(folder, "malformed.json", text)
-    return Case("malformed-json", path, frozenset({2}), ("line 3", "column 15"))
+    return Case(path, frozenset({2}), ("line 3", "column 15"))
 
 
 @case("trailing-comma-json")
 def _(folder: Path) -> Case:
     path = _text(folder, "trailing.json", "[[[1, 2]],\n [[3, 4]],\n]")
-    return Case("trailing-comma-json", path, frozenset({2}), ("line 3", "column 1"))
+    return Case(path, frozenset({2}), ("line 3", "column 1"))
 
 
 @case("top-level-number")
 def _(folder: Path) -> Case:
-    return Case("top-level-number", _text(folder, "number.json", "42"), frozenset({2}), ("number",))
+    return Case(_text(folder, "number.json", "42"), frozenset({2}), ("number",))
 
 
 @case("top-level-string")
 def _(folder: Path) -> Case:
     path = _text(folder, "string.json", '"sequences"')
-    return Case("top-level-string", path, frozenset({2}), ("string",))
+    return Case(path, frozenset({2}), ("string",))
 
 
 @case("top-level-object")
 def _(folder: Path) -> Case:
     path = _text(folder, "object.json", '{"data": [[1, 2]]}')
-    return Case("top-level-object", path, frozenset({2}), ('"sequences"',))
+    return Case(path, frozenset({2}), ('"sequences"',))
 
 
 @case("deep-json")
 def _(folder: Path) -> Case:
     depth = 200_000
     path = _text(folder, "deep.json", "[" * depth + "]" * depth)
-    return Case("deep-json", path, frozenset({2}), ("nested", "line 1", "column"))
+    return Case(path, frozenset({2}), ("nested", "line 1", "column"))
 
 
 @case("deep-object-json")
 def _(folder: Path) -> Case:
     depth = 100_000
     path = _text(folder, "deep_object.json", '{"sequences": ' + "[" * depth + "]" * depth + "}")
-    return Case("deep-object-json", path, frozenset({2}), ("nested", "line 1", "column"))
+    return Case(path, frozenset({2}), ("nested", "line 1", "column"))
 
 
 @case("deep-jsonl")
 def _(folder: Path) -> Case:
     depth = 200_000
     path = _text(folder, "deep.jsonl", "[[1, 2]]\n" + "[" * depth + "]" * depth + "\n")
-    return Case("deep-jsonl", path, frozenset({2}), ("nested", "line 2"))
+    return Case(path, frozenset({2}), ("nested", "line 2"))
 
 
 @case("not-utf8-json")
 def _(folder: Path) -> Case:
     path = _text(folder, "latin1.json", b'[[[1, 2]],\n [[3, 4]], "caf\xe9"]')
-    return Case("not-utf8-json", path, frozenset({2}), ("UTF-8", "line 2"))
+    return Case(path, frozenset({2}), ("UTF-8", "line 2"))
 
 
 @case("utf16-json")
 def _(folder: Path) -> Case:
     path = _text(folder, "utf16.json", json.dumps(SEQS).encode("utf-16"))
-    return Case("utf16-json", path, frozenset({2}), ("UTF-8", "line 1"))
+    return Case(path, frozenset({2}), ("UTF-8", "line 1"))
 
 
 @case("huge-integer-json")
 def _(folder: Path) -> Case:
     path = _text(folder, "huge_int.json", "[[[1, 2], [3, " + "9" * 5000 + "]]]")
-    return Case("huge-integer-json", path, frozenset({1, 2}), ("sequence 0", "timestep 1"))
+    return Case(path, frozenset({1, 2}), ("sequence 0", "timestep 1"))
 
 
 for _literal, _file in [("NaN", "nan"), ("Infinity", "infinity"), ("-Infinity", "minus_inf")]:
 
     def _non_finite(folder: Path, literal: str = _literal, file: str = _file) -> Case:
         path = _text(folder, f"{file}.json", f"[[[1, 2], [3, {literal}]], [[5, 6]]]")
-        return Case(f"{file}-json", path, frozenset({1}), ("sequence 0", "timestep 1"))
+        return Case(path, frozenset({1}), ("sequence 0", "timestep 1"))
 
     case(f"{_file}-json")(_non_finite)
 
@@ -221,55 +224,55 @@ for _literal, _file in [("NaN", "nan"), ("Infinity", "infinity"), ("-Infinity", 
 @case("1e400-json")
 def _(folder: Path) -> Case:
     path = _text(folder, "big_float.json", "[[[1, 2]], [[3, 4], [5, 1e400]]]")
-    return Case("1e400-json", path, frozenset({1}), ("sequence 1", "timestep 1"))
+    return Case(path, frozenset({1}), ("sequence 1", "timestep 1"))
 
 
 @case("nan-jsonl")
 def _(folder: Path) -> Case:
     path = _text(folder, "nan.jsonl", "[[1, 2]]\n[[3, 4], [NaN, 5]]\n")
-    return Case("nan-jsonl", path, frozenset({1}), ("sequence 1", "timestep 1"))
+    return Case(path, frozenset({1}), ("sequence 1", "timestep 1"))
 
 
 @case("null-value")
 def _(folder: Path) -> Case:
     path = _text(folder, "null.json", "[[[1, 2], [3, 4]], [[5, null]]]")
-    return Case("null-value", path, frozenset({1}), ("null", "sequence 1", "timestep 0"))
+    return Case(path, frozenset({1}), ("null", "sequence 1", "timestep 0"))
 
 
 @case("string-value")
 def _(folder: Path) -> Case:
     path = _text(folder, "text.json", '[[[1, 2], [3, "4"]], [[5, 6]]]')
-    return Case("string-value", path, frozenset({1}), ("text", "sequence 0", "timestep 1"))
+    return Case(path, frozenset({1}), ("text", "sequence 0", "timestep 1"))
 
 
 @case("bool-value")
 def _(folder: Path) -> Case:
     path = _text(folder, "bool.json", "[[[1, 2], [3, 4]], [[5, 6], [true, 8]]]")
-    return Case("bool-value", path, frozenset({1}), ("true", "sequence 1", "timestep 1"))
+    return Case(path, frozenset({1}), ("true", "sequence 1", "timestep 1"))
 
 
 @case("null-sequence")
 def _(folder: Path) -> Case:
     path = _text(folder, "null_sequence.json", "[[[1, 2]], null]")
-    return Case("null-sequence", path, frozenset({1}), ("null", "sequence 1"))
+    return Case(path, frozenset({1}), ("null", "sequence 1"))
 
 
 @case("jsonl-bad-line")
 def _(folder: Path) -> Case:
     path = _text(folder, "bad_line.jsonl", "[[1, 2], [3, 4]]\n[[5, 6]]\n[[7, 8], [9,\n[[1, 1]]\n")
-    return Case("jsonl-bad-line", path, frozenset({2}), ("line 3", "column"))
+    return Case(path, frozenset({2}), ("line 3", "column"))
 
 
 @case("jsonl-not-a-sequence")
 def _(folder: Path) -> Case:
     path = _text(folder, "object_line.jsonl", '[[1, 2]]\n{"seq": [[3, 4]]}\n')
-    return Case("jsonl-not-a-sequence", path, frozenset({1, 2}), ("line 2",))
+    return Case(path, frozenset({1, 2}), ("line 2",))
 
 
 @case("label-count")
 def _(folder: Path) -> Case:
     path = _text(folder, "labels.json", json.dumps({"sequences": SEQS, "labels": [0, 1, 1]}))
-    return Case("label-count", path, frozenset({1}), ("3 labels", "2 sequences"))
+    return Case(path, frozenset({1}), ("3 labels", "2 sequences"))
 
 
 @case("label-file-count")
@@ -277,7 +280,6 @@ def _(folder: Path) -> Case:
     path = _text(folder, "seqs_for_labels.json", json.dumps(SEQS))
     labels = _text(folder, "too_few_labels.json", "[1]")
     return Case(
-        "label-file-count",
         path,
         frozenset({1}),
         ("1 labels", "2 sequences"),
@@ -288,13 +290,13 @@ def _(folder: Path) -> Case:
 @case("label-null")
 def _(folder: Path) -> Case:
     path = _text(folder, "label_null.json", json.dumps({"sequences": SEQS, "labels": [0, None]}))
-    return Case("label-null", path, frozenset({1}), ("label 1", "None"))
+    return Case(path, frozenset({1}), ("label 1", "None"))
 
 
 @case("label-nan")
 def _(folder: Path) -> Case:
     path = _text(folder, "label_nan.json", '{"sequences": [[1], [2]], "labels": [0.5, NaN]}')
-    return Case("label-nan", path, frozenset({1}), ("sequence 1", "nan"))
+    return Case(path, frozenset({1}), ("sequence 1", "nan"))
 
 
 @case("labels-malformed")
@@ -302,7 +304,6 @@ def _(folder: Path) -> Case:
     path = _text(folder, "seqs_bad_labels.json", json.dumps(SEQS))
     labels = _text(folder, "bad_labels.json", "[0,\n 1,,]")
     return Case(
-        "labels-malformed",
         path,
         frozenset({2}),
         ("line 2", "column"),
@@ -316,34 +317,34 @@ def _(folder: Path) -> Case:
 
 @case("empty-npy")
 def _(folder: Path) -> Case:
-    return Case("empty-npy", _text(folder, "empty.npy", b""), frozenset({2}), ("npy",))
+    return Case(_text(folder, "empty.npy", b""), frozenset({2}), ("npy",))
 
 
 @case("random-npy")
 def _(folder: Path) -> Case:
     data = np.random.default_rng(0).bytes(4096)
-    return Case("random-npy", _text(folder, "random.npy", data), frozenset({2}), ("npy", "magic"))
+    return Case(_text(folder, "random.npy", data), frozenset({2}), ("npy", "magic"))
 
 
 @case("truncated-npy")
 def _(folder: Path) -> Case:
     data = _npy_bytes(np.arange(3000, dtype=np.float64).reshape(100, 30))
     path = _text(folder, "truncated.npy", data[: len(data) // 2])
-    return Case("truncated-npy", path, frozenset({2}), ("truncated", "(100, 30)"))
+    return Case(path, frozenset({2}), ("truncated", "(100, 30)"))
 
 
 @case("truncated-npy-header")
 def _(folder: Path) -> Case:
     data = _npy_bytes(np.zeros((4, 3)))
     path = _text(folder, "cut_header.npy", data[:40])
-    return Case("truncated-npy-header", path, frozenset({2}), ("npy", "header"))
+    return Case(path, frozenset({2}), ("npy", "header"))
 
 
 @case("huge-shape-npy")
 def _(folder: Path) -> Case:
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000, 64), }"
     path = _text(folder, "huge_shape.npy", _npy_header(header) + b"\0" * 800)
-    return Case("huge-shape-npy", path, frozenset({2}), ("(1000000000, 1000000, 64)", "PB"))
+    return Case(path, frozenset({2}), ("(1000000000, 1000000, 64)", "PB"))
 
 
 @case("sparse-huge-npy")
@@ -355,28 +356,28 @@ def _(folder: Path) -> Case:
     with open(path, "wb") as f:
         f.write(header)
         f.truncate(len(header) + shape[0] * shape[1])
-    return Case("sparse-huge-npy", path, frozenset({2}), ("memory", "(1000000, 100000)", "GB"))
+    return Case(path, frozenset({2}), ("memory", "(1000000, 100000)", "GB"))
 
 
 @case("negative-shape-npy")
 def _(folder: Path) -> Case:
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (-4, 2), }"
     path = _text(folder, "negative_shape.npy", _npy_header(header) + b"\0" * 64)
-    return Case("negative-shape-npy", path, frozenset({2}), ("(-4, 2)",))
+    return Case(path, frozenset({2}), ("(-4, 2)",))
 
 
 @case("bad-header-npy")
 def _(folder: Path) -> Case:
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (4, 2), 'x': __import__('os')}"
     path = _text(folder, "bad_header.npy", _npy_header(header) + b"\0" * 64)
-    return Case("bad-header-npy", path, frozenset({2}), ("header",))
+    return Case(path, frozenset({2}), ("header",))
 
 
 @case("bad-descr-npy")
 def _(folder: Path) -> Case:
     header = "{'descr': '<q99', 'fortran_order': False, 'shape': (4, 2), }"
     path = _text(folder, "bad_descr.npy", _npy_header(header) + b"\0" * 64)
-    return Case("bad-descr-npy", path, frozenset({2}), ("descr",))
+    return Case(path, frozenset({2}), ("descr",))
 
 
 @case("dense-too-big-npy")
@@ -385,7 +386,6 @@ def _(folder: Path) -> Case:
     path = folder / "too_big.npy"
     np.save(path, np.ones((1000, 125, 2), dtype=np.int64))
     return Case(
-        "dense-too-big-npy",
         path,
         frozenset({2}),
         ("memory", "2.1 MB"),
@@ -397,7 +397,7 @@ def _(folder: Path) -> Case:
 def _(folder: Path) -> Case:
     path = folder / "pickled.npy"
     path.write_bytes(_npy_bytes(_evil_array(folder)))
-    return Case("pickle-npy", path, frozenset({2}), ("pickle", "--allow-pickle"))
+    return Case(path, frozenset({2}), ("pickle", "--allow-pickle"))
 
 
 @case("pickle-labels")
@@ -406,7 +406,6 @@ def _(folder: Path) -> Case:
     labels = folder / "pickled_labels.npy"
     labels.write_bytes(_npy_bytes(_evil_array(folder)))
     return Case(
-        "pickle-labels",
         path,
         frozenset({2}),
         ("pickle", "--allow-pickle"),
@@ -422,7 +421,7 @@ def _(folder: Path) -> Case:
         path,
         {"x.npy": _npy_bytes(np.zeros((2, 3, 1))), "evil.npy": _npy_bytes(_evil_array(folder))},
     )
-    return Case("pickle-npz", path, frozenset({2}), ("evil", "pickle", "--allow-pickle"))
+    return Case(path, frozenset({2}), ("evil", "pickle", "--allow-pickle"))
 
 
 @case("pickle-npz-compressed")
@@ -430,42 +429,42 @@ def _(folder: Path) -> Case:
     path = folder / "pickled_compressed.npz"
     members = {"arr_0.npy": _npy_bytes(np.zeros(3)), "arr_1.npy": _npy_bytes(_evil_array(folder))}
     _zip(path, members, zipfile.ZIP_DEFLATED)
-    return Case("pickle-npz-compressed", path, frozenset({2}), ("arr_1", "pickle"))
+    return Case(path, frozenset({2}), ("arr_1", "pickle"))
 
 
 @case("complex-npy")
 def _(folder: Path) -> Case:
     path = folder / "complex.npy"
     np.save(path, np.ones((3, 4, 2), dtype=np.complex128) * 1j)
-    return Case("complex-npy", path, frozenset({1}), ("complex", "complex128"))
+    return Case(path, frozenset({1}), ("complex", "complex128"))
 
 
 @case("string-npy")
 def _(folder: Path) -> Case:
     path = folder / "strings.npy"
     np.save(path, np.array([["a", "b"], ["c", "d"]]))
-    return Case("string-npy", path, frozenset({1}), ("text", "<U1"))
+    return Case(path, frozenset({1}), ("text", "<U1"))
 
 
 @case("bytes-npz")
 def _(folder: Path) -> Case:
     path = folder / "bytes.npz"
     np.savez(path, np.array([b"ab", b"cd"]), np.array([b"x"]))
-    return Case("bytes-npz", path, frozenset({1}), ("sequence 0", "not a number"))
+    return Case(path, frozenset({1}), ("sequence 0", "not a number"))
 
 
 @case("datetime-npy")
 def _(folder: Path) -> Case:
     path = folder / "dates.npy"
     np.save(path, np.array([["2024-01-01", "2024-01-02"]], dtype="datetime64[D]"))
-    return Case("datetime-npy", path, frozenset({1}), ("dates",))
+    return Case(path, frozenset({1}), ("dates",))
 
 
 @case("rank-npy")
 def _(folder: Path) -> Case:
     path = folder / "four_d.npy"
     np.save(path, np.ones((2, 3, 4, 5)))
-    return Case("rank-npy", path, frozenset({1}), ("4-D", "(2, 3, 4, 5)"))
+    return Case(path, frozenset({1}), ("4-D", "(2, 3, 4, 5)"))
 
 
 @case("npz-unsupported-compression")
@@ -477,7 +476,7 @@ def _(folder: Path) -> Case:
     central = data.index(b"PK\x01\x02")
     data[central + 10 : central + 12] = struct.pack("<H", 99)
     path.write_bytes(bytes(data))
-    return Case("npz-unsupported-compression", path, frozenset({2}), ("x.npy", "compression"))
+    return Case(path, frozenset({2}), ("x.npy", "compression"))
 
 
 @case("npz-encrypted-member")
@@ -489,7 +488,7 @@ def _(folder: Path) -> Case:
     central = data.index(b"PK\x01\x02")
     data[central + 8] |= 1
     path.write_bytes(bytes(data))
-    return Case("npz-encrypted-member", path, frozenset({2}), ("x.npy", "encrypted"))
+    return Case(path, frozenset({2}), ("x.npy", "encrypted"))
 
 
 @case("npy-unknown-version")
@@ -497,20 +496,20 @@ def _(folder: Path) -> Case:
     data = bytearray(_npy_bytes(np.ones((2, 3))))
     data[6:8] = bytes([7, 7])
     path = _text(folder, "version.npy", bytes(data))
-    return Case("npy-unknown-version", path, frozenset({2}), ("version",))
+    return Case(path, frozenset({2}), ("version",))
 
 
 @case("not-zip-npz")
 def _(folder: Path) -> Case:
     path = _text(folder, "not_zip.npz", "this is not a zip archive\n" * 10)
-    return Case("not-zip-npz", path, frozenset({2}), ("zip",))
+    return Case(path, frozenset({2}), ("zip",))
 
 
 @case("empty-npz")
 def _(folder: Path) -> Case:
     path = folder / "empty.npz"
     _zip(path, {})
-    return Case("empty-npz", path, frozenset({2}), ("no arrays",))
+    return Case(path, frozenset({2}), ("no arrays",))
 
 
 @case("truncated-npz")
@@ -518,7 +517,7 @@ def _(folder: Path) -> Case:
     buffer = io.BytesIO()
     np.savez(buffer, x=np.ones((50, 10, 2)), lengths=np.full(50, 10))
     path = _text(folder, "truncated.npz", buffer.getvalue()[:3000])
-    return Case("truncated-npz", path, frozenset({2}), ("zip",))
+    return Case(path, frozenset({2}), ("zip",))
 
 
 @case("npz-member-huge-shape")
@@ -526,7 +525,7 @@ def _(folder: Path) -> Case:
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (10000000000, 3), }"
     path = folder / "huge_member.npz"
     _zip(path, {"arr_0.npy": _npy_bytes(np.ones(3)), "arr_1.npy": _npy_header(header) + b"\0" * 48})
-    return Case("npz-member-huge-shape", path, frozenset({2}), ("arr_1", "(10000000000, 3)"))
+    return Case(path, frozenset({2}), ("arr_1", "(10000000000, 3)"))
 
 
 @case("npz-member-too-big")
@@ -542,7 +541,6 @@ def _(folder: Path) -> Case:
         zipfile.ZIP_DEFLATED,
     )
     return Case(
-        "npz-member-too-big",
         path,
         frozenset({2}),
         ("values", "memory", "4.3 MB"),
@@ -558,28 +556,28 @@ def _(folder: Path) -> Case:
     start = data.index(b"x.npy") + len("x.npy") + 40
     data[start : start + 200] = bytes(200)
     path.write_bytes(bytes(data))
-    return Case("npz-corrupt-member", path, frozenset({2}), ("x.npy",))
+    return Case(path, frozenset({2}), ("x.npy",))
 
 
 @case("npz-no-sequences")
 def _(folder: Path) -> Case:
     path = folder / "unknown_members.npz"
     np.savez(path, foo=np.ones(3), bar=np.ones(2))
-    return Case("npz-no-sequences", path, frozenset({2}), ("bar", "foo"))
+    return Case(path, frozenset({2}), ("bar", "foo"))
 
 
 @case("npz-values-lengths-mismatch")
 def _(folder: Path) -> Case:
     path = folder / "values_lengths.npz"
     np.savez(path, values=np.ones((5, 2)), lengths=np.array([2, 2]))
-    return Case("npz-values-lengths-mismatch", path, frozenset({2}), ("values", "lengths"))
+    return Case(path, frozenset({2}), ("values", "lengths"))
 
 
 @case("npz-negative-lengths")
 def _(folder: Path) -> Case:
     path = folder / "negative_lengths.npz"
     np.savez(path, values=np.ones((3, 2)), lengths=np.array([-2, 5]))
-    return Case("npz-negative-lengths", path, frozenset({1, 2}), ("lengths", "-2"))
+    return Case(path, frozenset({1, 2}), ("lengths", "-2"))
 
 
 @case("npz-wrapping-lengths")
@@ -587,21 +585,21 @@ def _(folder: Path) -> Case:
     # int64 sum of the lengths wraps around to len(values): 2 * (2**63 - 1) + 4 = 2**64 + 2
     path = folder / "wrapping_lengths.npz"
     np.savez(path, values=np.ones((2, 2)), lengths=np.array([2**63 - 1, 2**63 - 1, 4]))
-    return Case("npz-wrapping-lengths", path, frozenset({2}), ("lengths[0]", "9223372036854775807"))
+    return Case(path, frozenset({2}), ("lengths[0]", "9223372036854775807"))
 
 
 @case("npz-length-beyond-values")
 def _(folder: Path) -> Case:
     path = folder / "long_length.npz"
     np.savez(path, values=np.ones((3, 2)), lengths=np.array([1, 7, 0]))
-    return Case("npz-length-beyond-values", path, frozenset({2}), ("lengths[1]", "7", "3 rows"))
+    return Case(path, frozenset({2}), ("lengths[1]", "7", "3 rows"))
 
 
 @case("npz-fraction-lengths")
 def _(folder: Path) -> Case:
     path = folder / "fraction_lengths.npz"
     np.savez(path, values=np.ones((3, 2)), lengths=np.array([1.5, 1.5]))
-    return Case("npz-fraction-lengths", path, frozenset({2}), ("lengths[0]", "1.5"))
+    return Case(path, frozenset({2}), ("lengths[0]", "1.5"))
 
 
 @case("npz-object-lengths")
@@ -609,7 +607,7 @@ def _(folder: Path) -> Case:
     path = folder / "object_lengths.npz"
     lengths = np.array([1, "2"], dtype=object)
     _zip(path, {"values.npy": _npy_bytes(np.ones((3, 2))), "lengths.npy": _npy_bytes(lengths)})
-    return Case("npz-object-lengths", path, frozenset({2}), ("lengths", "pickle"))
+    return Case(path, frozenset({2}), ("lengths", "pickle"))
 
 
 @case("npz-object-lengths-allowed")
@@ -618,7 +616,6 @@ def _(folder: Path) -> Case:
     lengths = np.array([1, "2"], dtype=object)
     _zip(path, {"values.npy": _npy_bytes(np.ones((3, 2))), "lengths.npy": _npy_bytes(lengths)})
     return Case(
-        "npz-object-lengths-allowed",
         path,
         frozenset({2}),
         ("lengths", "not whole numbers"),
@@ -630,14 +627,14 @@ def _(folder: Path) -> Case:
 def _(folder: Path) -> Case:
     path = folder / "values_rank3.npz"
     np.savez(path, values=np.ones((3, 2, 2)), lengths=np.array([1, 2]))
-    return Case("npz-values-rank3", path, frozenset({2}), ("values", "(3, 2, 2)", "2-D"))
+    return Case(path, frozenset({2}), ("values", "(3, 2, 2)", "2-D"))
 
 
 @case("npz-lengths-rank2")
 def _(folder: Path) -> Case:
     path = folder / "lengths_rank2.npz"
     np.savez(path, values=np.ones((3, 2)), lengths=np.array([[1, 2]]))
-    return Case("npz-lengths-rank2", path, frozenset({2}), ("lengths", "1-D", "(1, 2)"))
+    return Case(path, frozenset({2}), ("lengths", "1-D", "(1, 2)"))
 
 
 @case("npz-rank1-values-too-few")
@@ -645,28 +642,28 @@ def _(folder: Path) -> Case:
     # 1-D values are one feature per timestep; these lengths ask for more than there are
     path = folder / "rank1_values.npz"
     np.savez(path, values=np.ones(3), lengths=np.array([2, 2]))
-    return Case("npz-rank1-values-too-few", path, frozenset({2}), ("add up to 4", "3 rows"))
+    return Case(path, frozenset({2}), ("add up to 4", "3 rows"))
 
 
 @case("npz-text-lengths")
 def _(folder: Path) -> Case:
     path = folder / "text_lengths.npz"
     np.savez(path, values=np.ones((3, 2)), lengths=np.array(["1", "2"]))
-    return Case("npz-text-lengths", path, frozenset({1, 2}), ("lengths",))
+    return Case(path, frozenset({1, 2}), ("lengths",))
 
 
 @case("npz-padded-bad-lengths")
 def _(folder: Path) -> Case:
     path = folder / "padded_bad_lengths.npz"
     np.savez(path, x=np.ones((2, 3, 2)), lengths=np.array([3, 7]))
-    return Case("npz-padded-bad-lengths", path, frozenset({1, 2}), ("lengths", "7"))
+    return Case(path, frozenset({1, 2}), ("lengths", "7"))
 
 
 @case("npz-padded-bad-meta")
 def _(folder: Path) -> Case:
     path = folder / "padded_bad_meta.npz"
     np.savez(path, x=np.ones((2, 3, 2)), lengths=np.array([3, 2]), meta=np.array("{not json"))
-    return Case("npz-padded-bad-meta", path, frozenset({2}), ("meta",))
+    return Case(path, frozenset({2}), ("meta",))
 
 
 # Files that are not files -------------------------------------------------------------------
@@ -675,32 +672,31 @@ def _(folder: Path) -> Case:
 @case("unknown-extension")
 def _(folder: Path) -> Case:
     path = _text(folder, "data.csv", "1,2\n3,4\n")
-    return Case("unknown-extension", path, frozenset({2}), (".csv", ".json"))
+    return Case(path, frozenset({2}), (".csv", ".json"))
 
 
 @case("no-extension")
 def _(folder: Path) -> Case:
     path = _text(folder, "datafile", json.dumps(SEQS))
-    return Case("no-extension", path, frozenset({2}), ("no extension",))
+    return Case(path, frozenset({2}), ("no extension",))
 
 
 @case("directory")
 def _(folder: Path) -> Case:
     path = folder / "folder.json"
     path.mkdir()
-    return Case("directory", path, frozenset({2}), ("directory",))
+    return Case(path, frozenset({2}), ("directory",))
 
 
 @case("missing-file")
 def _(folder: Path) -> Case:
-    return Case("missing-file", folder / "missing.json", frozenset({2}), ("no such file",))
+    return Case(folder / "missing.json", frozenset({2}), ("no such file",))
 
 
 @case("missing-labels")
 def _(folder: Path) -> Case:
     path = _text(folder, "seqs_missing_labels.json", json.dumps(SEQS))
     return Case(
-        "missing-labels",
         path,
         frozenset({2}),
         ("no such file",),

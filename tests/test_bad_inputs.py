@@ -9,9 +9,8 @@ existing output kept, and every input byte for byte as it was — the malicious 
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
-import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -86,37 +85,8 @@ def digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-class TensorFlowImported(BaseException):
-    """Raised by the import guard: train imported TensorFlow before refusing the input."""
-
-
-class NoTensorFlow(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds TensorFlow and Keras (``find_spec`` says they are installed) but fails to load them."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("tensorflow", "keras"):
-            return importlib.util.spec_from_loader(name, self)
-        return None
-
-    def create_module(self, spec):
-        raise TensorFlowImported(spec.name)
-
-    def exec_module(self, module):  # pragma: no cover - create_module raises first
-        raise TensorFlowImported(module.__name__)
-
-
-def invoke(args: list[str], env: dict[str, str] | None = None, *, guard_tf: bool = False):
-    runner = CliRunner(env={**ENV, **(env or {})})
-    if not guard_tf or "tensorflow" in sys.modules:  # imported already: nothing to guard
-        return runner.invoke(app, args)
-    guard = NoTensorFlow()
-    sys.meta_path.insert(0, guard)
-    try:
-        return runner.invoke(app, args)
-    except TensorFlowImported as e:
-        pytest.fail(f"train imported {e} before refusing the input: {args}")
-    finally:
-        sys.meta_path.remove(guard)
+def invoke(args: list[str], env: dict[str, str] | None = None):
+    return CliRunner(env={**ENV, **(env or {})}).invoke(app, args)
 
 
 def command_line(command: str, case: Case, out: Path) -> list[str]:
@@ -162,7 +132,7 @@ def test_bad_input(name, command, corpus, tmp_path, monkeypatch):
     monkeypatch.chdir(out)  # anything written to the working directory shows up too
     before = snapshot(folder, case)
 
-    result = invoke(command_line(command, case, out), case.env, guard_tf=command == "train")
+    result = invoke(command_line(command, case, out), case.env)
 
     shown = result.stderr + (result.stdout if command == "inspect" else "")
     assert result.exit_code in case.codes, f"exit {result.exit_code}:\n{result.output}"
@@ -268,3 +238,26 @@ def test_wrapping_lengths_reach_no_copy(tmp_path):
     with pytest.raises(ValueError, match="more than the 2 rows"):
         lstmprep.pad_ragged(lstmprep.Ragged(values, lengths), 3)
     assert not out.any()
+
+
+def test_train_refuses_before_importing_tensorflow(tmp_path):
+    """In a fresh process, where nothing has imported TensorFlow yet: every refusal comes first."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from pathlib import Path
+from bad_inputs import make_corpus
+from typer.testing import CliRunner
+from lstmprep.cli import app
+cases = make_corpus(Path({str(tmp_path)!r}))
+for case in cases:
+    args = ["train", str(case.path), "--epochs", "1", *case.args]
+    result = CliRunner(env={{**{ENV!r}, **case.env}}).invoke(app, args)
+    assert result.exit_code in case.codes, (case.name, result.exit_code, result.output)
+    loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
+    assert not loaded, f"train imported {{loaded}} before refusing {{case.name}}"
+print("refused", len(cases))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("refused ")
