@@ -134,6 +134,7 @@ def inspect(
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
+    \b
     Example: lstmprep inspect sample_data/tokens.npz --labels sample_data/tokens_labels.npy
 
     Exit 0 when the data can become an LSTM input (warnings allowed unless --strict),
@@ -189,6 +190,7 @@ def pad(
 ) -> None:
     """Pad a sequence file into the dense (samples, timesteps, features) tensor.
 
+    \b
     Example: lstmprep pad sample_data/sensors.json -o sensors.npz --maxlen p95
 
     Data with errors is refused (exit 1) and nothing is written; an existing output is kept
@@ -248,6 +250,7 @@ def train(
 ) -> None:
     """Train a small masked LSTM on a sequence file and check that padding is invisible to it.
 
+    \b
     Example: lstmprep train sample_data/sensors.json --epochs 5 --save sensors.keras --force
 
     The input is pad's .npz or any file inspect reads (padded on the fly). The task follows

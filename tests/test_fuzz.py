@@ -27,8 +27,9 @@ from hypothesis import strategies as st
 import lstmprep
 from lstmprep import padding
 from lstmprep.errors import LstmprepError
+from lstmprep.options import PadOptions
 from lstmprep.padding import pad_ragged
-from lstmprep.pipeline import PadOptions, pad_file
+from lstmprep.pipeline import pad_file
 from lstmprep.ragged import Ragged
 from lstmprep.readers import read_labels
 

@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +20,10 @@ from typer.testing import CliRunner
 
 import lstmprep
 from lstmprep import cli
-from lstmprep.pipeline import PadOptions, pad_file
-from lstmprep.train import TrainOptions, check_model_path, make_target, train
+from lstmprep.options import PadOptions
+from lstmprep.pipeline import pad_file
+from lstmprep.target import make_target
+from lstmprep.train import TrainOptions, check_model_path, train
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 keras = pytest.importorskip("keras")
@@ -252,3 +255,34 @@ def test_mask_check_fails_when_masking_by_value(tmp_path, run, monkeypatch):
     assert result.exit_code == 1 and "mask check failed" in result.stderr
     check = json.loads(result.stdout)["mask_check"]
     assert check["held"] is False and check["max_abs_diff"] > 1e-4
+
+
+def test_readme_saved_model_example_runs(tmp_path, monkeypatch):
+    """The README's example of loading a saved model and predicting, run as written."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("<!-- example: saved-model")[1].split("```python\n")[1].split("```")[0]
+    monkeypatch.chdir(tmp_path)
+    source = Path(__file__).parent.parent / "sample_data" / "sensors.json"
+    runner = CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"})
+    assert runner.invoke(cli.app, ["pad", str(source), "-o", "padded.npz"]).exit_code == 0
+    args = ["train", "padded.npz", "--epochs", "1", "--save", "sensors.keras", "--quiet"]
+    trained = runner.invoke(cli.app, args)
+    assert trained.exit_code == 0, trained.output
+    about = lstmprep.model_meta("sensors.keras")
+    assert about["task"] == "binary" and about["classes"] == [0, 1]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert set(namespace["predicted"].tolist()) <= {0, 1}
+    assert len(namespace["predicted"]) == len(np.load("padded.npz")["x"])
+
+
+def test_tiny_data_trains_on_everything_and_says_so(tmp_path, run):
+    """The seed's own three sequences: the default split would leave nothing to validate."""
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps([[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10]], [[1, 1], [2, 2]]]))
+    result = json.loads(run(path, "--epochs", "1", "--units", "4", "--json").stdout)
+    assert result["ok"] and result["validation_sequences"] == 0
+    assert result["train_sequences"] == 3
+    assert any("none is held out for validation" in note for note in result["notes"])
+    explicit = run(path, "--epochs", "1", "--validation-split", "0.2")
+    assert explicit.exit_code == 2 and "--validation-split 0.2 of 3 sequences" in explicit.stderr
