@@ -1,7 +1,8 @@
 """The command line: parse options, make one library call, show the result, exit with a code.
 
-Exit codes: 0 fine, 1 the data has problems, 2 unreadable input or wrong usage,
-3 an internal error (a bug in lstmprep), 130 interrupted.
+Exit codes: 0 fine, 1 the data has problems, 2 unreadable input, wrong usage or an output the
+machine cannot write, 3 an internal error (a bug in lstmprep), 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM), 129 hung up (SIGHUP).
 """
 
 from __future__ import annotations
@@ -90,9 +91,9 @@ def handled(command):
                 err.print(problems(e.report))
             err.print(f"[bold red]error:[/] {_escape(str(e))}")
             raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as e:  # SIGTERM, SIGHUP too: lstmprep.signals.Terminated
+            err.print(_escape(getattr(e, "message", "interrupted")), soft_wrap=True)
+            raise typer.Exit(getattr(e, "exit_code", 130)) from None
         except MemoryError:  # the checks before allocating missed it: not a bug, not bad data
             if _state["debug"]:
                 raise
@@ -248,6 +249,7 @@ def train(
     """
     from . import render
     from .errors import UsageError
+    from .output import watch_inputs
     from .readers import read
     from .train import TrainOptions, check_model_path, save_model
     from .train import train as train_model
@@ -258,12 +260,13 @@ def train(
     if save is not None:
         check_model_path(save, force=force, inputs=[file] + ([labels] if labels else []))
 
+    inputs = watch_inputs([file, labels])  # refuse to save a model of a file that changed
     dataset = read(file, labels=labels, allow_pickle=allow_pickle)
     show = not (quiet or as_json)
     with render.TrainProgress(err, out, bars=show, layers=show) as progress:
         result = train_model(dataset, options, progress=progress, verbose=verbose)
 
-    saved = save_model(result, save, force=force) if save is not None and result.ok else None
+    saved = save_model(result, save, force=force, inputs=inputs) if save and result.ok else None
     if as_json:
         emit_json({**result.to_dict(), "saved": None if saved is None else str(saved)})
     elif not quiet:

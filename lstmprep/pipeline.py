@@ -22,7 +22,7 @@ from . import __version__
 from .errors import DataError, RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
-from .output import atomic_path, check_destination
+from .output import atomic_path, check_destination, watch_inputs
 from .padding import check_cast, pad_ragged
 from .readers import read
 from .report import Problem
@@ -144,6 +144,7 @@ def pad_file(
     check_destination(output, force=force, inputs=[source] + ([Path(labels)] if labels else []))
 
     step("reading")
+    inputs = watch_inputs([source, labels])  # refused before the rename if they change
     dataset = read(source, labels=labels, allow_pickle=allow_pickle)
     step("checking")
     report = diagnose(dataset)
@@ -185,7 +186,8 @@ def pad_file(
     if dataset.labels is not None:
         arrays["y"] = dataset.labels
     arrays["meta"] = np.array(json.dumps(meta))
-    with atomic_path(output) as tmp, open(tmp, "wb") as f:
+    size = sum(a.nbytes for a in arrays.values())  # checked against the free space first
+    with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
         if output.suffix.lower() == ".npy":
             np.save(f, x)
         else:

@@ -28,7 +28,7 @@ import numpy as np
 from .errors import DataError, RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
-from .output import atomic_path, check_destination
+from .output import Inputs, atomic_path, check_destination
 from .padding import check_cast, pad_ragged, timestep_mask
 from .ragged import Ragged
 from .readers import Dataset
@@ -431,14 +431,17 @@ def mask_check(
     return MaskCheck(held, diff, len(picks))
 
 
-def save_model(result: TrainResult, path: str | Path, *, force: bool = False) -> Path:
-    """Write the trained model to ``path`` (``.keras``) atomically; refuse to overwrite.
+def save_model(
+    result: TrainResult, path: str | Path, *, force: bool = False, inputs: Inputs | None = None
+) -> Path:
+    """Write the trained model to ``path`` (``.keras``) atomically; refuse to overwrite, or
+    when one of ``inputs`` (``output.watch_inputs`` before reading) changed since.
 
     Returns the path written.
     """
     path = Path(path)
     check_model_path(path, force=force)
-    with atomic_path(path) as tmp, warnings.catch_warnings():
+    with atomic_path(path, inputs=inputs) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # Keras's own, about numpy 2
         result.model.save(tmp)
     return path
