@@ -1,7 +1,8 @@
 """The command line: parse options, make one library call, show the result, exit with a code.
 
-Exit codes: 0 fine, 1 the data has problems, 2 unreadable input or wrong usage,
-3 an internal error (a bug in lstmprep), 130 interrupted.
+Exit codes: 0 fine, 1 the data has problems, 2 unreadable input, wrong usage or an output the
+machine cannot write, 3 an internal error (a bug in lstmprep), 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM), 129 hung up (SIGHUP).
 """
 
 from __future__ import annotations
@@ -98,9 +99,9 @@ def handled(command):
                 err.print(problems(e.report))
             err.print(f"[bold red]error:[/] {_escape(str(e))}")
             raise typer.Exit(exit_code(e)) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as e:  # SIGTERM, SIGHUP too: lstmprep.signals.Terminated
+            err.print(_escape(getattr(e, "message", "interrupted")), soft_wrap=True)
+            raise typer.Exit(getattr(e, "exit_code", 130)) from None
         except MemoryError:  # the checks before allocating missed it: not a bug, not bad data
             if _state["debug"]:
                 raise

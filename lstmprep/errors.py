@@ -50,3 +50,21 @@ class RefusedData(DataError):
             hint=f"run `{inspect_command}` and fix them",
         )
         self.report = report
+
+
+class OutputError(LstmprepError, OSError):
+    """The output cannot be written: disk full, quota, read-only, permission, name, folder gone.
+
+    A fault of the machine, neither of the data nor of lstmprep (so exit 2, never 3). Also an
+    ``OSError`` (``errno`` kept) for library callers; the temporary file is already removed.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, hint: str | None = None, errno: int = 0
+    ):
+        super().__init__(message, path=path, hint=hint)
+        self.errno = errno
+
+
+class InputChanged(UnreadableInput):
+    """An input file changed (size, time or identity) while lstmprep read and used it."""

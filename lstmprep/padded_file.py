@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import UnreadableInput
 from .options import PAD_VALUE
-from .output import atomic_path
+from .output import Inputs, atomic_path
 from .padding import timestep_mask
 
 #: The members of a padded .npz, in the order they are written.
@@ -81,18 +81,31 @@ class PadMeta:
 
 
 def write_padded(
-    output: Path, x: np.ndarray, lengths: np.ndarray, y: np.ndarray | None, meta: PadMeta
+    output: Path,
+    x: np.ndarray,
+    lengths: np.ndarray,
+    y: np.ndarray | None,
+    meta: PadMeta,
+    *,
+    inputs: Inputs | None = None,
 ) -> None:
-    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member."""
-    with atomic_path(output) as tmp, open(tmp, "wb") as f:
-        if output.suffix.lower() == ".npy":
-            np.save(f, x)
-            return
-        arrays: dict[str, Any] = {"x": x, "lengths": lengths}
+    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member.
+
+    The free space is checked first, and nothing is renamed into place if one of ``inputs``
+    (:func:`~lstmprep.output.watch_inputs`, taken before reading) changed meanwhile.
+    """
+    arrays: dict[str, Any] = {"x": x}
+    if output.suffix.lower() != ".npy":
+        arrays["lengths"] = lengths
         if y is not None:
             arrays["y"] = y
         arrays["meta"] = np.array(meta.to_json())
-        np.savez(f, **arrays)
+    size = sum(a.nbytes for a in arrays.values())
+    with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
+        if output.suffix.lower() == ".npy":
+            np.save(f, x)
+        else:
+            np.savez(f, **arrays)
 
 
 def unpad(

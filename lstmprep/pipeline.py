@@ -21,7 +21,7 @@ from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
 from .options import DEFAULTS, PadOptions
-from .output import check_destination
+from .output import check_destination, watch_inputs
 from .padded_file import SUFFIXES, PadMeta, write_padded
 from .padding import pad_ragged
 from .readers import read
@@ -86,7 +86,9 @@ def pad_file(
         )
     check_destination(output, force=force, inputs=[source] + ([Path(labels)] if labels else []))
 
+    inputs = watch_inputs([source, labels])  # refused before the rename if they change
     step("reading")
+    inputs = watch_inputs([source, labels])  # refused before the rename if they change
     dataset = read(source, labels=labels, allow_pickle=allow_pickle)
     step("checking")
     report = diagnose(dataset, options=options)
@@ -119,7 +121,7 @@ def pad_file(
     )
 
     step("writing")
-    write_padded(output, x, kept, dataset.labels, meta)
+    write_padded(output, x, kept, dataset.labels, meta, inputs=inputs)
     cells = x.shape[0] * x.shape[1]
     return PadSummary(
         output=str(output),

@@ -37,7 +37,7 @@ from .model import (
     mask_check,
     masks_for,
 )
-from .output import atomic_path, check_destination
+from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import PadMeta
 from .padding import pad_ragged
 from .readers import read
@@ -284,18 +284,23 @@ def train_file(
     The library behind ``lstmprep train``: ``save`` is checked before any work, and written
     only when :attr:`TrainResult.ok`; :attr:`TrainResult.failure` says why not.
     """
-    inputs = [Path(source)] + ([Path(labels)] if labels else [])
     if save is not None:
-        check_model_path(save, force=force, inputs=inputs)
+        paths = [Path(source)] + ([Path(labels)] if labels else [])
+        check_model_path(save, force=force, inputs=paths)
+    inputs = watch_inputs([source, labels])  # no model is saved of a file that changed
     dataset = read(source, labels=labels, allow_pickle=allow_pickle)
     result = train(dataset, options, progress=progress, verbose=verbose)
     if save is not None and result.ok:
-        result = replace(result, saved=str(save_model(result, save, force=force)))
+        saved = save_model(result, save, force=force, inputs=inputs)
+        result = replace(result, saved=str(saved))
     return result
 
 
-def save_model(result: TrainResult, path: str | Path, *, force: bool = False) -> Path:
-    """Write the trained model to ``path`` (``.keras``) atomically; refuse to overwrite.
+def save_model(
+    result: TrainResult, path: str | Path, *, force: bool = False, inputs: Inputs | None = None
+) -> Path:
+    """Write the trained model to ``path`` (``.keras``) atomically; refuse to overwrite, or
+    when one of ``inputs`` (``output.watch_inputs`` before reading) changed since.
 
     The archive also holds ``lstmprep.json`` (:func:`model_meta` reads it): the class names
     in the order of the model's outputs, the task, and the padding the model was fed.
@@ -304,7 +309,7 @@ def save_model(result: TrainResult, path: str | Path, *, force: bool = False) ->
     path = Path(path)
     check_model_path(path, force=force)
     about = {"task": result.task, "classes": list(result.classes), "padding": result.padding}
-    with atomic_path(path) as tmp, warnings.catch_warnings():
+    with atomic_path(path, inputs=inputs) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # Keras's own, about numpy 2
         result.model.save(tmp)
         with zipfile.ZipFile(tmp, "a") as archive:
