@@ -47,7 +47,7 @@ def check_destination(path: Path, *, force: bool, inputs: Iterable[Path] = ()) -
     except OSError as e:
         if isinstance(e, LstmprepError):
             raise
-        raise output_error(e, Path(path)) from None
+        raise output_error(e, Path(path), creating=True) from None
 
 
 def _check_destination(path: Path, *, force: bool, inputs: Iterable[Path]) -> None:
@@ -158,8 +158,11 @@ def check_space(path: Path, size: int) -> None:
 # --- OS errors in plain words --------------------------------------------------------------------
 
 
-def output_error(e: OSError, path: Path, size: int | None = None) -> OutputError:
-    """The OS error ``e``, met while writing ``path``, as one plain sentence and its fix."""
+def output_error(
+    e: OSError, path: Path, size: int | None = None, *, creating: bool = False
+) -> OutputError:
+    """The OS error ``e``, met while writing ``path`` (``creating``: while checking that it
+    can be created), as one plain sentence and its fix."""
     folder = path.parent
     where = _folder(folder)
     code = e.errno if e.errno is not None else _h5_errno(e)
@@ -212,7 +215,10 @@ def output_error(e: OSError, path: Path, size: int | None = None) -> OutputError
             short = size_words(needed - free)
             fix = f"free {short} on {_mount(folder)}, or choose another folder"
     elif code in (errno.ENOENT, errno.ENOTDIR):
-        if folder.is_dir():
+        if folder.is_dir() and creating:
+            what = f"files cannot be created in {where} ({(e.strerror or str(e)).lower()})"
+            fix = "choose another folder"
+        elif folder.is_dir():
             what = f"a file lstmprep was writing in {where} was removed by another program"
             fix = "run again, with nothing cleaning that folder meanwhile"
         else:

@@ -203,6 +203,13 @@ def test_a_long_name_that_fits_gets_a_short_temporary_name(tmp_path, tiny, run):
     assert listing(tmp_path) == sorted([dest.name, "src"])
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_a_folder_where_files_cannot_be_created(tiny, run):
+    text = fails_cleanly(run("pad", tiny, "-o", "/proc/out.npz"))
+    assert "/proc/out.npz: cannot be written: files cannot be created in /proc (no such" in text
+    assert "fix: choose another folder" in text
+
+
 def test_the_output_folder_vanishes_while_padding(tmp_path, source):
     folder = tmp_path / "out"
     folder.mkdir()
