@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,8 +29,18 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+
+def _console(stderr: bool = False) -> Console:
+    """A console as wide as the terminal (or $COLUMNS). Colour follows Rich: off for NO_COLOR,
+    TERM=dumb or a pipe, on for FORCE_COLOR; --no-color turns it off too. Live displays need a
+    real terminal: FORCE_COLOR in a pipe gives colour, not redrawn lines."""
+    stream = sys.stderr if stderr else sys.stdout
+    live = None if stream.isatty() else False
+    return Console(stderr=stderr, highlight=False, force_interactive=live)
+
+
+out = _console()
+err = _console(stderr=True)
 _state = {"debug": False}
 
 # --- options shared by several commands ----------------------------------------------------------
@@ -63,8 +74,12 @@ def main_options(
         bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = None,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours (as NO_COLOR=1 or TERM=dumb do).")
+    ] = False,
 ) -> None:
     _state["debug"] = debug
+    out.no_color = err.no_color = no_color or os.environ.get("NO_COLOR", "") != ""
 
 
 def exit_code(error: Exception) -> int:

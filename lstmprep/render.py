@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.live import Live
+from rich.padding import Padding
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
@@ -32,10 +30,15 @@ STYLE = {"error": "bold red", "warning": "yellow"}
 
 
 def report(rep: Report, console: Console) -> None:
-    """Print an inspect report: summary, length histogram, problems, notes and the next step."""
+    """Print an inspect report: summary, length histogram, problems, notes and the next step.
+
+    Every part fits ``console.width``: long values wrap inside their cells, the histogram's bars
+    shorten, and problems become blocks where their table would squeeze the messages.
+    """
     console.print(summary(rep))
     if rep.stats.histogram:
-        console.print(histogram(rep))
+        bars = console.width - 24  # room left by the bins, the counts and the gaps
+        console.print(histogram(rep, width=max(10, min(40, bars))))
     if rep.problems:
         console.print(problems(rep))
     for note in rep.notes:
@@ -48,8 +51,8 @@ def summary(rep: Report) -> Table:
     table = Table(
         title=f"{Path(s.file).name} ({s.format})", show_header=False, title_justify="left"
     )
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     table.add_row("sequences", f"{s.sequences:,}")
     table.add_row("features", str(s.features))
     table.add_row(
@@ -73,10 +76,11 @@ def summary(rep: Report) -> Table:
 
 
 def histogram(rep: Report, width: int = 40) -> Table:
+    """A bar per length bin; ``width`` is the longest bar's length."""
     table = Table(title="lengths", show_header=False, box=None, title_justify="left")
-    table.add_column(justify="right")
-    table.add_column()
-    table.add_column(justify="right")
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
     most = max(n for _, _, n in rep.stats.histogram) or 1
     for lo, hi, n in rep.stats.histogram:
         label = str(lo) if lo == hi else f"{lo}-{hi}"
@@ -85,19 +89,85 @@ def histogram(rep: Report, width: int = 40) -> Table:
     return table
 
 
-def problems(rep: Report) -> Table:
-    table = Table(title="problems", title_justify="left", expand=False)
-    table.add_column("severity")
-    table.add_column("code")
-    table.add_column("count", justify="right")
-    table.add_column("where")
-    table.add_column("what and how to fix it", overflow="fold")
-    for p in rep.problems:
-        where = "; ".join(str(place) for place in p.places) or "whole file"
-        table.add_row(
-            Text(p.severity, style=STYLE[p.severity]), p.code, f"{p.count:,}", where, p.message
-        )
-    return table
+def problems(rep: Report) -> Problems:
+    return Problems(rep)
+
+
+class Problems:
+    """The problems of a report: a table where it fits the width it is printed at, else a block
+    per problem (severity, code, count and places on one line, then the message)."""
+
+    #: The message column's narrowest width in the table; commands need their own length.
+    MESSAGE_WIDTH = 36
+    #: The "where" column's narrowest width in the table.
+    WHERE_WIDTH = 16
+
+    def __init__(self, rep: Report):
+        self.rows = [
+            (p.severity, p.code, f"{p.count:,}", _where(p.places), p.message) for p in rep.problems
+        ]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= self.table_width():
+            yield self.table()
+        else:
+            yield Text("problems", style="italic")
+            for severity, code, count, where, message in self.rows:
+                yield Text.assemble(
+                    (severity, STYLE[severity]), "  ", (code, "bold"), f"  {count} at {where}"
+                )
+                yield Padding(_message(message), (0, 0, 0, 2))
+
+    def message_width(self) -> int:
+        commands = [cell_len(c) + 2 for *_, m in self.rows for c in _commands(m)]
+        return max([self.MESSAGE_WIDTH, *commands])
+
+    def table_width(self) -> int:
+        """The narrowest width at which the table keeps codes whole and commands on one line."""
+        columns = list(zip(HEADS, *self.rows, strict=True))
+        fixed = [max(map(cell_len, column)) for column in columns[:3]]
+        where = min(max(map(cell_len, columns[3][1:]), default=0), self.WHERE_WIDTH)
+        return sum(fixed) + where + self.message_width() + 5 * 3 + 1  # borders and padding
+
+    def table(self) -> Table:
+        table = Table(title="problems", title_justify="left")
+        table.add_column(HEADS[0], no_wrap=True)
+        table.add_column(HEADS[1], no_wrap=True)
+        table.add_column(HEADS[2], justify="right", no_wrap=True)
+        table.add_column(HEADS[3], overflow="fold")
+        table.add_column(HEADS[4], min_width=self.message_width(), overflow="fold")
+        for severity, code, count, where, message in self.rows:
+            table.add_row(
+                Text(severity, style=STYLE[severity]), code, count, where, _message(message)
+            )
+        return table
+
+
+HEADS = ("severity", "code", "count", "where", "what and how to fix it")
+
+
+def _where(places: Iterable[object]) -> str:
+    return "; ".join(str(place) for place in places) or "whole file"
+
+
+def _commands(message: str) -> list[str]:
+    """The commands in a message: the parts between backticks."""
+    parts = message.split("`")
+    return parts[1::2] if len(parts) % 2 else []
+
+
+def _message(message: str, lead: Text | None = None) -> Group:
+    """A message that wraps to any width, each `command` in it whole on a line of its own
+    (without the backticks, so it pastes as it is)."""
+    parts = message.split("`") if _commands(message) else [message]
+    first = Text.assemble(lead or "", parts[0].strip())
+    lines: list[Text | Padding] = [first] if first.plain else []
+    for i, part in enumerate(parts[1:], 1):
+        if i % 2:
+            lines.append(Padding(Text(part, style="bold"), (0, 0, 0, 2)))
+        elif part.strip():
+            lines.append(Text(part.strip()))
+    return Group(*lines)
 
 
 def next_step(rep: Report) -> Group:
@@ -131,7 +201,8 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
         console.print(line)
     for p in summary.warnings:
         if p.code != "ragged-length":  # padding is the answer to that one
-            console.print(Text(f"warning: {p.code}: {p.message}", style="yellow"))
+            lead = Text(f"warning: {p.code}: ", style="yellow")
+            console.print(_message(p.message, lead))
     if summary.next_command:
         console.print(Text(f"next: {summary.next_command}", style="bold green"))
 
@@ -251,58 +322,105 @@ def _figure(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
+#: Shorter names for an epoch's figures at narrow widths.
+SHORT_NAMES = {"accuracy": "acc", "val_accuracy": "val_acc"}
+
+
+def epoch_line(epoch: str, logs: dict[str, float], seconds: float, width: int) -> Text:
+    """``epoch 2/5  loss 0.4530  accuracy 0.8125  val_loss …  3.1s`` in the widest form that fits
+    ``width``: then shorter names, then three decimals (or three significant digits) with each
+    validation figure beside its training one, ``loss 0.453 (val 0.512)``. The result table
+    shows them all in full."""
+    names = sorted(logs, key=lambda k: (k.startswith("val_"), k.removeprefix("val_") != "loss"))
+    head, clock = f"epoch {epoch}", f"{seconds:.1f}s"
+    full = [f"{k} {logs[k]:.4f}" for k in names]
+    short = [f"{SHORT_NAMES.get(k, k)} {logs[k]:.4f}" for k in names]
+
+    def paired(form: str) -> list[str]:
+        return [
+            f"{SHORT_NAMES.get(k, k)} {logs[k]:{form}}"
+            + (f" (val {logs['val_' + k]:{form}})" if "val_" + k in logs else "")
+            for k in names
+            if not k.startswith("val_")
+        ]
+
+    forms = [
+        "  ".join([head, *full, clock]),
+        "  ".join([head, *short, clock]),
+        " ".join([head, *paired(".3f")]),
+    ]
+    line = next((f for f in forms if cell_len(f) <= width), " ".join([head, *paired(".3g")]))
+    return Text(line, no_wrap=True, overflow="ellipsis")
+
+
+class EpochBar:
+    """The live line of the running epoch, ``epoch 2/5 ━━━━━━━━━━━━ 3/8 1.2s``, its bar as long
+    as the width it is drawn at allows (at most 40)."""
+
+    def __init__(self, epoch: str, steps: int):
+        self.epoch, self.steps, self.done = epoch, steps, 0
+        self.started = time.monotonic()
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        left, right = f"epoch {self.epoch} ", f" {self.done}/{self.steps} {self.seconds():.1f}s"
+        room = min(40, options.max_width - 1 - cell_len(left) - cell_len(right))
+        filled = round(room * self.done / max(self.steps, 1))
+        bar = Text.assemble(("━" * filled, "bar.complete"), ("━" * (room - filled), "bar.back"))
+        yield Text.assemble(left, bar, right, no_wrap=True, overflow="ellipsis")
+
+
 class TrainProgress(TrainHooks):
-    """Show a training run: a status line per step and a bar per epoch (on ``console``), and
-    the model's layers (on ``tables``). Use as a context manager."""
+    """Show a training run on ``console`` and the model's layers on ``tables``. Use as a
+    context manager.
+
+    With ``bars``, each epoch ends with one line of its figures. On an interactive terminal a
+    live line (a spinner per step, a bar per epoch) is redrawn in place above it and cleared
+    when done; elsewhere (pipes, CI logs, ``TERM=dumb``) the epochs' lines are all there is.
+    """
 
     def __init__(self, console: Console, tables: Console, *, bars: bool, layers: bool):
         self.console, self.tables = console, tables
-        self.bars, self.layers = bars and console.is_terminal, layers
-        self.status = console.status("") if self.bars else None
-        self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[figures]}"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        self.task: TaskID | None = None
+        self.lines, self.layers = bars, layers
+        live = bars and console.is_interactive
+        self.live = Live(console=console, transient=True, refresh_per_second=8) if live else None
+        self.bar: EpochBar | None = None
         self.epochs = 0
 
+    def _show(self, renderable: Spinner | EpochBar) -> None:
+        if self.live is not None:
+            self.live.update(renderable, refresh=True)
+            self.live.start()
+
     def on_step(self, name: str) -> None:
-        if self.status is not None:
-            self.progress.stop()
-            self.status.update(f"{name}…")
-            self.status.start()
+        self._show(Spinner("dots", f"{name}…"))
 
     def on_train_begin(self, layers: tuple[LayerInfo, ...], params: int, epochs: int) -> None:
-        if self.status is not None:
-            self.status.stop()
+        if self.live is not None:
+            self.live.stop()  # the table goes to another stream: no live line under it
         if self.layers:
             self.tables.print(model_layers(layers, params))
         self.epochs = epochs
 
     def on_epoch_begin(self, epoch: int, steps: int) -> None:
-        if self.bars:
-            self.progress.start()
-            self.task = self.progress.add_task(
-                "", total=steps, epoch=f"{epoch + 1}/{self.epochs}", figures=""
-            )
+        self.bar = EpochBar(f"{epoch + 1}/{self.epochs}", steps)
+        self._show(self.bar)
 
     def on_batch_end(self, epoch: int, step: int) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, completed=step)
+        if self.bar is not None:
+            self.bar.done = step
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        if self.task is not None:
-            figures = "  ".join(f"{k} {v:.4f}" for k, v in logs.items())
-            self.progress.update(self.task, figures=figures)
+        if self.lines and self.bar is not None:
+            self.console.print(
+                epoch_line(self.bar.epoch, logs, self.bar.seconds(), self.console.width)
+            )
 
     def __enter__(self) -> TrainProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-        if self.status is not None:
-            self.status.stop()
+        if self.live is not None:
+            self.live.stop()

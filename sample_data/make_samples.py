@@ -2,6 +2,7 @@
 
 - seed_*.json: the three examples of the document lstmprep grew from
 - sensors.json: 300 machines x 5 sensor channels, 20–160 timesteps each, a fault label each
+  (the fault is in the order of the vibration readings: rising, not settling)
 - prices.jsonl: one ticker per line with next-day return as the label (regression)
 - tokens.npz: token-id sequences as np.savez(*seqs) writes them, with class labels
 - problems/<code>.json: one small file per problem code that `lstmprep inspect` reports
@@ -48,15 +49,23 @@ def seed_examples() -> None:
 
 
 def sensors(rng: np.random.Generator) -> None:
-    """Vibration and temperature of machines; a fault shows as a rising vibration trend."""
+    """Temperature, humidity and vibration (3 axes) of machines, with a fault label each.
+
+    A healthy machine's vibration settles after start-up; a faulty one's builds up. Both run
+    at the same average level, so no single timestep and no average tells them apart: only the
+    order does, under noise larger than the trend, so a small LSTM learns it over a few epochs.
+    Temperature follows a slow cycle and humidity is noise: neither says anything of the fault.
+    """
     sequences, labels = [], []
     for _ in range(300):
         n = int(rng.integers(20, 121)) if rng.random() > 0.03 else int(rng.integers(140, 161))
         fault = int(rng.random() < 0.4)
-        t = np.linspace(0, 1, n)
-        temperature = 40 + 5 * np.sin(6 * t) + rng.normal(0, 0.5, n) + 8 * fault * t
+        t = np.arange(n)
+        cycle = 2 * np.pi * t / rng.uniform(60, 120) + rng.uniform(0, 2 * np.pi)
+        temperature = 40 + 5 * np.sin(cycle) + rng.normal(0, 0.5, n)
         humidity = 30 + rng.normal(0, 2, n)
-        vibration = rng.normal(0, 0.2, (n, 3)) + (fault * 1.5 * t)[:, None]
+        trend = (1 if fault else -1) * (t / max(n - 1, 1) - 0.5)
+        vibration = trend[:, None] + rng.normal(0, 1.5, (n, 3))
         steps = np.column_stack([temperature, humidity, vibration])
         sequences.append(np.round(steps, 3).tolist())
         labels.append(fault)
