@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import termios
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -100,14 +101,16 @@ def test_pad_and_its_errors_fit(width, inputs, tmp_path):
     assert refused.exit_code == 1 and "non-numeric" in refused.stderr and "fix:" in refused.stderr
 
 
-def test_problems_are_a_table_when_wide_and_blocks_when_narrow():
-    report = lstmprep.inspect(SAMPLES / "sensors.json")
+def test_problems_are_a_table_when_wide_and_blocks_when_narrow(monkeypatch):
+    monkeypatch.chdir(SAMPLES)  # the commands in the messages name the file as given
+    report = lstmprep.inspect("sensors.json")
     at = {width: as_text(render.problems(report), width) for width in (60, 120)}
     assert "┃ severity" in at[120] and "severity" not in at[60]
     assert "warning  ragged-length  1 at sequence" in at[60]
     for text in at.values():  # the command on a line of its own, without backticks
-        (line,) = [line for line in text.splitlines() if "lstmprep pad" in line]
-        assert "lstmprep pad sensors.json -o padded.npz" in line and "`" not in line
+        lines = [line for line in text.splitlines() if "lstmprep pad" in line]
+        assert lines and all("`" not in line for line in lines)
+        assert "lstmprep pad sensors.json -o padded.npz" in lines[0]
 
 
 def test_histogram_bars_shorten_to_fit():
@@ -197,7 +200,7 @@ def test_train_tables_fit(width, trained):
     saved = path.parent / ("a_long_model_name_" * 4 + ".keras")
     shown = as_text(render.model_layers(result.layers, result.params), width)
     console = Console(file=io.StringIO(), width=width, no_color=True)
-    render.train_result(result, console, saved)
+    render.train_result(replace(result, saved=str(saved)), console)
     shown += console.file.getvalue()  # type: ignore[attr-defined]
     assert too_wide(shown, width) == [], shown
     assert "mask check" in shown and "✓ held" in shown
