@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -45,3 +47,17 @@ class Run:
 @pytest.fixture
 def run() -> Run:
     return Run()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small ragged regression data set (.npz values + lengths + y) for train's process tests."""
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("needs TensorFlow (the train extra)")
+    folder = tmp_path_factory.mktemp("train")
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(2, 12, 64)
+    values = rng.standard_normal((int(lengths.sum()), 3))
+    source = folder / "small.npz"
+    np.savez(source, values=values, lengths=lengths, y=rng.standard_normal(64))
+    return source

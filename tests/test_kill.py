@@ -176,17 +176,6 @@ def test_ctrl_c_while_writing(existing, big, tmp_path):
 # --- train --save --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("train")
-    rng = np.random.default_rng(1)
-    lengths = rng.integers(2, 12, 64)
-    values = rng.standard_normal((int(lengths.sum()), 3))
-    source = folder / "small.npz"
-    np.savez(source, values=values, lengths=lengths, y=rng.standard_normal(64))
-    return source
-
-
 def test_sigkill_during_train_save(small, tmp_path):
     """Killed as soon as the model starts being written: the old file or the complete new one."""
     dest = tmp_path / "model.keras"

@@ -8,18 +8,17 @@ the same destination removes its leftover.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_kill import partials, wait_for
 
 from lstmprep import output
 
@@ -45,22 +44,6 @@ def start(*args: str | Path, cwd: Path, ignore_hup: bool = False) -> subprocess.
         env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TF_CPP_MIN_LOG_LEVEL": "3"},
         preexec_fn=reset,
     )
-
-
-def wait_for(process: subprocess.Popen, condition: Callable[[], bool], timeout: float = 60) -> bool:
-    """Poll ``condition`` until it holds (True) or the process ends (False)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        if process.poll() is not None:
-            return condition()
-        time.sleep(0.001)
-    raise AssertionError("timed out")
-
-
-def partials(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if ".partial" in p.name]
 
 
 def send(process: subprocess.Popen, name: str) -> tuple[int, str]:
@@ -180,19 +163,6 @@ def test_sigkill_leftover_is_removed_by_the_next_pad(big, tmp_path):
 
 
 # --- train ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if importlib.util.find_spec("keras") is None:
-        pytest.skip("needs TensorFlow (the train extra)")
-    folder = tmp_path_factory.mktemp("train")
-    rng = np.random.default_rng(1)
-    lengths = rng.integers(2, 12, 64)
-    values = rng.standard_normal((int(lengths.sum()), 3))
-    source = folder / "small.npz"
-    np.savez(source, values=values, lengths=lengths, y=rng.standard_normal(64))
-    return source
 
 
 def test_sigterm_during_training(small, tmp_path):
