@@ -171,16 +171,12 @@ def _message(message: str, lead: Text | None = None) -> Group:
 
 
 def next_step(rep: Report) -> Group:
+    """The verdict, and the command to run next on a line of its own."""
     if rep.next_command is None:
-        text = Text(
-            f"✗ {len(rep.errors)} kind(s) of error: fix them, then inspect again.",
-            style="bold red",
-        )
-    elif "ragged-length" in rep.codes():
-        text = Text(f"next: {rep.next_command}", style="bold green")
-    else:
-        text = Text(f"✓ ready: {rep.next_command}", style="bold green")
-    return Group(text)
+        text = f"✗ {len(rep.errors)} kind(s) of error: fix them, then inspect again."
+        return Group(Text(text, style="bold red"))
+    lead = "next:" if "ragged-length" in rep.codes() else "✓ ready:"
+    return _message(f"`{rep.next_command}`", Text(lead, style="bold green"))
 
 
 def pad_summary(summary: PadSummary, console: Console) -> None:
@@ -204,7 +200,7 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
             lead = Text(f"warning: {p.code}: ", style="yellow")
             console.print(_message(p.message, lead))
     if summary.next_command:
-        console.print(Text(f"next: {summary.next_command}", style="bold green"))
+        console.print(_message(f"`{summary.next_command}`", Text("next:", style="bold green")))
 
 
 class Steps:

@@ -81,7 +81,7 @@ def test_every_suggested_command_runs(words, data_dir):
     for command in dict.fromkeys(suggestions):
         run = cli(pasted(command))
         assert run.exit_code == 0, f"{command}\n{run.output}"
-        for follow in set(re.findall(r"next: (lstmprep .+)", run.stderr)) - followed:
+        for follow in set(re.findall(r"next:\s+(lstmprep .+)", run.stderr)) - followed:
             assert cli(pasted(follow)).exit_code == 0, follow
             followed.add(follow)
         Path("padded.npz").unlink(missing_ok=True)

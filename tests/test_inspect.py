@@ -205,7 +205,7 @@ def test_tables_name_the_problem_and_next_step(write, run):
     result = run("inspect", path)
     assert result.exit_code == 0
     assert "ragged-length" in result.stdout
-    assert f"next: lstmprep pad {path} -o padded.npz" in result.stdout
+    assert f"next:\n  lstmprep pad {path} -o padded.npz" in result.stdout
 
 
 @pytest.mark.parametrize(
