@@ -5,16 +5,23 @@ lengths whose int64 sum wraps around to ``len(values)``, negative lengths, ``n *
 past 2**64, a huge ``maxlen``, rows of zero bytes, buffers of the wrong size. Each call
 runs in its own subprocess, so a crash (SIGSEGV, SIGFPE) fails its test instead of killing
 pytest; the subprocess prints the exception's type, which must be the expected one.
+
+The scanner allocates in proportion to what it has parsed, not to the size of the input:
+checked with tracemalloc, which sees the bytearrays it grows.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 
 import numpy as np
 import pytest
+
+from lstmprep import fastjson
 
 try:
     from lstmprep import _padcore
@@ -22,6 +29,7 @@ except ImportError:  # built without a C compiler
     _padcore = None
 
 needs_padcore = pytest.mark.skipif(_padcore is None, reason="lstmprep._padcore is not built")
+needs_scanner = pytest.mark.skipif(not fastjson.AVAILABLE, reason="the C scanner is not built")
 
 I64 = np.int64
 BIG = 2**63 - 1
@@ -205,3 +213,50 @@ def test_copy_rows_reads_unaligned_lengths():
     out = np.zeros((2, 2, 1))
     _padcore.copy_rows(out, np.array([[1.0], [2.0], [3.0]]), lengths, 2, 0, 0)
     assert out[..., 0].tolist() == [[1.0, 0.0], [2.0, 3.0]]
+
+
+# --- the scanner's memory follows what it parsed -------------------------------------------
+
+
+def scan_peak(data: bytes, **options) -> tuple[object, int]:
+    """The scanner's result for `data` and the peak of what it allocated (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = fastjson.scan_numeric(data, **options)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+MB = 2**20
+SPACE = 200 * MB
+
+
+@needs_scanner
+@pytest.mark.parametrize(
+    "data, options",
+    [
+        (b" " * SPACE, {}),  # no array at all
+        (b"\n" * SPACE, {"jsonl": True}),  # no line with a sequence
+        (b"[[1, 2, 3]]" + b" " * SPACE, {}),  # three numbers
+        (b'{"sequences": [[1.5], [2]], "labels": "' + b"x" * SPACE + b'"}', {"stop_at_end": True}),
+    ],
+    ids=["whitespace", "blank lines", "three numbers", "stop_at_end"],
+)
+def test_scanner_does_not_allocate_for_the_size_of_the_input(data, options):
+    start = data.index(b"[") if b"sequences" in data else 0
+    result, peak = scan_peak(data, start=start, **options)
+    assert result is None or result.values.size <= 3
+    assert peak < MB, f"{peak / MB:.0f} MB allocated to scan {len(data) / MB:.0f} MB"
+
+
+@needs_scanner
+def test_scanner_memory_grows_with_the_numbers_parsed():
+    """10,000 numbers then 100 MB of whitespace: a few times 80 kB, not 50 MB."""
+    numbers = json.dumps([list(range(10_000))]).encode()
+    result, peak = scan_peak(numbers + b"\n" * (100 * MB))
+    assert result is not None and result.values.size == 10_000
+    assert peak < 8 * 10_000 * 8, f"{peak / MB:.1f} MB allocated for 80 kB of values"
