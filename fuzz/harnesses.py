@@ -13,12 +13,19 @@ Each harness takes the fuzzer's bytes and checks properties, not just "no crash"
   back as not handled, with an offset inside the data.
 - ``read``: ``lstmprep.readers.read`` on the bytes written to a .json, .jsonl or .npz file (an
   .npz either raw or built from decoded ``values`` and ``lengths`` members). It may only
-  raise an ``LstmprepError``; a JSON file read through the C scanner must give the same
-  sequences as with the scanner switched off; what it reads is then padded and checked as
-  in ``pad``.
+  raise an ``LstmprepError`` (anything else is a Python finding, below); a JSON file read
+  through the C scanner must give the same sequences as with the scanner switched off;
+  what it reads is then padded and checked as in ``pad``.
 - ``pad``: ``padding.pad_into`` and ``padding.pad_ragged`` on decoded values, lengths, maxlen,
   sides, dtype and padding value. Either an ``LstmprepError`` (for arguments that do not fit),
   or exactly the reference result.
+
+A harness fails (a crash for libFuzzer) on a sanitizer report, a wrong result, or an
+exception from C where Python promises none. What the *Python* layer lets through that it
+should refuse with an ``LstmprepError`` (hostile lengths reaching ``_padcore`` through
+``Ragged``, a numpy error escaping a reader) is a Python finding: printed once per kind
+("PYTHON FINDING: ...") and counted, failing the run only with LSTMPREP_FUZZ_STRICT=1, so
+that the C modules keep being fuzzed behind it.
 
 Every harness is a function of ``bytes`` that returns normally or raises ``AssertionError``
 (a finding), and needs neither atheris nor a sanitizer: ``fuzz/run.py`` drives them with
@@ -34,6 +41,7 @@ import os
 import re
 import sys
 import tempfile
+import traceback
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -413,9 +421,15 @@ def built_npz(b: Bytes) -> bytes:
 
 
 def _read(path: Path):
+    """readers.read, None for an LstmprepError; any other error is a Python finding."""
     try:
         return readers.read(path)
     except LstmprepError:
+        return None
+    except Exception as e:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if "lstmprep" in f.filename]
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        _python_should_refuse(f"read {path.suffix} raised{where}", [], e)
         return None
 
 
@@ -427,7 +441,7 @@ def read(data: bytes) -> None:
     raw = built_npz(b) if kind == 3 else b.rest()
     path = FOLDER / f"data{suffix}"
     path.write_bytes(raw)
-    dataset = _read(path)  # anything but an LstmprepError is a finding
+    dataset = _read(path)
     if dataset is None:
         return
     if kind < 2:  # through the C scanner or not, the same sequences

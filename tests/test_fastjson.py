@@ -556,7 +556,7 @@ def _shape(seqs) -> tuple[np.ndarray, np.ndarray, bool]:
     steps = [t for s in seqs for t in s]
     univariate = not any(isinstance(t, list) for t in steps)
     rows = [[t] if univariate else t for t in steps]
-    features = len(rows[0]) if rows else 1
+    features = len(rows[0]) if rows and isinstance(rows[0], list) else 1
     for row in rows:
         if not isinstance(row, list) or len(row) != features or not features:
             raise Rejected
