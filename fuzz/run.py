@@ -39,7 +39,7 @@ def check_build() -> None:
     if "asan" not in os.environ.get("LD_PRELOAD", "") and not os.environ.get(
         "LSTMPREP_FUZZ_ANY_BUILD"
     ):
-        sys.exit("no sanitizer runtime in LD_PRELOAD: run through `make fuzz` (or see fuzz/README)")
+        sys.exit("no sanitizer runtime in LD_PRELOAD: run through `make fuzz` (see fuzz/README.md)")
 
 
 def report_findings() -> None:
