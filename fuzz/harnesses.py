@@ -294,7 +294,8 @@ def _python_should_refuse(what: str, lengths: list[int], error: Exception | None
     detail = f"{type(error).__name__}: {error}" if error else "no error"
     kind = re.sub(r"\d+", "N", f"{what}: {detail}")
     if kind not in FINDINGS:
-        print(f"\nPYTHON FINDING: {what}, lengths {lengths[:6]}: {detail}", file=sys.stderr)
+        example = f", lengths {lengths[:6]}" if lengths else ""
+        print(f"\nPYTHON FINDING: {what}{example}: {detail}", file=sys.stderr)
     FINDINGS[kind] = FINDINGS.get(kind, 0) + 1
     if STRICT:
         raise AssertionError(f"{what}: {detail}") from error
@@ -321,8 +322,9 @@ def check_padding(values: np.ndarray, lengths: list[int], b: Bytes) -> None:
     width = maxlen if maxlen is not None else max(lengths, default=0)
     try:  # a Python int out of the dtype's range (200 in int8) cannot pad: a UsageError
         np.full(1, fill, dtype=dtype)
+        fill_ok = True
     except (OverflowError, ValueError):
-        fits = False
+        fill_ok = False
     with contextlib.ExitStack() as stack:
         if small_blocks:
             stack.enter_context(_patched(padding, "_BLOCK_BYTES", 64))
@@ -338,27 +340,29 @@ def check_padding(values: np.ndarray, lengths: list[int], b: Bytes) -> None:
             result, error = _outcome(
                 lambda: padding.pad_ragged(ragged, maxlen, value=fill, dtype=dtype, **sides)
             )
-            if fits:
+            if fits and fill_ok:
                 assert error is None, f"pad_ragged refused data that fits: {error!r}"
                 assert result is not None
                 expected = reference_pad(values, lengths, width, *_flags(sides), fill, dtype)
                 np.testing.assert_array_equal(result.x, expected)
                 np.testing.assert_array_equal(result.lengths, np.minimum(lengths64, width))
             elif not isinstance(error, (LstmprepError, MemoryError)):
-                _python_should_refuse("pad_ragged did not refuse", lengths, error)
+                what = "pad_ragged did not refuse" + ("" if fill_ok else f" value {fill!r}")
+                _python_should_refuse(what, lengths, error)
         if maxlen is None:
             return
         out = np.full((len(lengths), maxlen, values.shape[1]), 99, dtype=dtype)
         kept, error = _outcome(
             lambda: padding.pad_into(out, values, lengths64, value=fill, **sides)
         )
-        if fits:
+        if fits and fill_ok:
             assert error is None, f"pad_into refused data that fits: {error!r}"
             expected = reference_pad(values, lengths, maxlen, *_flags(sides), fill, dtype)
             np.testing.assert_array_equal(out, expected)
             np.testing.assert_array_equal(kept, np.minimum(lengths64, maxlen))
         elif not isinstance(error, LstmprepError):
-            _python_should_refuse("pad_into did not refuse", lengths, error)
+            what = "pad_into did not refuse" + ("" if fill_ok else f" value {fill!r}")
+            _python_should_refuse(what, lengths, error)
 
 
 def _flags(sides: dict[str, str]) -> tuple[bool, bool]:
