@@ -78,7 +78,7 @@ class Bytes:
     def byte(self) -> int:
         return self.take(1)[0]
 
-    def int(self, low: int, high: int) -> int:
+    def number(self, low: int, high: int) -> int:
         """An integer in [low, high]."""
         return low + int.from_bytes(self.take(2), "little") % (high - low + 1)
 
@@ -119,20 +119,20 @@ def reference_copy(out, values, lengths, maxlen, pre_padding, pre_truncating) ->
 
 def copy_rows(data: bytes) -> None:
     b = Bytes(data)
-    n = b.int(0, 6)
+    n = b.number(0, 6)
     lengths = [b.length() for _ in range(n)]
     maxlen = b.choice([0, 1, 2, 3, 5, 8, 2**62, 2**63 - 1, 2**31, 4])
-    features = b.int(0, 3)
+    features = b.number(0, 3)
     dtype = np.dtype(b.choice(["u1", "<i2", "<f4", "<f8"]))
     pre_padding, pre_truncating = b.flag(), b.flag()
     # values: sum(lengths) rows (or the wrapped int64 sum, as a hostile file would give),
     # give or take a row; out: n * maxlen rows, or a row short, or a byte off.
     rows = wrapped_sum(lengths) if b.flag() else sum(lengths)
     rows += b.choice([0, 0, 0, 0, 1, -1])
-    rows = rows if 0 <= rows <= 256 else b.int(0, 8)
+    rows = rows if 0 <= rows <= 256 else b.number(0, 8)
     values = np.arange(rows * features, dtype=np.float64).astype(dtype).reshape(rows, features)
     cells = n * maxlen
-    out_rows = cells if cells <= 512 else b.int(0, 8)
+    out_rows = cells if cells <= 512 else b.number(0, 8)
     out = np.full(out_rows * features * dtype.itemsize + b.choice([0, 0, 0, 1]), 0xAB, np.uint8)
     lengths_buffer: bytes | memoryview = np.array(lengths, dtype=np.int64).tobytes()
     if b.flag():  # unaligned
@@ -316,7 +316,7 @@ def check_padding(values: np.ndarray, lengths: list[int], b: Bytes) -> None:
     dtype = np.dtype(b.choice(PAD_DTYPES))
     fill = b.choice([0, -1, 7, 0.5, 200])
     small_blocks = b.flag()
-    sides = {"padding": "pre" if pre_padding else "post"}
+    sides: dict[str, Any] = {"padding": "pre" if pre_padding else "post"}
     sides["truncating"] = "pre" if pre_truncating else "post"
     lengths64 = np.array(lengths, dtype=np.int64)
     width = maxlen if maxlen is not None else max(lengths, default=0)
@@ -381,12 +381,12 @@ def _patched(obj: Any, name: str, value: Any):
 
 def pad(data: bytes) -> None:
     b = Bytes(data)
-    n = b.int(0, 6)
+    n = b.number(0, 6)
     lengths = [b.length() for _ in range(n)]
-    features = b.int(1, 3)
+    features = b.number(1, 3)
     rows = wrapped_sum(lengths) if b.flag() else sum(lengths)
     rows += b.choice([0, 0, 0, 1, -1])
-    rows = rows if 0 <= rows <= 256 else b.int(0, 8)
+    rows = rows if 0 <= rows <= 256 else b.number(0, 8)
     values = (np.arange(rows * features, dtype=np.float64) % 97).reshape(rows, features)
     check_padding(values, lengths, b)
 
@@ -404,11 +404,11 @@ def _npy(array: np.ndarray) -> bytes:
 
 def built_npz(b: Bytes) -> bytes:
     """An .npz of ``values`` and ``lengths`` members, lengths hostile at times."""
-    n = b.int(0, 5)
+    n = b.number(0, 5)
     lengths = [b.length() for _ in range(n)]
     rows = wrapped_sum(lengths) if b.flag() else sum(lengths)
-    rows = rows if 0 <= rows <= 64 else b.int(0, 4)
-    features = b.int(1, 3)
+    rows = rows if 0 <= rows <= 64 else b.number(0, 4)
+    features = b.number(1, 3)
     values = np.frombuffer(b.take(rows * features * 8), dtype="<f8").reshape(rows, features)
     length_dtype = b.choice(["<i8", "<u8", "<f8", "<i4"])
     with np.errstate(all="ignore"):

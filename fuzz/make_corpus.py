@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def pad_case(lengths: list[int], features: int, wrapped: int, tail: bytes = b"")
     return u16(len(lengths)) + bytes(lengths) + u16(features) + bytes([wrapped, 0]) + tail
 
 
-def npz(**arrays: np.ndarray) -> bytes:
+def npz(**arrays: Any) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
