@@ -16,8 +16,17 @@
  * 128-bit integer arithmetic where the compiler has it (the 17 digits of a float repr),
  * else PyOS_string_to_double on a NUL-terminated copy of the token.
  *
+ * One exception, to give exactly what the exact path (json.loads, then float()) gives: an
+ * integer token (no '.', no exponent) is json's int, so "-0" is 0.0, not float("-0") =
+ * -0.0, and an integer too large for a float (float(int) raises OverflowError) is not
+ * handled here. A float token keeps its sign: "-0.0" and "-0e0" are -0.0.
+ *
  * The GIL is released while scanning large inputs; it is taken back to grow the output
  * bytearrays and, for the rest of the scan, as soon as a number needs the slow path.
+ *
+ * Memory: the output arrays start small and grow geometrically with what has been parsed,
+ * never with the size of the input (a gigabyte of whitespace allocates nothing more). No
+ * size is computed from the input without an overflow check.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -27,6 +36,37 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+/* Overflow-checked arithmetic on Py_ssize_t: *res = a + b (or a * b), or return nonzero
+ * when that overflows. The compiler's builtins where it has them, else the same by hand
+ * (for the non-negative sizes this file computes). */
+static inline int
+add_overflows(Py_ssize_t a, Py_ssize_t b, Py_ssize_t *res)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_add_overflow(a, b, res);
+#else
+    if (a < 0 || b < 0 || a > PY_SSIZE_T_MAX - b) {
+        return 1;
+    }
+    *res = a + b;
+    return 0;
+#endif
+}
+
+static inline int
+mul_overflows(Py_ssize_t a, Py_ssize_t b, Py_ssize_t *res)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_mul_overflow(a, b, res);
+#else
+    if (a < 0 || b < 0 || (b != 0 && a > PY_SSIZE_T_MAX / b)) {
+        return 1;
+    }
+    *res = a * b;
+    return 0;
+#endif
+}
 
 /* Clinger's fast path is exact only when double arithmetic is not carried out in extended
  * precision (x87); elsewhere every number takes the slow, correctly rounded path. */
@@ -182,25 +222,34 @@ drop_gil(Scanner *s)
 
 #define IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
 
-/* A larger capacity for an output array that is full at `p`. It grows geometrically and,
- * for a homogeneous document, lands close to the final count by extrapolating from the
- * bytes read so far (at most 4x: with stop_at_end the array may end long before the data). */
+/* The first capacity of each output array, in items: small, so that what the scanner
+ * allocates follows what it has parsed and not the size of the input. */
+#define FIRST_CAPACITY 64
+
+/* A larger capacity for an output array of `cap` items that is full at `p`, or -1 if none
+ * fits in a Py_ssize_t of bytes. It grows geometrically (x1.5) and, for a homogeneous
+ * document, lands close to the final count by extrapolating from the bytes read so far;
+ * but never beyond 4x what is already there, so it stays proportional to what has been
+ * parsed (with stop_at_end, or a file that is mostly whitespace, the numbers may end long
+ * before the data does). */
 static Py_ssize_t
 next_capacity(const Scanner *s, const unsigned char *p, Py_ssize_t cap, Py_ssize_t itemsize)
 {
-    Py_ssize_t limit = PY_SSIZE_T_MAX / itemsize;
-    Py_ssize_t grown = cap + cap / 2 + 64;
-    Py_ssize_t done = p - s->first, total = s->end - s->first;
-    if (done > 4096 && cap < limit / 8) {
-        double guess = (double)cap * ((double)total / (double)done) * 1.0625 + 64.0;
-        if (guess > (double)grown) {
-            grown = guess < 4.0 * (double)cap ? (Py_ssize_t)guess : 4 * cap;
-        }
-    }
-    if (grown > limit || grown < cap) {
+    const Py_ssize_t limit = PY_SSIZE_T_MAX / itemsize; /* most items whose bytes fit */
+    const Py_ssize_t done = p - s->first, total = s->end - s->first;
+    Py_ssize_t grown, most;
+
+    if (add_overflows(cap, cap / 2 + FIRST_CAPACITY, &grown) || grown > limit) {
         grown = limit;
     }
-    return grown;
+    if (done > 4096 && !mul_overflows(cap, 4, &most) && most <= limit) {
+        /* cap * total / done, +6%: in double, where it cannot overflow; at most `most`. */
+        double guess = (double)cap * ((double)total / (double)done) * 1.0625 + 64.0;
+        if (guess > (double)grown) {
+            grown = guess < (double)most ? (Py_ssize_t)guess : most;
+        }
+    }
+    return grown > cap ? grown : -1;
 }
 
 static int
@@ -219,8 +268,9 @@ resize(Scanner *s, PyObject *array, Py_ssize_t nbytes)
 static int
 grow_values(Scanner *s, const unsigned char *p)
 {
-    Py_ssize_t cap = next_capacity(s, p, s->capvals, (Py_ssize_t)sizeof(double));
-    if (cap <= s->capvals || resize(s, s->values, cap * (Py_ssize_t)sizeof(double)) < 0) {
+    Py_ssize_t cap = next_capacity(s, p, s->capvals, (Py_ssize_t)sizeof(double)), nbytes;
+    if (cap < 0 || mul_overflows(cap, (Py_ssize_t)sizeof(double), &nbytes) ||
+        resize(s, s->values, nbytes) < 0) {
         if (!s->error) {
             hold_gil(s);
             PyErr_NoMemory();
@@ -237,9 +287,9 @@ static int
 push_length(Scanner *s, const unsigned char *p, int64_t length)
 {
     if (s->nlens == s->caplens) {
-        Py_ssize_t cap = next_capacity(s, p, s->caplens, (Py_ssize_t)sizeof(int64_t));
-        if (cap <= s->caplens ||
-            resize(s, s->lengths, cap * (Py_ssize_t)sizeof(int64_t)) < 0) {
+        Py_ssize_t cap = next_capacity(s, p, s->caplens, (Py_ssize_t)sizeof(int64_t)), nbytes;
+        if (cap < 0 || mul_overflows(cap, (Py_ssize_t)sizeof(int64_t), &nbytes) ||
+            resize(s, s->lengths, nbytes) < 0) {
             if (!s->error) {
                 hold_gil(s);
                 PyErr_NoMemory();
@@ -297,7 +347,7 @@ slow_number(Scanner *s, const unsigned char *tok, const unsigned char *stop, dou
     hold_gil(s); /* PyOS_string_to_double needs it; keep it rather than juggle it */
     s->keep_gil = 1;
     if (n >= SMALL_TOKEN) {
-        text = PyMem_Malloc(n + 1);
+        text = n < (size_t)PY_SSIZE_T_MAX ? PyMem_Malloc(n + 1) : NULL; /* n + 1: no wrap */
         if (text == NULL) {
             PyErr_NoMemory();
             s->error = 1;
@@ -334,6 +384,59 @@ slow_number(Scanner *s, const unsigned char *tok, const unsigned char *stop, dou
     return 0;
 }
 
+/* |value| of the validated token [tok, stop) into *out (the caller applies the sign), as
+ * float(token) gives it: m * 10**exp10 when no digit was dropped, else the slow path
+ * (which parses the sign itself, so its result is made positive here). */
+static inline int
+convert_number(Scanner *s, const unsigned char *tok, const unsigned char *stop, uint64_t m,
+               int64_t exp10, int dropped, double *out)
+{
+    if (!dropped) {
+        double x;
+        if (m == 0) {
+            *out = 0.0;
+            return 0;
+        }
+#if FASTJSON_CLINGER
+        if (m <= TWO_53) {
+            /* Exact operands, one rounding: correctly rounded (Clinger 1990). */
+            if (exp10 >= 0 && exp10 <= 22) {
+                *out = (double)m * POW10[exp10];
+                return 0;
+            }
+            if (exp10 < 0 && exp10 >= -22) {
+                *out = (double)m / POW10[-exp10];
+                return 0;
+            }
+            if (exp10 > 22 && exp10 <= 22 + 15) {
+                /* 123e30 = 123000000e22: still exact if the mantissa stays <= 2**53. */
+                uint64_t mm = m;
+                int64_t k;
+                for (k = exp10 - 22; k > 0 && mm <= TWO_53 / 10; k--) {
+                    mm *= 10;
+                }
+                if (k == 0) {
+                    *out = (double)mm * POW10[22];
+                    return 0;
+                }
+            }
+        }
+#endif
+#if FASTJSON_INT128
+        if (int128_number(m, exp10, &x)) {
+            *out = x;
+            return 0;
+        }
+#endif
+        (void)x;
+    }
+    if (slow_number(s, tok, stop, out) < 0) {
+        return -1;
+    }
+    *out = fabs(*out);
+    return 0;
+}
+
 /* Parse one JSON number at *pp into *out and advance *pp past it. */
 static inline int
 parse_number(Scanner *s, const unsigned char **pp, double *out)
@@ -343,6 +446,7 @@ parse_number(Scanner *s, const unsigned char **pp, double *out)
     int nsig = 0;        /* how many of them */
     int dropped = 0;     /* more significant digits than m holds */
     int neg = 0;
+    int integer = 1;     /* no fraction, no exponent: json.loads makes it an int */
     int64_t exp10 = 0;   /* value = m * 10**exp10 when nothing was dropped */
 
     if (p < end && *p == '-') {
@@ -369,6 +473,7 @@ parse_number(Scanner *s, const unsigned char **pp, double *out)
     }
     if (p < end && *p == '.') {
         const unsigned char *frac, *q, *lim;
+        integer = 0;
         p++;
         if (p == end || !IS_DIGIT(*p)) {
             NOT_HANDLED(s, "invalid number: no digit after '.'", tok);
@@ -394,6 +499,7 @@ parse_number(Scanner *s, const unsigned char **pp, double *out)
     if (p < end && (*p == 'e' || *p == 'E')) {
         int eneg = 0;
         int64_t e = 0;
+        integer = 0;
         p++;
         if (p < end && (*p == '+' || *p == '-')) {
             eneg = *p == '-';
@@ -412,49 +518,23 @@ parse_number(Scanner *s, const unsigned char **pp, double *out)
     }
     *pp = p;
 
-    if (!dropped) {
-        double x;
-        if (m == 0) {
-            x = 0.0;
-            *out = neg ? -x : x;
-            return 0;
-        }
-#if FASTJSON_CLINGER
-        if (m <= TWO_53) {
-            /* Exact operands, one rounding: correctly rounded (Clinger 1990). */
-            if (exp10 >= 0 && exp10 <= 22) {
-                x = (double)m * POW10[exp10];
-                *out = neg ? -x : x;
-                return 0;
-            }
-            if (exp10 < 0 && exp10 >= -22) {
-                x = (double)m / POW10[-exp10];
-                *out = neg ? -x : x;
-                return 0;
-            }
-            if (exp10 > 22 && exp10 <= 22 + 15) {
-                /* 123e30 = 123000000e22: still exact if the mantissa stays <= 2**53. */
-                uint64_t mm = m;
-                int64_t k;
-                for (k = exp10 - 22; k > 0 && mm <= TWO_53 / 10; k--) {
-                    mm *= 10;
-                }
-                if (k == 0) {
-                    x = (double)mm * POW10[22];
-                    *out = neg ? -x : x;
-                    return 0;
-                }
-            }
-        }
-#endif
-#if FASTJSON_INT128
-        if (int128_number(m, exp10, &x)) {
-            *out = neg ? -x : x;
-            return 0;
-        }
-#endif
+    if (convert_number(s, tok, p, m, exp10, dropped, out) < 0) {
+        return -1;
     }
-    return slow_number(s, tok, p, out);
+    if (neg) {
+        *out = -*out;
+    }
+    if (integer) {
+        /* json.loads gives an int, and float(int): "-0" is 0.0, and an integer beyond the
+         * largest float raises OverflowError there; leave that to the exact path. */
+        if (*out == 0.0) {
+            *out = 0.0;
+        }
+        else if (isinf(*out)) {
+            NOT_HANDLED(s, "an integer too large for a float", tok);
+        }
+    }
+    return 0;
 }
 
 static inline int
@@ -656,7 +736,7 @@ fastjson_scan(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"buffer", "start", "jsonl", "stop_at_end", NULL};
     Py_buffer view;
-    Py_ssize_t start = 0, guess;
+    Py_ssize_t start = 0;
     int jsonl = 0, stop_at_end = 0, rc;
     const unsigned char *p;
     Scanner s;
@@ -683,11 +763,9 @@ fastjson_scan(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
     s.end = s.begin + view.len;
     s.ws = jsonl ? WS_INLINE : WS_JSON;
 
-    /* A number takes at least two bytes ("1,"), usually many more: start with a guess and
-     * let next_capacity() refine it. */
-    guess = (view.len - start) / 16 + 16;
-    s.capvals = guess;
-    s.caplens = guess / 64 + 16;
+    /* Small arrays to start with: next_capacity() grows them with what is parsed. */
+    s.capvals = FIRST_CAPACITY;
+    s.caplens = FIRST_CAPACITY;
     s.values = PyByteArray_FromStringAndSize(NULL, s.capvals * (Py_ssize_t)sizeof(double));
     s.lengths = PyByteArray_FromStringAndSize(NULL, s.caplens * (Py_ssize_t)sizeof(int64_t));
     if (s.values == NULL || s.lengths == NULL) {
@@ -723,6 +801,7 @@ fastjson_scan(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         result = Py_BuildValue("(Osn)", Py_None, s.reason, (Py_ssize_t)(s.where - s.begin));
         goto finally;
     }
+    /* nvals <= capvals and nlens <= caplens, whose byte sizes were checked: no overflow. */
     if (PyByteArray_Resize(s.values, s.nvals * (Py_ssize_t)sizeof(double)) < 0 ||
         PyByteArray_Resize(s.lengths, s.nlens * (Py_ssize_t)sizeof(int64_t)) < 0) {
         goto finally;

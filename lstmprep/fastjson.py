@@ -12,10 +12,12 @@ handles only the plain, well-formed case and returns ``None`` for anything else
 takes the exact path, ``json.loads`` plus a walk that reports every problem with its
 place. :func:`scan_numeric_or_reason` says why a document was not handled.
 
-Numbers follow the JSON grammar and become exactly what Python's ``float(token)`` gives,
-bit for bit: ``1e400`` is ``inf``, ``-0.0`` keeps its sign, denormals and 17+ digit
-mantissas round correctly. (One consequence: the integer token ``-0`` becomes ``-0.0``,
-where ``json.loads`` gives the int ``0``.)
+Numbers follow the JSON grammar and become exactly what the exact path gives
+(``json.loads``, then ``float()``), bit for bit: ``float(token)`` for a float token, so
+``1e400`` is ``inf``, ``-0.0`` and ``-0e0`` keep their sign, denormals and 17+ digit
+mantissas round correctly; ``float(int(token))`` for an integer token, so ``-0`` is
+``0.0``, and an integer too large for a float (``float(int)`` raises ``OverflowError``) is
+not handled here. Memory grows with the numbers parsed, not with the size of the data.
 
 The work is done by the C extension ``lstmprep._fastjson``, an optional part of the
 build. Where it could not be built (no C compiler at install time), :data:`AVAILABLE` is

@@ -1,13 +1,15 @@
 """lstmprep.fastjson: the numeric JSON scanner gives what json.loads gives, or None.
 
-Results are compared bit for bit with ``json.loads(doc, parse_int=float)``: the scanner
-promises float(token) for every number token. What it accepts is compared with what
-``json`` accepts plus the shape rules (:func:`oracle`).
+Results are compared bit for bit with the exact path, ``json.loads`` then ``float()`` of
+each number: :func:`exact_number` of every token (``float(token)``, except that an integer
+token is json's int: ``-0`` is ``0.0``, and one too large for a float is not handled). What
+it accepts is compared with what ``json`` accepts plus the shape rules (:func:`oracle`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import mmap
 import shutil
 import threading
@@ -31,14 +33,31 @@ def scan():
     return scan_numeric
 
 
+class Rejected(Exception):
+    pass
+
+
+def exact_int(token: str) -> float:
+    """What the exact path makes of an integer token: json's int, then float()."""
+    try:
+        return float(int(token))
+    except (OverflowError, ValueError):  # too large for a float, or for int(): not handled
+        raise Rejected(token) from None
+
+
+def exact_number(token: str) -> float:
+    """float() of what json.loads gives for a number token."""
+    return float(token) if any(c in token for c in ".eE") else exact_int(token)
+
+
 def reference(doc: str | bytes, jsonl: bool = False):
-    """(values, lengths, univariate) the slow way: json.loads with float() for every token."""
+    """(values, lengths, univariate) the slow way: json.loads, then float() of every number."""
     text = doc.decode() if isinstance(doc, bytes) else doc
     if jsonl:
         lines = [line for line in text.split("\n") if line.strip()]
-        seqs = [json.loads(line, parse_int=float) for line in lines]
+        seqs = [json.loads(line, parse_int=exact_int) for line in lines]
     else:
-        seqs = json.loads(text, parse_int=float)
+        seqs = json.loads(text, parse_int=exact_int)
     steps = [t for s in seqs for t in s]
     univariate = not any(isinstance(t, list) for t in steps)
     features = 1 if univariate else len(steps[0])
@@ -352,7 +371,7 @@ def test_c_scanner_is_built():
     pytest.fail("lstmprep._fastjson did not build: reinstall with pip -v and read why")
 
 
-# --- numbers: bit for bit what float(token) gives ----------------------------------------
+# --- numbers: bit for bit what json.loads then float() gives ------------------------------
 
 TRICKY = [
     "0",
@@ -401,7 +420,11 @@ TRICKY = [
     "9007199254740993e22",
     "2.22507385850720113605740979670913197593481954635164564e-308",
     "0." + "1" * 400,
-    "1" + "0" * 330,
+    "1" + "0" * 308,
+    "1" + "0" * 330 + ".0",
+    str(int(1.7976931348623157e308)),  # the largest float, as an integer
+    str(2**1024 - 2**970 - 1),  # rounds down to it
+    "-" + str(2**1024 - 2**970 - 1),
     "0." + "0" * 400 + "1e400",
     "100000000000000000000000000000000000000000e-40",
     "1." + "0" * 30 + "1",
@@ -409,12 +432,33 @@ TRICKY = [
 
 
 @needs_c
-def test_tricky_numbers_are_float_of_the_token():
+def test_tricky_numbers_are_what_json_then_float_give():
     doc = ("[[" + ", ".join(TRICKY) + "]]").encode()
     got = scan_numeric(doc).values.ravel()
-    expected = np.array([float(t) for t in TRICKY])
+    expected = np.array([exact_number(t) for t in TRICKY])
     for token, x, y in zip(TRICKY, got, expected, strict=True):
         assert x.tobytes() == y.tobytes(), (token, x, y)
+
+
+@needs_c
+def test_integer_minus_zero_is_zero_as_json_gives_it():
+    """json.loads("-0") is the int 0 (float 0.0); "-0.0" and "-0e0" are floats, -0.0."""
+    tokens = ["-0", "-0.0", "-0e0", "-0E+0", "0", "-0.000", "-0e-5"]
+    values = scan_numeric(("[[" + ", ".join(tokens) + "]]").encode()).values.ravel()
+    signs = [math.copysign(1.0, x) for x in values]
+    assert signs == [math.copysign(1.0, float(json.loads(t))) for t in tokens]
+    assert signs == [1.0, -1.0, -1.0, -1.0, 1.0, -1.0, -1.0]
+
+
+@needs_c
+@pytest.mark.parametrize("token", [str(2**1024 - 2**970), "-" + "1" + "0" * 330, "9" * 5000])
+def test_integers_too_large_for_a_float_take_the_exact_path(token):
+    """float(int) raises OverflowError on the exact path, so the scanner leaves them to it."""
+    result = scan_numeric_or_reason(f"[[1, {token}, 2]]".encode())
+    assert isinstance(result, NotHandled)
+    assert result.reason == "an integer too large for a float" and result.offset == 5
+    # as a float token, the same digits are simply float(token): infinity
+    assert np.isinf(scan_numeric(f"[[{token}.0]]".encode()).values).all()
 
 
 def _number_token(data) -> str:
@@ -441,10 +485,10 @@ def _number_token(data) -> str:
 @needs_c
 @settings(max_examples=60, deadline=None)
 @given(st.data())
-def test_random_number_tokens_are_float_of_the_token(data):
+def test_random_number_tokens_are_what_json_then_float_give(data):
     tokens = [_number_token(data) for _ in range(data.draw(st.integers(1, 40)))]
     doc = ("[[" + ",".join(tokens) + "]]").encode()
-    expected = np.array([float(t) for t in tokens]).view(np.uint64)
+    expected = np.array([exact_number(t) for t in tokens]).view(np.uint64)
     got = scan_numeric(doc).values.ravel().view(np.uint64)
     np.testing.assert_array_equal(got, expected)
 
@@ -497,15 +541,11 @@ def test_property_jsonl_scans_like_json_loads(seqs, newline, blanks):
     assert_same(scan_numeric(b(doc), jsonl=True), reference(doc, jsonl=True))
 
 
-class Rejected(Exception):
-    pass
-
-
 def _reject(*_):
     raise Rejected
 
 
-_DECODER = json.JSONDecoder(parse_int=float, parse_constant=_reject, object_hook=_reject)
+_DECODER = json.JSONDecoder(parse_int=exact_int, parse_constant=_reject, object_hook=_reject)
 _JSON_WS = " \t\n\r"
 
 
@@ -520,7 +560,7 @@ def _shape(seqs) -> tuple[np.ndarray, np.ndarray, bool]:
     for row in rows:
         if not isinstance(row, list) or len(row) != features or not features:
             raise Rejected
-        if not all(type(x) is float for x in row):  # parse_int=float: numbers are floats
+        if not all(type(x) is float for x in row):  # parse_int=exact_int: numbers are floats
             raise Rejected
     values = np.array(rows, dtype=np.float64).reshape(-1, features)
     return values, np.array([len(s) for s in seqs], dtype=np.int64), univariate
