@@ -12,6 +12,8 @@ never unpickle without ``--allow-pickle``, so the marker must never appear.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import json
 import pathlib
@@ -664,6 +666,45 @@ def _(folder: Path) -> Case:
     path = folder / "padded_bad_meta.npz"
     np.savez(path, x=np.ones((2, 3, 2)), lengths=np.array([3, 2]), meta=np.array("{not json"))
     return Case(path, frozenset({2}), ("meta",))
+
+
+# Compressed text -----------------------------------------------------------------------------
+
+
+@case("gzip-truncated")
+def _(folder: Path) -> Case:
+    data = gzip.compress(b"".join(json.dumps(s).encode() + b"\n" for s in SEQS * 5000))
+    path = folder / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    return Case(path, frozenset({2}), ("gzip stream ends early after",))
+
+
+@case("bzip2-corrupt")
+def _(folder: Path) -> Case:
+    data = bytearray(bz2.compress(json.dumps(SEQS * 100).encode()))
+    data[30:60] = b"\xff" * 30
+    path = folder / "damaged.json.bz2"
+    path.write_bytes(bytes(data))
+    return Case(path, frozenset({2}), ("bzip2 stream",))
+
+
+@case("gzip-bomb")
+def _(folder: Path) -> Case:
+    path = folder / "bomb.json.gz"
+    path.write_bytes(gzip.compress(b"[" + b" " * (8 << 20) + b"]"))
+    return Case(
+        path,
+        frozenset({2}),
+        ("decompressing", "memory"),
+        env={"LSTMPREP_MEMORY_LIMIT": SMALL_MEMORY},
+    )
+
+
+@case("gzip-npy")
+def _(folder: Path) -> Case:
+    path = folder / "array.npy.gz"
+    path.write_bytes(gzip.compress(_npy_bytes(np.ones((2, 3)))))
+    return Case(path, frozenset({2}), ("gzip-compressed", "decompress"))
 
 
 # Files that are not files -------------------------------------------------------------------

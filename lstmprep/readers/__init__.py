@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..dataset import Dataset
 from ..errors import UnreadableInput
-from .files import check_file
+from .files import check_file, compression_notes, refuse_compressed_arrays
 from .json_reader import read_json, read_jsonl
 from .labels import one_per_sequence, read_labels
 from .numpy_reader import read_npy, read_npz
@@ -35,6 +35,8 @@ def read(
 ) -> Dataset:
     """Read a sequence file (.json, .jsonl, .npy, .npz), and labels from ``labels`` if given.
 
+    Text formats may be compressed (gzip, bzip2, xz, zstd): ``data.jsonl.gz``.
+
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "two.json")
     >>> _ = open(path, "w").write(json.dumps({"sequences": [[1, 2, 3], [4]], "labels": [0, 1]}))
@@ -51,7 +53,11 @@ def read(
             path=str(path),
             hint=f"lstmprep reads {known}",
         )
-    dataset = replace(reader(path, allow_pickle), allow_pickle=allow_pickle)
+    if reader in (read_npy, read_npz):
+        refuse_compressed_arrays(path)
+    dataset = reader(path, allow_pickle)
+    notes = compression_notes(path)
+    dataset = replace(dataset, allow_pickle=allow_pickle, notes=notes + dataset.notes)
     if labels is not None:
         dataset = replace(
             dataset,

@@ -1,16 +1,142 @@
-"""Finding the file to read: it must exist and be a file; its suffix names its format."""
+"""Finding the file to read and getting its bytes: compressed or not, it names its format.
+
+A file's format comes from its suffix; a compression suffix (``.gz``, ``.bz2``, ``.xz``,
+``.zst``) is looked through (``events.jsonl.gz`` is JSON lines). Whether a file is compressed
+is decided by its first bytes, so a gzip file named ``events.jsonl`` is still read (with a
+note). Decompression streams in chunks against the memory budget, so a small file that
+expands without end is refused like any other input too large for the machine.
+"""
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from ..errors import UnreadableInput
+from ..errors import TooLarge, UnreadableInput, UsageError
+from ..memory import available_memory, size_words
+
+#: compression → (the first bytes of such a file, its file suffix)
+CODECS = {
+    "gzip": (b"\x1f\x8b", ".gz"),
+    "bzip2": (b"BZh", ".bz2"),
+    "xz": (b"\xfd7zXZ\x00", ".xz"),
+    "zstd": (b"\x28\xb5\x2f\xfd", ".zst"),
+}
+_SUFFIXES = {suffix: codec for codec, (_, suffix) in CODECS.items()}
+_CHUNK = 4 << 20
 
 
 def check_file(path: Path) -> str:
-    """The file's suffix, lower case, once it is known to be a file."""
+    """The suffix that names the file's format (inside a compression suffix), lower case,
+    once the file is known to exist and to be a file.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "events.JSONL.gz"
+    >>> _ = path.write_bytes(gzip.compress(b"[1]"))
+    >>> check_file(path)
+    '.jsonl'
+    """
     if not path.exists():
         raise UnreadableInput("no such file", path=str(path))
     if path.is_dir():
         raise UnreadableInput("is a directory, not a file", path=str(path))
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] in _SUFFIXES:
+        return suffixes[-2]
     return path.suffix.lower()
+
+
+def compression(path: Path) -> str | None:
+    """The compression the file's first bytes show, or ``None``."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    return next((codec for codec, (magic, _) in CODECS.items() if head.startswith(magic)), None)
+
+
+def compression_notes(path: Path) -> tuple[str, ...]:
+    """A note when the first bytes and the name disagree about compression."""
+    found, named = compression(path), _SUFFIXES.get(path.suffix.lower())
+    if found and found != named:
+        return (f"{path.name} is {found}-compressed (its first bytes say so): read as such",)
+    if named and not found:
+        return (f"{path.name} is not {named}-compressed despite its name: read as it is",)
+    return ()
+
+
+def refuse_compressed_arrays(path: Path) -> None:
+    """NumPy files are read as they are (memory-mapped): a compressed one is refused."""
+    codec = compression(path)
+    if codec:
+        raise UnreadableInput(
+            f"the file is {codec}-compressed: .npy and .npz files are read uncompressed "
+            "(np.savez_compressed archives are fine)",
+            path=str(path),
+            hint="decompress it first, or write it with np.savez_compressed",
+        )
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when its first bytes show a compression.
+
+    Raises :class:`UnreadableInput` where a compressed stream is truncated or corrupt
+    (saying after how much), and :class:`TooLarge` when the decompressed data would not fit
+    the memory budget.
+    """
+    codec = compression(path)
+    if codec is None:
+        return path.read_bytes()
+    budget = available_memory()
+    chunks, total = [], 0
+    try:
+        with _decompressed(path, codec) as stream:
+            while chunk := stream.read(_CHUNK):
+                total += len(chunk)
+                if budget is not None and 2 * total > budget:  # the chunks, then joined
+                    raise TooLarge(
+                        f"decompressing {path.name} ({codec}) gives more than "
+                        f"{size_words(total)}, and reading it needs about twice that, but only "
+                        f"{size_words(budget)} of memory is available",
+                        path=str(path),
+                        hint="decompress a smaller part of the data, or use a machine with "
+                        "more memory",
+                    )
+                chunks.append(chunk)
+    except (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as e:
+        ends = isinstance(e, EOFError) or "end" in str(e).lower() or "truncat" in str(e).lower()
+        what = "ends early" if ends else f"is corrupt ({e})"
+        raise UnreadableInput(
+            f"the {codec} stream {what} after {size_words(total)} of decompressed data",
+            path=str(path),
+            hint=f"the file was cut short or damaged: copy or compress it again ({codec} -t "
+            "tests a file)"
+            if codec != "zstd"
+            else "the file was cut short or damaged: copy or compress it again",
+        ) from None
+    return b"".join(chunks)
+
+
+@contextmanager
+def _decompressed(path: Path, codec: str) -> Iterator[Any]:
+    """A binary stream of the decompressed data: ``read(n)`` as a file's."""
+    if codec == "gzip":
+        with gzip.open(path, "rb") as f:
+            yield f
+    elif codec == "bzip2":
+        with bz2.open(path, "rb") as f:
+            yield f
+    elif codec == "xz":
+        with lzma.open(path, "rb") as f:
+            yield f
+    else:
+        try:
+            import pyarrow as pa
+        except ImportError:  # pragma: no cover - pyarrow is a dependency
+            raise UsageError("reading zstd needs pyarrow", hint="pip install pyarrow") from None
+        with pa.input_stream(str(path), compression="zstd") as f:
+            yield f

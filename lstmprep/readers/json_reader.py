@@ -20,6 +20,7 @@ from ..dataset import Dataset
 from ..errors import UnreadableInput
 from ..fastjson import NumericScan, scan_numeric
 from ..ragged import Ragged
+from .files import read_bytes
 from .json_text import json_lines, load_json
 from .labels import labels_array
 from .nested import from_python
@@ -27,7 +28,7 @@ from .nested import from_python
 
 def read_json(path: Path, allow_pickle: bool = False) -> Dataset:
     """``[seq, …]`` or ``{"sequences": [seq, …], "labels": […]}``; a seq: a list of timesteps."""
-    data = path.read_bytes()
+    data = read_bytes(path)
     fast = _scan(data)
     if fast is not None:
         return _from_scan(path, "json", fast)
@@ -50,7 +51,7 @@ def read_json(path: Path, allow_pickle: bool = False) -> Dataset:
 
 def read_jsonl(path: Path, allow_pickle: bool = False) -> Dataset:
     """One sequence per line: a list of timesteps, or ``{"sequence": [...], "label": …}``."""
-    data = path.read_bytes()
+    data = read_bytes(path)
     fast = _scan(data, jsonl=True)
     if fast is not None:
         return _from_scan(path, "jsonl", fast)

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UnreadableInput
+from .files import read_bytes
 
 
 def json_lines(path: Path, data: bytes | None = None):
     """(line number, parsed value) for each non-blank line."""
-    text = decode(path.read_bytes() if data is None else data, str(path))
+    text = decode(read_bytes(path) if data is None else data, str(path))
     for lineno, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             yield lineno, load_json(line, str(path), lineno=lineno)

@@ -7,21 +7,25 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableInput
-from .files import check_file
+from .files import check_file, read_bytes, refuse_compressed_arrays
 from .json_text import json_lines, load_json
 from .numpy_reader import load_npy, npy_header
 
 
 def read_labels(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
-    """Read one label per sequence from a .json list, a .jsonl file or a .npy array."""
+    """Read one label per sequence from a .json list, a .jsonl file or a .npy array.
+
+    Text files may be compressed (gzip, bzip2, xz, zstd).
+    """
     path = Path(path)
     suffix = check_file(path)
     if suffix == ".npy":
+        refuse_compressed_arrays(path)
         with open(path, "rb") as f:
             npy_header(f, path.stat().st_size, str(path), allow_pickle)
         return load_npy(path, allow_pickle=allow_pickle)
     if suffix == ".json":
-        value = load_json(path.read_bytes(), str(path))
+        value = load_json(read_bytes(path), str(path))
         if isinstance(value, dict) and "labels" in value:
             value = value["labels"]
         if not isinstance(value, list):
