@@ -224,8 +224,26 @@ def check_trainable(dataset: Dataset, log: CheckLog, options: PadOptions) -> Non
     )
 
 
+def check_layout(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    """Sequences all of one length with more features than timesteps: maybe transposed."""
+    lengths, features = dataset.ragged.lengths, dataset.ragged.n_features
+    if dataset.channels_first or dataset.meta is not None or not len(lengths):
+        return
+    length = int(lengths[0])
+    if not 2 <= length < features or (lengths != length).any():
+        return
+    log.add(
+        "maybe-channels-first",
+        f"every sequence is {length} timesteps of {features} features — more features than "
+        f"timesteps: if each sample is stored (features, timesteps), as aeon, sktime and "
+        f"PyTorch's Conv1d keep them, it is {features} timesteps of {length} features; read "
+        "it so with --channels-first",
+    )
+
+
 CHECKS: list[Check] = [
     check_no_sequences,
+    check_layout,
     check_non_finite,
     check_cast,
     check_lengths,

@@ -23,10 +23,12 @@ CODES: dict[str, tuple[Severity, str]] = {
     "label-mismatch": ("error", "the labels do not fit the sequences (count, shape or type)"),
     "lossy-cast": ("error", "a value would change when cast to the output dtype (float32)"),
     "too-short": ("error", "no labels and no sequence of two timesteps: nothing to train on"),
+    "channels-first": ("error", "samples stored (features, timesteps): read with --channels-first"),
     "ragged-length": ("warning", "sequences have different lengths: the data needs padding"),
     "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
     "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),
     "length-outlier": ("warning", "a few long sequences make padding to the longest wasteful"),
+    "maybe-channels-first": ("warning", "more features than timesteps: maybe (features, timesteps)"),
 }
 
 #: How many places a grouped problem lists.
