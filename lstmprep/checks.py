@@ -54,7 +54,8 @@ def run_checks(dataset: Dataset, options: PadOptions = DEFAULTS) -> list[Problem
     log = CheckLog(dataset)
     for check in CHECKS:
         check(dataset, log, options)
-    return sorted(log.problems(), key=lambda p: p.severity != "error")
+    problems = sorted(log.problems(), key=lambda p: p.severity != "error")
+    return [_with_files(p, dataset) for p in problems] if dataset.file_of is not None else problems
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -261,6 +262,17 @@ def locate(dataset: Dataset, rows: np.ndarray) -> list[Place]:
     offsets = dataset.ragged.offsets
     sequences = np.searchsorted(offsets, rows, side="right") - 1
     return [(int(s), int(r - offsets[s])) for s, r in zip(sequences, rows, strict=True)]
+
+
+def _with_files(problem: Problem, dataset: Dataset) -> Problem:
+    """Each place with the name of the file its sequence came from."""
+    from dataclasses import replace
+
+    places = tuple(
+        replace(p, file=dataset.file_name(p.sequence)) if p.sequence is not None else p
+        for p in problem.places
+    )
+    return replace(problem, places=places)
 
 
 def free_value(values: np.ndarray) -> float:

@@ -76,11 +76,18 @@ class Dataset:
         """The input as command-line words: what the user gave."""
         return self.sources or (self.path,)
 
+    def file_name(self, sequence: int) -> str | None:
+        """The name of the file sequence ``sequence`` came from, when several were read."""
+        if self.file_of is not None and 0 <= sequence < len(self.file_of):
+            return Path(self.files[self.file_of[sequence]]).name
+        return None
+
     def where(self, sequence: int) -> str:
         """Sequence ``sequence`` in words, with its file and line where they are known."""
         within = []
-        if self.file_of is not None and 0 <= sequence < len(self.file_of):
-            within.append(Path(self.files[self.file_of[sequence]]).name)
+        name = self.file_name(sequence)
+        if name is not None:
+            within.append(name)
         if self.lines is not None and 0 <= sequence < len(self.lines):
             within.append(f"line {self.lines[sequence]}")
         return f"sequence {sequence}" + (f" ({', '.join(within)})" if within else "")

@@ -30,9 +30,15 @@ READERS: dict[str, Callable[..., Dataset]] = {
     ".ts": read_ts,
 }
 
-__all__ = ["READERS", "Dataset", "read", "read_labels"]
+__all__ = ["READERS", "Dataset", "Source", "files_of", "read", "read_labels"]
 
+#: What to read: a path (a file, a folder, a glob) or several.
 Source = str | Path | Sequence[str | Path]
+
+
+def files_of(source: Source) -> list[Path]:
+    """The files ``source`` names, found as :func:`read` finds them."""
+    return expand([source] if isinstance(source, (str, Path)) else list(source))[0]
 
 
 def read(
