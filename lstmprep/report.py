@@ -28,7 +28,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
     "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),
     "length-outlier": ("warning", "a few long sequences make padding to the longest wasteful"),
-    "maybe-channels-first": ("warning", "more features than timesteps: maybe (features, timesteps)"),
+    "maybe-channels-first": (
+        "warning",
+        "more features than timesteps: maybe (features, timesteps)",
+    ),
 }
 
 #: How many places a grouped problem lists.

@@ -83,7 +83,9 @@ def read(
     applied = None
     if several or layout == PER_SAMPLE:
         dataset, applied = read_files(paths, read_one, layout=layout, channels_first=channels_first)
-        shown = str(sources[0]) if len(sources) == 1 else f"{sources[0]} and {len(sources) - 1} more"
+        shown = (
+            str(sources[0]) if len(sources) == 1 else f"{sources[0]} and {len(sources) - 1} more"
+        )
         dataset = replace(dataset, path=shown, sources=tuple(map(str, sources)))
     else:
         dataset = replace(read_one(paths[0]), layout=layout)

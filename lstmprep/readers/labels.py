@@ -74,7 +74,11 @@ def one_per_sequence(labels: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     if labels.ndim == 1 and labels.dtype.kind == "f" and len(labels):
         finite = labels[np.isfinite(labels)]
         distinct = len(np.unique(finite))
-        if len(finite) and (finite == np.round(finite)).all() and distinct <= min(20, len(labels) - 1):
+        if (
+            len(finite)
+            and (finite == np.round(finite)).all()
+            and distinct <= min(20, len(labels) - 1)
+        ):
             notes.append(
                 f"labels are floats that are all whole numbers ({distinct} distinct values): "
                 "read as regression targets — for classes, give them as integers or names "
@@ -85,6 +89,11 @@ def one_per_sequence(labels: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
 
 def _one_hot(labels: np.ndarray) -> bool:
     """Rows of 0s and a single 1: each row names its class."""
-    if labels.ndim != 2 or labels.shape[1] < 2 or labels.dtype.kind not in "biuf" or not len(labels):
+    if (
+        labels.ndim != 2
+        or labels.shape[1] < 2
+        or labels.dtype.kind not in "biuf"
+        or not len(labels)
+    ):
         return False
     return bool(((labels == 0) | (labels == 1)).all() and (labels.sum(axis=1) == 1).all())

@@ -157,7 +157,9 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         lengths.append(ragged.lengths)
         row += len(part_values)
         sequence += len(ragged)
-    notes = [f"{path.name}: {n}" for path, part in zip(paths, parts, strict=True) for n in part.notes]
+    notes = [
+        f"{path.name}: {n}" for path, part in zip(paths, parts, strict=True) for n in part.notes
+    ]
     if len(notes) > 3:
         notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
     has_lines = all(part.lines is not None for part in parts)

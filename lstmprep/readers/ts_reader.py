@@ -210,7 +210,9 @@ def _case(
         try:
             column = np.array(parts, dtype=np.float64)
         except ValueError:
-            column = np.array([_value(p, lineno, start, parts, k, d, i, log) for k, p in enumerate(parts)])
+            column = np.array(
+                [_value(p, lineno, start, parts, k, d, i, log) for k, p in enumerate(parts)]
+            )
             bad.update(np.flatnonzero(np.isnan(column)).tolist())
         columns.append(column)
         start += len(field) + 1
