@@ -1,13 +1,14 @@
 """``.ts``: the UEA/UCR time series archive's text format, as aeon and sktime read and write it.
 
 A header of ``@`` lines (``@problemName``, ``@univariate``, ``@dimensions``, ``@equalLength``,
-``@classLabel true a b c`` or ``@targetLabel true``, …; ``#`` starts a comment), then ``@data``
+``@classLabel true a b c`` or ``@targetLabel true``, …; ``#`` or ``%`` starts a comment), then ``@data``
 and one case per line: its dimensions separated by ``:``, the values of each by ``,``, ``?``
 for a missing value, and the class label (or regression target) as the last field. Cases may
 have different lengths; within a case every dimension has the same length. Each dimension
 becomes a feature: a case of D dimensions and T values is a sequence of T timesteps × D features.
 
-Problems name the line and the column (1-based, in characters) of the value.
+Problems name the line and the column (1-based, in characters) of the value. Class labels are
+kept as written (aeon's loader lower-cases them).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .json_text import decode
 from .labels import labels_array
 
 _FLAGS = ("timestamps", "missing", "univariate", "equallength", "classlabel", "targetlabel")
-_KNOWN = (*_FLAGS, "problemname", "dimension", "dimensions", "serieslength", "data")
+_COMMENT = ("#", "%")
 
 
 class _Header:
@@ -52,7 +53,7 @@ def read_ts(path, allow_pickle: bool = False, channels_first: bool = False) -> D
     row = 0
     for lineno in range(start + 1, len(lines) + 1):
         line = lines[lineno - 1]
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line.strip() or line.lstrip().startswith(_COMMENT):
             continue
         i = len(sequences)
         fields = line.split(":")
@@ -96,7 +97,7 @@ def _header(lines: list[str], path: str) -> tuple[_Header, int]:
         raise UnreadableInput("the file is empty", path=path)
     for lineno, line in enumerate(lines, start=1):
         text = line.strip()
-        if not text or text.startswith("#"):
+        if not text or text.startswith(_COMMENT):
             continue
         if not text.startswith("@"):
             raise UnreadableInput(
