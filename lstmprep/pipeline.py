@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, advice
+from .dataset import Dataset
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
@@ -24,7 +25,6 @@ from .options import DEFAULTS, PadOptions
 from .output import check_destination, watch_inputs
 from .padded_file import SUFFIXES, PadMeta, write_padded
 from .padding import pad_ragged
-from .dataset import Dataset
 from .readers import Source, files_of, read
 from .report import Problem
 from .target import classes_of, task_of

@@ -115,9 +115,10 @@ def test_shards_concatenate_and_problems_name_their_file(tmp_path, run):
     assert problem["code"] == "non-numeric"
     assert problem["places"] == [{"sequence": 2, "timestep": 1, "file": "part10.json"}]
     assert "part10.json" in problem["message"]
-    assert "3 files" not in " ".join(report["notes"]) and "2 files read as shards" in report[
-        "notes"
-    ][0]
+    assert (
+        "3 files" not in " ".join(report["notes"])
+        and "2 files read as shards" in report["notes"][0]
+    )
 
 
 def test_layout_overrides(samples, tmp_path, run):

@@ -72,7 +72,7 @@ def from_nested(
         items.append(item)
 
     if not channels_first and _transposed_signature(items):
-        return _refuse_transposed(items, log)
+        return _refuse_transposed(items, log)  # type: ignore[arg-type]  # all arrays, just checked
     features = widths.most_common(1)[0][0] if widths else 1
     parts, bad_rows, offset = [], [], 0
     for i, item in enumerate(items):

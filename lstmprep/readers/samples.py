@@ -173,7 +173,7 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         notes=tuple(notes),
         reported=Reported(np.concatenate(bad_rows), np.concatenate(bad_sequences)),
         dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
-        lines=np.concatenate([part.lines for part in parts]) if has_lines else None,  # type: ignore[misc]
+        lines=np.concatenate([part.lines for part in parts]) if has_lines else None,
         files=tuple(map(str, paths)),
         file_of=np.repeat(np.arange(len(parts)), [len(part.ragged) for part in parts]),
     )

@@ -1,10 +1,10 @@
 """``.ts``: the UEA/UCR time series archive's text format, as aeon and sktime read and write it.
 
 A header of ``@`` lines (``@problemName``, ``@univariate``, ``@dimensions``, ``@equalLength``,
-``@classLabel true a b c`` or ``@targetLabel true``, …; ``#`` or ``%`` starts a comment), then ``@data``
-and one case per line: its dimensions separated by ``:``, the values of each by ``,``, ``?``
-for a missing value, and the class label (or regression target) as the last field. Cases may
-have different lengths; within a case every dimension has the same length. Each dimension
+``@classLabel true a b c`` or ``@targetLabel true``, …; ``#`` or ``%`` starts a comment), then
+``@data`` and one case per line: its dimensions separated by ``:``, the values of each by
+``,``, ``?`` for a missing value, and the class label (or regression target) as the last field.
+Cases may have different lengths; within a case every dimension has the same length. Each dimension
 becomes a feature: a case of D dimensions and T values is a sequence of T timesteps × D features.
 
 Problems name the line and the column (1-based, in characters) of the value. Class labels are
@@ -61,13 +61,12 @@ def read_ts(path, allow_pickle: bool = False, channels_first: bool = False) -> D
             labels.append(_label(fields.pop().strip(), header, lineno, i, log))
         if expected is None:
             expected = len(fields)
-        case = _case(fields, expected, lineno, i, log)
-        if case is None:
+        read = _case(fields, expected, lineno, i, log)
+        if read is None:
             broken.append(i)
-            case = np.empty((0, expected))
-        else:
-            case, bad = case
-            bad_rows.extend(row + t for t in bad)
+            read = np.empty((0, expected)), []
+        case, bad = read
+        bad_rows.extend(row + t for t in bad)
         sequences.append(case)
         numbers.append(lineno)
         row += len(case)
@@ -218,10 +217,10 @@ def _case(
         columns.append(column)
         start += len(field) + 1
     if len({len(c) for c in columns}) > 1:
-        counts = ", ".join(str(len(c)) for c in columns[:6])
+        counts = ", ".join(str(len(c)) for c in columns[:6]) + (", …" if len(columns) > 6 else "")
         log.add(
             "feature-mismatch",
-            f"{where}: its dimensions have different lengths ({counts}{', …' if len(columns) > 6 else ''}): "
+            f"{where}: its dimensions have different lengths ({counts}): "
             "within a case every dimension needs one value per timestep",
             i,
         )
