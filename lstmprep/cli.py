@@ -47,7 +47,7 @@ _state = {"debug": False}
 Inputs = Annotated[
     list[Path],
     typer.Argument(
-        metavar="FILE...",
+        metavar="FILE",
         help="Sequence files (.json, .jsonl, .npy, .npz, .ts), a folder, or a quoted glob "
         "('data/*.npy'): several files are shards of one dataset, or one sample each.",
         show_default=False,
