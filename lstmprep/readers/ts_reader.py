@@ -60,7 +60,7 @@ def read_ts(path, allow_pickle: bool = False, channels_first: bool = False) -> D
         if labelled:
             labels.append(_label(fields.pop().strip(), header, lineno, i, log))
         if expected is None:
-            expected = len(fields)
+            expected = len(fields) or 1  # a line with only a label is reported below
         read = _case(fields, expected, lineno, i, log)
         if read is None:
             broken.append(i)
