@@ -26,9 +26,11 @@ def command(*words: str) -> str:
 
 
 def reading(dataset: Dataset) -> list[str]:
-    """The options that read ``dataset`` as it was read: its labels file, pickles allowed."""
+    """The options that read ``dataset`` as it was read: labels, pickles, layout."""
     words = ["--labels", dataset.labels_path] if dataset.labels_path else []
-    return words + (["--allow-pickle"] if dataset.allow_pickle else [])
+    words += ["--allow-pickle"] if dataset.allow_pickle else []
+    words += ["--channels-first"] if dataset.channels_first else []
+    return words + ([f"--{dataset.layout}"] if dataset.layout else [])
 
 
 def padding(options: PadOptions) -> list[str]:
@@ -53,13 +55,15 @@ def padding(options: PadOptions) -> list[str]:
 
 def pad_command(dataset: Dataset, options: PadOptions = DEFAULTS) -> str:
     """The pad command for ``dataset`` with ``options``, writing :data:`PADDED`."""
-    return command("pad", dataset.path, "-o", PADDED, *padding(options), *reading(dataset))
+    return command("pad", *dataset.arguments, "-o", PADDED, *padding(options), *reading(dataset))
 
 
 def inspect_command(dataset: Dataset) -> str:
-    return command("inspect", dataset.path, *reading(dataset))
+    return command("inspect", *dataset.arguments, *reading(dataset))
 
 
 def train_command(path: str, dataset: Dataset | None = None) -> str:
-    """Train on ``path``: a sequence file read as ``dataset`` was, or pad's output."""
-    return command("train", path, *(reading(dataset) if dataset else []))
+    """Train on ``path`` (pad's output), or on ``dataset``'s input read as it was."""
+    if dataset is None:
+        return command("train", path)
+    return command("train", *dataset.arguments, *reading(dataset))

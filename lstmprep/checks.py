@@ -54,7 +54,8 @@ def run_checks(dataset: Dataset, options: PadOptions = DEFAULTS) -> list[Problem
     log = CheckLog(dataset)
     for check in CHECKS:
         check(dataset, log, options)
-    return sorted(log.problems(), key=lambda p: p.severity != "error")
+    problems = sorted(log.problems(), key=lambda p: p.severity != "error")
+    return [_with_files(p, dataset) for p in problems] if dataset.file_of is not None else problems
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -224,8 +225,26 @@ def check_trainable(dataset: Dataset, log: CheckLog, options: PadOptions) -> Non
     )
 
 
+def check_layout(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    """Sequences all of one length with more features than timesteps: maybe transposed."""
+    lengths, features = dataset.ragged.lengths, dataset.ragged.n_features
+    if dataset.channels_first or dataset.meta is not None or not len(lengths):
+        return
+    length = int(lengths[0])
+    if not 2 <= length < features or (lengths != length).any():
+        return
+    log.add(
+        "maybe-channels-first",
+        f"every sequence is {length} timesteps of {features} features — more features than "
+        f"timesteps: if each sample is stored (features, timesteps), as aeon, sktime and "
+        f"PyTorch's Conv1d keep them, it is {features} timesteps of {length} features; read "
+        "it so with --channels-first",
+    )
+
+
 CHECKS: list[Check] = [
     check_no_sequences,
+    check_layout,
     check_non_finite,
     check_cast,
     check_lengths,
@@ -243,6 +262,17 @@ def locate(dataset: Dataset, rows: np.ndarray) -> list[Place]:
     offsets = dataset.ragged.offsets
     sequences = np.searchsorted(offsets, rows, side="right") - 1
     return [(int(s), int(r - offsets[s])) for s, r in zip(sequences, rows, strict=True)]
+
+
+def _with_files(problem: Problem, dataset: Dataset) -> Problem:
+    """Each place with the name of the file its sequence came from."""
+    from dataclasses import replace
+
+    places = tuple(
+        replace(p, file=dataset.file_name(p.sequence)) if p.sequence is not None else p
+        for p in problem.places
+    )
+    return replace(problem, places=places)
 
 
 def free_value(values: np.ndarray) -> float:

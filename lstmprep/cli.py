@@ -44,7 +44,29 @@ err = _console(stderr=True)
 _state = {"debug": False}
 
 # --- options shared by several commands ----------------------------------------------------------
-Input = Annotated[Path, typer.Argument(help="A .json, .jsonl, .npy or .npz sequence file.")]
+Inputs = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="FILE",
+        help="Sequence files (.json, .jsonl, .npy, .npz, .ts), a folder, or a quoted glob "
+        "('data/*.npy'): several files are shards of one dataset, or one sample each.",
+        show_default=False,
+    ),
+]
+ChannelsFirst = Annotated[
+    bool,
+    typer.Option(
+        "--channels-first",
+        help="Each sample is stored (features, timesteps), as aeon, sktime and PyTorch's "
+        "Conv1d keep it: transpose it on read.",
+    ),
+]
+PerSample = Annotated[
+    bool, typer.Option("--per-sample", help="Read each file as one sequence (timesteps, features).")
+]
+Shards = Annotated[
+    bool, typer.Option("--shards", help="Read each file as a part of one dataset (many sequences).")
+]
 Labels = Annotated[
     Path | None,
     typer.Option("--labels", metavar="FILE", help="Labels, one per sequence (.json/.jsonl/.npy)."),
@@ -80,6 +102,17 @@ def main_options(
 ) -> None:
     _state["debug"] = debug
     out.no_color = err.no_color = no_color or os.environ.get("NO_COLOR", "") != ""
+
+
+def reading(files: list[Path], channels_first: bool, per_sample: bool, shards: bool) -> dict:
+    """read()'s source and layout options from the command line's words."""
+    from .errors import UsageError
+
+    if per_sample and shards:
+        raise UsageError("--per-sample and --shards contradict each other", hint="pass one of them")
+    layout = "per-sample" if per_sample else "shards" if shards else None
+    source = files[0] if len(files) == 1 else files
+    return {"source": source, "channels_first": channels_first, "layout": layout}
 
 
 def exit_code(error: Exception) -> int:
@@ -140,13 +173,16 @@ def handled(command):
 @app.command()
 @handled
 def inspect(
-    file: Input,
+    files: Inputs,
     labels: Labels = None,
     as_json: AsJson = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
     ] = False,
     allow_pickle: AllowPickle = False,
+    channels_first: ChannelsFirst = False,
+    per_sample: PerSample = False,
+    shards: Shards = False,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -159,7 +195,10 @@ def inspect(
     from . import render
     from .inspection import inspect as inspect_file
 
-    report = inspect_file(file, labels=labels, allow_pickle=allow_pickle, strict=strict)
+    how = reading(files, channels_first, per_sample, shards)
+    report = inspect_file(
+        how.pop("source"), labels=labels, allow_pickle=allow_pickle, strict=strict, **how
+    )
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -170,7 +209,7 @@ def inspect(
 @app.command()
 @handled
 def pad(
-    file: Input,
+    files: Inputs,
     output: Annotated[
         Path,
         typer.Option(
@@ -201,10 +240,13 @@ def pad(
         bool, typer.Option("--force", help="Replace an existing output file.")
     ] = False,
     allow_pickle: AllowPickle = False,
+    channels_first: ChannelsFirst = False,
+    per_sample: PerSample = False,
+    shards: Shards = False,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
-    """Pad a sequence file into the dense (samples, timesteps, features) tensor.
+    """Pad sequences into the dense (samples, timesteps, features) tensor.
 
     \b
     Example: lstmprep pad sample_data/sensors.json -o sensors.npz --maxlen p95
@@ -217,15 +259,17 @@ def pad(
     from .pipeline import pad_file
 
     options = PadOptions(maxlen, padding.value, truncating.value, value, dtype.value, allow_lossy)
+    how = reading(files, channels_first, per_sample, shards)
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
-            file,
+            how.pop("source"),
             output,
             options,
             labels=labels,
             force=force,
             allow_pickle=allow_pickle,
             step=step,
+            **how,
         )
     if as_json:
         emit_json(summary.to_dict())
@@ -236,7 +280,7 @@ def pad(
 @app.command()
 @handled
 def train(
-    file: Input,
+    files: Inputs,
     labels: Labels = None,
     epochs: Annotated[int, typer.Option(metavar="N", help="Passes over the training data.")] = 5,
     units: Annotated[int, typer.Option(metavar="N", help="Units of the LSTM layer.")] = 32,
@@ -258,6 +302,9 @@ def train(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing model file.")] = False,
     allow_pickle: AllowPickle = False,
+    channels_first: ChannelsFirst = False,
+    per_sample: PerSample = False,
+    shards: Shards = False,
     as_json: AsJson = False,
     quiet: Quiet = False,
     verbose: Annotated[
@@ -285,10 +332,11 @@ def train(
     options = TrainOptions(epochs, units, batch_size, validation_split, seed)
     if quiet and verbose:
         raise UsageError("--quiet and --verbose contradict each other", hint="pass one of them")
+    how = reading(files, channels_first, per_sample, shards)
     show = not (quiet or as_json)
     with render.TrainProgress(err, out, bars=show, layers=show) as progress:
         result = train_file(
-            file,
+            how.pop("source"),
             options,
             labels=labels,
             allow_pickle=allow_pickle,
@@ -296,6 +344,7 @@ def train(
             force=force,
             progress=progress,
             verbose=verbose,
+            **how,
         )
     if as_json:
         emit_json(result.to_dict())

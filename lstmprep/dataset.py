@@ -9,6 +9,7 @@ repeat the options that matter).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,9 +60,34 @@ class Dataset:
     labels_path: str | None = None
     #: whether pickled arrays were allowed when reading
     allow_pickle: bool = False
+    #: the paths, folders or globs as the user gave them, when not just ``path``
+    sources: tuple[str, ...] = ()
+    #: the files read, when there were several (a list, a folder, a glob)
+    files: tuple[str, ...] = ()
+    #: for each sequence, the index in ``files`` of the file it came from
+    file_of: np.ndarray | None = None
+    #: each sample was stored (features, timesteps) and transposed on read
+    channels_first: bool = False
+    #: "shards" or "per-sample" when the user chose how to read several files
+    layout: str | None = None
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The input as command-line words: what the user gave."""
+        return self.sources or (self.path,)
+
+    def file_name(self, sequence: int) -> str | None:
+        """The name of the file sequence ``sequence`` came from, when several were read."""
+        if self.file_of is not None and 0 <= sequence < len(self.file_of):
+            return Path(self.files[self.file_of[sequence]]).name
+        return None
 
     def where(self, sequence: int) -> str:
-        """Sequence ``sequence`` in words, with its line where the format has one."""
+        """Sequence ``sequence`` in words, with its file and line where they are known."""
+        within = []
+        name = self.file_name(sequence)
+        if name is not None:
+            within.append(name)
         if self.lines is not None and 0 <= sequence < len(self.lines):
-            return f"sequence {sequence} (line {self.lines[sequence]})"
-        return f"sequence {sequence}"
+            within.append(f"line {self.lines[sequence]}")
+        return f"sequence {sequence}" + (f" ({', '.join(within)})" if within else "")

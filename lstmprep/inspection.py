@@ -16,18 +16,23 @@ from . import advice
 from .checks import free_value, run_checks
 from .dataset import Dataset
 from .options import DEFAULTS, PadOptions, percentile_length
-from .readers import read
+from .readers import Source, read
 from .report import Report, Stats
+from .target import classes_of, task_of
 
 
 def inspect(
-    source: str | Path | Dataset,
+    source: Source | Dataset,
     *,
     labels: str | Path | None = None,
     allow_pickle: bool = False,
+    channels_first: bool = False,
+    layout: str | None = None,
     strict: bool = False,
 ) -> Report:
-    """Read a sequence file (or take a :class:`Dataset`) and report every problem found.
+    """Read sequences (or take a :class:`Dataset`) and report every problem found.
+
+    ``source`` and the options are :func:`~lstmprep.read`'s: a file, several, a folder, a glob.
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "seed.json")
@@ -39,7 +44,13 @@ def inspect(
     dataset = (
         source
         if isinstance(source, Dataset)
-        else read(source, labels=labels, allow_pickle=allow_pickle)
+        else read(
+            source,
+            labels=labels,
+            allow_pickle=allow_pickle,
+            channels_first=channels_first,
+            layout=layout,
+        )
     )
     return diagnose(dataset, strict=strict)
 
@@ -95,7 +106,16 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
         input_shape=(longest, features),
         mask_value=free_value(ragged.values) if collides else value,
         histogram=histogram(lengths),
+        task=None if labels is None else task_of(labels),
+        classes=classes(labels),
     )
+
+
+def classes(labels: np.ndarray | None) -> tuple | None:
+    """The class names in index order, when the labels are classes."""
+    if labels is None or task_of(labels) not in ("binary", "multiclass"):
+        return None
+    return classes_of(labels)
 
 
 def label_kind(labels: np.ndarray) -> str:

@@ -39,7 +39,8 @@ class PadMeta:
     truncating: str = "pre"
     value: float = PAD_VALUE
     dtype: str = "float32"
-    #: the source file's name and sha256
+    #: the source file's name and sha256 (several files: also how many, and the sha256 of
+    #: their list of "sha256  name" lines)
     source: dict[str, str] | None = None
     #: the labels file's name, when labels came from one
     labels: str | None = None
@@ -47,6 +48,8 @@ class PadMeta:
     classes: tuple | None = None
     #: the lstmprep version that wrote the file
     lstmprep: str = ""
+    #: each sample of the source was (features, timesteps) and was transposed on read
+    channels_first: bool = False
 
     def to_json(self) -> str:
         d = asdict(self)

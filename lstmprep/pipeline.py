@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, advice
+from .dataset import Dataset
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
@@ -24,7 +25,7 @@ from .options import DEFAULTS, PadOptions
 from .output import check_destination, watch_inputs
 from .padded_file import SUFFIXES, PadMeta, write_padded
 from .padding import pad_ragged
-from .readers import read
+from .readers import Source, files_of, read
 from .report import Problem
 from .target import classes_of, task_of
 
@@ -54,17 +55,21 @@ class PadSummary:
 
 
 def pad_file(
-    source: str | Path,
+    source: Source,
     output: str | Path,
     options: PadOptions = DEFAULTS,
     *,
     labels: str | Path | None = None,
     force: bool = False,
     allow_pickle: bool = False,
+    channels_first: bool = False,
+    layout: str | None = None,
     step: Callable[[str], None] = lambda name: None,
 ) -> PadSummary:
     """Pad the sequences in ``source`` and write them to ``output`` (.npz or .npy).
 
+    ``source`` is what :func:`~lstmprep.readers.read` reads (a file, several, a folder, a
+    glob), read with ``channels_first`` and ``layout`` as it says.
     ``step(name)`` is called as each phase starts (reading, checking, padding, writing).
     Raises :class:`RefusedData` (exit 1) when the data has errors, with the report.
 
@@ -78,18 +83,24 @@ def pad_file(
     >>> np.load(os.path.join(folder, "out.npz"))["x"][1].tolist()
     [[5.0, 6.0], [0.0, 0.0]]
     """
-    source, output = Path(source), Path(output)
+    output = Path(output)
     if output.suffix.lower() not in SUFFIXES:
         raise UsageError(
             f"the output must end in .npz or .npy, not {output.suffix or '(nothing)'!r}",
             path=str(output),
         )
-    check_destination(output, force=force, inputs=[source] + ([Path(labels)] if labels else []))
+    files = files_of(source)
+    check_destination(output, force=force, inputs=files + ([Path(labels)] if labels else []))
 
-    inputs = watch_inputs([source, labels])  # refused before the rename if they change
     step("reading")
-    inputs = watch_inputs([source, labels])  # refused before the rename if they change
-    dataset = read(source, labels=labels, allow_pickle=allow_pickle)
+    inputs = watch_inputs([*files, labels])  # refused before the rename if they change
+    dataset = read(
+        source,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        channels_first=channels_first,
+        layout=layout,
+    )
     step("checking")
     report = diagnose(dataset, options=options)
     if report.errors:
@@ -98,7 +109,7 @@ def pad_file(
     step("padding")
     ragged = dataset.ragged
     maxlen = options.resolve_maxlen(ragged.lengths)
-    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, options.dtype, str(source))
+    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, options.dtype, dataset.path)
     x, kept = pad_ragged(
         ragged,
         maxlen,
@@ -114,10 +125,11 @@ def pad_file(
         truncating=options.truncating,
         value=options.value,
         dtype=options.dtype,
-        source={"file": source.name, "sha256": sha256(source)},
+        source=source_meta(dataset, files),
         labels=None if labels is None else Path(labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,
+        channels_first=dataset.channels_first,
     )
 
     step("writing")
@@ -137,6 +149,18 @@ def pad_file(
         meta=meta,
         next_command=advice.train_command(str(output)) if output.suffix.lower() == ".npz" else None,
     )
+
+
+def source_meta(dataset: Dataset, files: list[Path]) -> dict[str, str]:
+    """The source's name and sha256; for several files, the sha256 of their names and hashes."""
+    if len(files) == 1 and not dataset.files:
+        return {"file": files[0].name, "sha256": sha256(files[0])}
+    listing = "".join(f"{sha256(f)}  {f.name}\n" for f in files)
+    return {
+        "file": dataset.path,
+        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
+        "files": str(len(files)),
+    }
 
 
 def sha256(path: Path) -> str:

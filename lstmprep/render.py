@@ -66,7 +66,8 @@ def summary(rep: Report) -> Table:
         f"{s.padding_waste:.0%} padding",
     )
     if s.labels is not None:
-        table.add_row("labels", f"{s.labels:,} ({s.label_kind})")
+        kinds = "" if s.classes is None else f", {len(s.classes)} classes"
+        table.add_row("labels", f"{s.labels:,} ({s.task or s.label_kind}{kinds})")
     table.add_row(
         "keras",
         f"keras.Input(shape=({s.input_shape[0]}, {s.input_shape[1]})), "

@@ -23,10 +23,15 @@ CODES: dict[str, tuple[Severity, str]] = {
     "label-mismatch": ("error", "the labels do not fit the sequences (count, shape or type)"),
     "lossy-cast": ("error", "a value would change when cast to the output dtype (float32)"),
     "too-short": ("error", "no labels and no sequence of two timesteps: nothing to train on"),
+    "channels-first": ("error", "samples stored (features, timesteps): read with --channels-first"),
     "ragged-length": ("warning", "sequences have different lengths: the data needs padding"),
     "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
     "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),
     "length-outlier": ("warning", "a few long sequences make padding to the longest wasteful"),
+    "maybe-channels-first": (
+        "warning",
+        "more features than timesteps: maybe (features, timesteps)",
+    ),
 }
 
 #: How many places a grouped problem lists.
@@ -35,10 +40,12 @@ MAX_PLACES = 5
 
 @dataclass(frozen=True)
 class Place:
-    """Where a problem is: 0-based sequence and timestep (``None`` where it has none)."""
+    """Where a problem is: 0-based sequence and timestep (``None`` where it has none), and
+    the file the sequence came from when several were read."""
 
     sequence: int | None = None
     timestep: int | None = None
+    file: str | None = None
 
     def __str__(self) -> str:
         parts = []
@@ -46,7 +53,12 @@ class Place:
             parts.append(f"sequence {self.sequence}")
         if self.timestep is not None:
             parts.append(f"timestep {self.timestep}")
-        return ", ".join(parts) or "whole file"
+        where = ", ".join(parts) or "whole file"
+        return f"{self.file}: {where}" if self.file else where
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return d if self.file else {k: v for k, v in d.items() if k != "file"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +94,7 @@ class Problem:
             "sequence": self.sequence,
             "timestep": self.timestep,
             "count": self.count,
-            "places": [asdict(p) for p in self.places],
+            "places": [p.to_dict() for p in self.places],
         }
 
 
@@ -164,11 +176,16 @@ class Stats:
     input_shape: tuple[int, int]
     mask_value: float
     histogram: tuple[tuple[int, int, int], ...] = field(default=())
+    #: what a model learns from the labels (lstmprep.target.task_of), None without labels
+    task: str | None = None
+    #: the class names in index order (natural order), when the labels are classes
+    classes: tuple | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["input_shape"] = list(self.input_shape)
         d["histogram"] = [{"from": lo, "to": hi, "count": n} for lo, hi, n in self.histogram]
+        d["classes"] = None if self.classes is None else list(self.classes)
         return d
 
 

@@ -40,7 +40,7 @@ from .model import (
 from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import PadMeta
 from .padding import pad_ragged
-from .readers import read
+from .readers import Source, files_of, read
 from .target import make_target
 
 #: Share of the sequences held out for validation unless told otherwise.
@@ -269,11 +269,13 @@ def train(
 
 
 def train_file(
-    source: str | Path,
+    source: Source,
     options: TrainOptions = TrainOptions(),
     *,
     labels: str | Path | None = None,
     allow_pickle: bool = False,
+    channels_first: bool = False,
+    layout: str | None = None,
     save: str | Path | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -284,11 +286,17 @@ def train_file(
     The library behind ``lstmprep train``: ``save`` is checked before any work, and written
     only when :attr:`TrainResult.ok`; :attr:`TrainResult.failure` says why not.
     """
+    files = files_of(source)
     if save is not None:
-        paths = [Path(source)] + ([Path(labels)] if labels else [])
-        check_model_path(save, force=force, inputs=paths)
-    inputs = watch_inputs([source, labels])  # no model is saved of a file that changed
-    dataset = read(source, labels=labels, allow_pickle=allow_pickle)
+        check_model_path(save, force=force, inputs=files + ([Path(labels)] if labels else []))
+    inputs = watch_inputs([*files, labels])  # no model is saved of a file that changed
+    dataset = read(
+        source,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        channels_first=channels_first,
+        layout=layout,
+    )
     result = train(dataset, options, progress=progress, verbose=verbose)
     if save is not None and result.ok:
         saved = save_model(result, save, force=force, inputs=inputs)

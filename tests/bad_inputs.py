@@ -746,6 +746,120 @@ def _(folder: Path) -> Case:
     )
 
 
+# .ts (UEA/UCR) ------------------------------------------------------------------------------------
+
+TS_HEADER = "@problemName Broken\n@univariate true\n@classLabel true a b\n@data\n"
+
+
+@case("empty-ts")
+def _(folder: Path) -> Case:
+    return Case(_text(folder, "empty.ts", ""), frozenset({2}), ("empty",))
+
+
+@case("ts-broken-header")
+def _(folder: Path) -> Case:
+    path = _text(folder, "broken_header.ts", "@problemName X\n@univariate maybe\n@data\n1,2:a\n")
+    return Case(path, frozenset({2}), ("line 2", "@univariate", "true or false"))
+
+
+@case("ts-no-data-line")
+def _(folder: Path) -> Case:
+    path = _text(folder, "no_data.ts", "@problemName X\n@classLabel true a\n1,2,3:a\n")
+    return Case(path, frozenset({2}), ("line 3", "@data"))
+
+
+@case("ts-missing-value")
+def _(folder: Path) -> Case:
+    path = _text(folder, "missing_value.ts", TS_HEADER + "1,2,3:a\n4,?,6:b\n")
+    return Case(path, frozenset({1}), ("line 6", "column 3", "missing"))
+
+
+@case("ts-text-value")
+def _(folder: Path) -> Case:
+    path = _text(folder, "text_value.ts", TS_HEADER + "1,2,3:a\n4,5,abc:b\n")
+    return Case(path, frozenset({1}), ("line 6", "column 5", "abc"))
+
+
+@case("ts-unknown-class")
+def _(folder: Path) -> Case:
+    path = _text(folder, "unknown_class.ts", TS_HEADER + "1,2,3:a\n4,5,6:c\n")
+    return Case(path, frozenset({1}), ("line 6", "'c'"))
+
+
+@case("ts-ragged-dimensions")
+def _(folder: Path) -> Case:
+    text = "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n1,2,3:4,5:b\n"
+    return Case(_text(folder, "dim_lengths.ts", text), frozenset({1}), ("line 5", "3, 2"))
+
+
+# several files, folders, globs, layouts -----------------------------------------------------------
+
+
+def _folder(folder: Path, name: str, arrays: dict[str, object]) -> Path:
+    path = folder / name
+    path.mkdir()
+    for file, value in arrays.items():
+        if isinstance(value, np.ndarray):
+            np.save(path / file, value)
+        else:
+            (path / file).write_text(json.dumps(value))
+    return path
+
+
+@case("glob-matches-nothing")
+def _(folder: Path) -> Case:
+    return Case(folder / "nothing_*.npy", frozenset({2}), ("no file matches",))
+
+
+@case("empty-folder")
+def _(folder: Path) -> Case:
+    path = folder / "empty_folder"
+    path.mkdir()
+    return Case(path, frozenset({2}), ("no files",))
+
+
+@case("folder-mixing-formats")
+def _(folder: Path) -> Case:
+    path = _folder(folder, "mixed_formats", {"a.npy": np.ones((3, 2)), "b.json": SEQS})
+    return Case(path, frozenset({2}), ("mix formats", "a.npy", "b.json"))
+
+
+@case("per-sample-mixed-shapes")
+def _(folder: Path) -> Case:
+    arrays = {"s1.npy": np.ones((5, 3)), "s2.npy": np.ones((4, 3)), "s3.npy": np.ones((6, 2))}
+    path = _folder(folder, "mixed_shapes", arrays)
+    return Case(path, frozenset({1}), ("s3.npy", "2 features"))
+
+
+@case("shards-mixed-features")
+def _(folder: Path) -> Case:
+    path = _folder(folder, "shards_mixed", {"p1.json": SEQS, "p2.json": [[[1.0, 2.0, 3.0]]]})
+    return Case(path, frozenset({1}), ("p2.json", "3 features"))
+
+
+@case("channels-first-ragged")
+def _(folder: Path) -> Case:
+    arrays = {f"arr_{i}": np.ones((4, 5 + i)) for i in range(4)}  # (features, timesteps) each
+    path = folder / "channels_first.npz"
+    np.savez(path, **arrays)
+    return Case(path, frozenset({1}), ("--channels-first", "(features, timesteps)"))
+
+
+@case("per-sample-labels-missing")
+def _(folder: Path) -> Case:
+    path = _folder(
+        folder, "labelled_samples", {"x1.npy": np.ones((3, 2)), "x2.npy": np.ones((4, 2))}
+    )
+    labels = _text(folder, "sample_labels.csv", "file,label\nx1.npy,walk\n")
+    return Case(
+        path,
+        frozenset({2}),
+        ("x2.npy", "no label"),
+        args=("--labels", str(labels)),
+        names="sample_labels.csv",
+    )
+
+
 def make_corpus(folder: str | Path) -> list[Case]:
     """Write every bad input into ``folder`` (which must exist) and return the cases."""
     folder = Path(folder)

@@ -59,6 +59,15 @@ def test_each_codec_and_format_reads_as_plain(codec, kind, tmp_path):
 
 
 @pytest.mark.parametrize("codec", sorted(COMPRESS))
+def test_compressed_ts(codec, tmp_path):
+    text = b"@problemName t\n@univariate true\n@classLabel true a b\n@data\n1,2,3:a\n4,5:b\n"
+    plain, packed = tmp_path / "d.ts", tmp_path / f"d.ts{codec}"
+    plain.write_bytes(text)
+    packed.write_bytes(COMPRESS[codec](text))
+    same(lstmprep.read(packed), lstmprep.read(plain))
+
+
+@pytest.mark.parametrize("codec", sorted(COMPRESS))
 def test_compressed_labels(codec, tmp_path):
     plain = tmp_path / "seqs.json"
     plain.write_text(json.dumps([[1, 2], [3]]))

@@ -160,11 +160,47 @@ def test_mangled_json_raises_only_lstmprep_errors(document, data, folder):
 
 
 @FUZZ
-@given(raw=st.binary(max_size=200), suffix=st.sampled_from([".json", ".jsonl", ".npy", ".npz"]))
+@given(
+    raw=st.binary(max_size=200), suffix=st.sampled_from([".json", ".jsonl", ".npy", ".npz", ".ts"])
+)
 def test_random_bytes_raise_only_lstmprep_errors(raw, suffix, folder):
     path = folder / f"bytes{suffix}"
     path.write_bytes(raw)
     read_everything(path, labels=suffix != ".npz")
+
+
+# --- random .ts (UEA/UCR) text --------------------------------------------------------------------
+
+ts_header = st.lists(
+    st.sampled_from(
+        [
+            "@problemName X",
+            "@univariate true",
+            "@univariate false",
+            "@dimensions 2",
+            "@dimensions 0",
+            "@classLabel true a b",
+            "@classLabel false",
+            "@classLabel true",
+            "@targetLabel true",
+            "@timeStamps false",
+            "@missing true",
+            "@seriesLength 3",
+            "@odd tag",
+            "# a comment",
+        ]
+    ),
+    max_size=6,
+)
+ts_body = st.text(alphabet="0123456789.,:?-+eE ab\n\t@#%xnaNinf", max_size=200)
+
+
+@FUZZ
+@given(header=ts_header, data_line=st.booleans(), body=ts_body)
+def test_random_ts_raises_only_lstmprep_errors(header, data_line, body, folder):
+    path = folder / "data.ts"
+    path.write_text("\n".join([*header, *(["@data"] if data_line else [])]) + "\n" + body)
+    read_everything(path)
 
 
 # --- random .npy headers and bytes ---------------------------------------------------------------

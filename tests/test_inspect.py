@@ -25,6 +25,12 @@ CASES = {
     "length-outlier": ([[[0.1, 0.2]] * 3] * 30 + [[[0.3, 0.4]] * 200], (30, None)),
     "lossy-cast": ([[[0.1, 0.2], [0.3, 0.4]], [[0.5, 1e300], [0.7, 0.8]]], (1, 0)),
     "too-short": ([[[0.1, 0.2]], [[0.3, 0.4]]], (None, None)),
+    # three samples stored (features, timesteps): 2 "timesteps" each, 3 to 5 "features"
+    "channels-first": (
+        [[[1, 2, 3], [4, 5, 6]], [[1, 2, 3, 4]] * 2, [[1, 2, 3, 4, 5]] * 2],
+        (None, None),
+    ),
+    "maybe-channels-first": ([[[0.1, 0.2, 0.3, 0.4, 0.5]] * 2] * 2, (None, None)),
 }
 
 

@@ -8,32 +8,53 @@ line to ``READERS``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from ..dataset import Dataset
-from ..errors import UnreadableInput
-from .files import check_file, compression_notes, refuse_compressed_arrays
+from ..errors import UnreadableInput, UsageError
+from .files import check_file, compression_notes, expand, refuse_compressed_arrays
 from .json_reader import read_json, read_jsonl
 from .labels import one_per_sequence, read_labels
 from .numpy_reader import read_npy, read_npz
+from .samples import PER_SAMPLE, SHARDS, labels_by_file, read_files
+from .ts_reader import read_ts
 
-#: file suffix → reader(path, allow_pickle)
-READERS: dict[str, Callable[[Path, bool], Dataset]] = {
+#: file suffix → reader(path, allow_pickle, channels_first=…)
+READERS: dict[str, Callable[..., Dataset]] = {
     ".json": read_json,
     ".jsonl": read_jsonl,
     ".npy": read_npy,
     ".npz": read_npz,
+    ".ts": read_ts,
 }
 
-__all__ = ["READERS", "Dataset", "read", "read_labels"]
+__all__ = ["READERS", "Dataset", "Source", "files_of", "read", "read_labels"]
+
+#: What to read: a path (a file, a folder, a glob) or several.
+Source = str | Path | Sequence[str | Path]
+
+
+def files_of(source: Source) -> list[Path]:
+    """The files ``source`` names, found as :func:`read` finds them."""
+    return expand([source] if isinstance(source, (str, Path)) else list(source))[0]
 
 
 def read(
-    path: str | Path, *, labels: str | Path | None = None, allow_pickle: bool = False
+    source: Source,
+    *,
+    labels: str | Path | None = None,
+    allow_pickle: bool = False,
+    channels_first: bool = False,
+    layout: str | None = None,
 ) -> Dataset:
-    """Read a sequence file (.json, .jsonl, .npy, .npz), and labels from ``labels`` if given.
+    """Read sequences from a file (.json, .jsonl, .npy, .npz, .ts), several, a folder or a glob.
+
+    Several files are shards of one dataset or one sample per file (:mod:`.samples`);
+    ``layout`` ("shards" or "per-sample") says which instead of the rule. ``channels_first``:
+    each sample is stored (features, timesteps) and is transposed on read. ``labels``: a
+    labels file (for one sample per file, also a CSV of file name, label).
 
     Text formats may be compressed (gzip, bzip2, xz, zstd): ``data.jsonl.gz``.
 
@@ -44,26 +65,43 @@ def read(
     >>> data.format, data.ragged.lengths, data.ragged.n_features, data.labels
     ('json', array([3, 1]), 1, array([0, 1]))
     """
-    path = Path(path)
-    reader = READERS.get(check_file(path))
-    if reader is None:
-        known = ", ".join(sorted(READERS))
-        raise UnreadableInput(
-            f"unknown file type {path.suffix or '(no extension)'!r}",
-            path=str(path),
-            hint=f"lstmprep reads {known}",
+    if layout not in (None, SHARDS, PER_SAMPLE):
+        raise UsageError(f"layout must be {SHARDS!r} or {PER_SAMPLE!r}, not {layout!r}")
+    sources = [source] if isinstance(source, (str, Path)) else list(source)
+    paths, several = expand(sources)
+    for path in paths:
+        if check_file(path) not in READERS:
+            known = ", ".join(sorted(READERS))
+            raise UnreadableInput(
+                f"unknown file type {path.suffix or '(no extension)'!r}",
+                path=str(path),
+                hint=f"lstmprep reads {known}",
+            )
+
+    def read_one(path: Path) -> Dataset:
+        reader = READERS[check_file(path)]
+        if reader in (read_npy, read_npz):
+            refuse_compressed_arrays(path)
+        dataset = reader(path, allow_pickle, channels_first=channels_first)
+        return replace(dataset, notes=compression_notes(path) + dataset.notes)
+
+    applied = None
+    if several or layout == PER_SAMPLE:
+        dataset, applied = read_files(paths, read_one, layout=layout, channels_first=channels_first)
+        shown = (
+            str(sources[0]) if len(sources) == 1 else f"{sources[0]} and {len(sources) - 1} more"
         )
-    if reader in (read_npy, read_npz):
-        refuse_compressed_arrays(path)
-    dataset = reader(path, allow_pickle)
-    notes = compression_notes(path)
-    dataset = replace(dataset, allow_pickle=allow_pickle, notes=notes + dataset.notes)
+        dataset = replace(dataset, path=shown, sources=tuple(map(str, sources)))
+    else:
+        dataset = replace(read_one(paths[0]), layout=layout)
+    dataset = replace(dataset, allow_pickle=allow_pickle, channels_first=channels_first)
     if labels is not None:
-        dataset = replace(
-            dataset,
-            labels=read_labels(labels, allow_pickle=allow_pickle),
-            labels_path=str(labels),
-        )
+        if applied == PER_SAMPLE and Path(labels).suffix.lower() == ".csv":
+            values, notes = labels_by_file(Path(labels), dataset)
+            dataset = replace(dataset, labels=values, notes=dataset.notes + notes)
+        else:
+            dataset = replace(dataset, labels=read_labels(labels, allow_pickle=allow_pickle))
+        dataset = replace(dataset, labels_path=str(labels))
     if dataset.labels is not None:
         values, notes = one_per_sequence(dataset.labels)
         dataset = replace(dataset, labels=values, notes=dataset.notes + notes)

@@ -26,13 +26,16 @@ from .labels import labels_array
 from .nested import from_python
 
 
-def read_json(path: Path, allow_pickle: bool = False) -> Dataset:
-    """``[seq, …]`` or ``{"sequences": [seq, …], "labels": […]}``; a seq: a list of timesteps."""
+def read_json(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
+    """``[seq, …]`` or ``{"sequences": [seq, …], "labels": […]}``; a seq: a list of timesteps.
+
+    ``channels_first``: a seq is a list of features, each a list of timesteps.
+    """
     data = read_bytes(path)
     fast = _scan(data)
     if fast is not None:
-        return _from_scan(path, "json", fast)
-    fast_object = _scan_object(data, str(path))
+        return _from_scan(path, "json", fast, channels_first)
+    fast_object = _scan_object(data, str(path), channels_first)
     if fast_object is not None:
         return fast_object
     value = load_json(data, str(path))
@@ -46,15 +49,16 @@ def read_json(path: Path, allow_pickle: bool = False) -> Dataset:
             path=str(path),
             hint='write [[t1, t2, …], …] or {"sequences": [...], "labels": [...]}',
         )
-    return from_python(path, "json", value, None if labels is None else labels_array(labels))
+    labels = None if labels is None else labels_array(labels)
+    return from_python(path, "json", value, labels, channels_first=channels_first)
 
 
-def read_jsonl(path: Path, allow_pickle: bool = False) -> Dataset:
+def read_jsonl(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
     """One sequence per line: a list of timesteps, or ``{"sequence": [...], "label": …}``."""
     data = read_bytes(path)
     fast = _scan(data, jsonl=True)
     if fast is not None:
-        return _from_scan(path, "jsonl", fast)
+        return _from_scan(path, "jsonl", fast, channels_first)
     lines, sequences, labels = [], [], []
     for lineno, value in json_lines(path, data):
         if isinstance(value, dict):
@@ -72,7 +76,9 @@ def read_jsonl(path: Path, allow_pickle: bool = False) -> Dataset:
         sequences.append(value)
     have = [label is not None for label in labels]
     label_array = labels_array(labels) if any(have) else None
-    dataset = from_python(path, "jsonl", sequences, label_array, lambda i: f"line {lines[i]}")
+    dataset = from_python(
+        path, "jsonl", sequences, label_array, lambda i: f"line {lines[i]}", channels_first
+    )
     return replace(dataset, lines=np.array(lines, dtype=np.int64))
 
 
@@ -84,7 +90,7 @@ def _scan(data: bytes, jsonl: bool = False) -> NumericScan | None:
     return scan_numeric(data, start=3 if data.startswith(codecs.BOM_UTF8) else 0, jsonl=jsonl)
 
 
-def _scan_object(data: bytes, path: str) -> Dataset | None:
+def _scan_object(data: bytes, path: str, channels_first: bool = False) -> Dataset | None:
     """``{"sequences": <numeric>, …}``: the sequences scanned in C, the small rest by ``json``."""
     start = _OBJECT_START.match(data)
     if start is None:
@@ -103,13 +109,17 @@ def _scan_object(data: bytes, path: str) -> Dataset | None:
     else:
         return None
     labels = others.get("labels")
-    dataset = _from_scan(Path(path), "json", scan)
+    dataset = _from_scan(Path(path), "json", scan, channels_first)
     return dataset if labels is None else replace(dataset, labels=labels_array(labels))
 
 
-def _from_scan(path: Path, fmt: str, scan: NumericScan) -> Dataset:
+def _from_scan(path: Path, fmt: str, scan: NumericScan, channels_first: bool = False) -> Dataset:
     notes = ("timesteps are bare numbers: read as 1 feature",) if scan.univariate else ()
-    return Dataset(str(path), fmt, Ragged(scan.values, scan.lengths), notes=notes)
+    ragged = Ragged(scan.values, scan.lengths)
+    if channels_first and not scan.univariate:  # each sequence's rows are its features
+        dataset = from_python(path, fmt, list(ragged), None, channels_first=True)
+        return replace(dataset, notes=notes)
+    return Dataset(str(path), fmt, ragged, notes=notes)
 
 
 def _kind(value: Any) -> str:

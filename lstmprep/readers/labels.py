@@ -54,12 +54,50 @@ def labels_array(labels: list) -> np.ndarray:
 
 
 def one_per_sequence(labels: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
-    """An ``(N, 1)`` column becomes ``N`` labels (with a note); anything else is kept.
+    """Labels as the model will take them, with a note for each reading that was a choice.
+
+    An ``(N, 1)`` column is ``N`` labels; one-hot rows are the index of their class; floats
+    that are all whole numbers, with few distinct values, stay regression targets (noted).
 
     >>> labels, notes = one_per_sequence(np.array([[3], [1]]))
     >>> labels, notes
     (array([3, 1]), ('labels of shape (2, 1) read as one label per sequence',))
+    >>> one_per_sequence(np.array([[0, 1, 0], [1, 0, 0]]))[0]
+    array([1, 0])
     """
+    notes: list[str] = []
     if labels.ndim == 2 and labels.shape[1] == 1:
-        return labels[:, 0], (f"labels of shape {labels.shape} read as one label per sequence",)
-    return labels, ()
+        notes.append(f"labels of shape {labels.shape} read as one label per sequence")
+        labels = labels[:, 0]
+    elif _one_hot(labels):
+        notes.append(
+            f"labels of shape {labels.shape} are one-hot rows: read as {labels.shape[1]} "
+            f"classes, 0 to {labels.shape[1] - 1}"
+        )
+        labels = labels.argmax(axis=1)
+    if labels.ndim == 1 and labels.dtype.kind == "f" and len(labels):
+        finite = labels[np.isfinite(labels)]
+        distinct = len(np.unique(finite))
+        if (
+            len(finite)
+            and (finite == np.round(finite)).all()
+            and distinct <= min(20, len(labels) - 1)
+        ):
+            notes.append(
+                f"labels are floats that are all whole numbers ({distinct} distinct values): "
+                "read as regression targets — for classes, give them as integers or names "
+                "(e.g. np.save('labels.npy', y.astype(int)))"
+            )
+    return labels, tuple(notes)
+
+
+def _one_hot(labels: np.ndarray) -> bool:
+    """Rows of 0s and a single 1: each row names its class."""
+    if (
+        labels.ndim != 2
+        or labels.shape[1] < 2
+        or labels.dtype.kind not in "biuf"
+        or not len(labels)
+    ):
+        return False
+    return bool(((labels == 0) | (labels == 1)).all() and (labels.sum(axis=1) == 1).all())

@@ -38,10 +38,14 @@ def from_nested(
     sequences: Sequence[Any],
     log: ProblemLog,
     where: Callable[[int], str] = lambda i: f"sequence {i}",
+    channels_first: bool = False,
 ) -> Converted:
     """Convert a list of sequences; each a list of timesteps, each a list of numbers or a number.
 
     ``where(i)`` names sequence ``i`` in messages (a JSON-lines reader says which line).
+    ``channels_first``: each sequence is a list of features, each a list of timesteps.
+    Without it, sequences that all have one length while their widths vary are the signature
+    of that layout: one ``channels-first`` error says so instead of a mismatch per sequence.
 
     >>> log = ProblemLog()
     >>> c = from_nested([[[1, 2], [3, 4]], [[5, "x"]], [[6, 7, 8]]], log)
@@ -58,6 +62,8 @@ def from_nested(
         if item is None:
             broken.append(i)
             item = []
+        elif channels_first and _is_2d(seq):
+            item = _transpose(item)
         if isinstance(item, np.ndarray):
             if len(item):
                 widths[item.shape[1]] += len(item)
@@ -65,6 +71,8 @@ def from_nested(
             widths.update(len(row) for row in item if row)
         items.append(item)
 
+    if not channels_first and _transposed_signature(items):
+        return _refuse_transposed(items, log)  # type: ignore[arg-type]  # all arrays, just checked
     features = widths.most_common(1)[0][0] if widths else 1
     parts, bad_rows, offset = [], [], 0
     for i, item in enumerate(items):
@@ -105,16 +113,58 @@ def from_nested(
     return Converted(Ragged(values, lengths), bad, np.array(broken, dtype=np.int64))
 
 
+def _is_2d(seq: Any) -> bool:
+    """Whether a sequence is given as a list of lists (not bare numbers, one feature)."""
+    if isinstance(seq, np.ndarray):
+        return seq.ndim == 2
+    return bool(len(seq)) and isinstance(seq[0], (list, tuple, np.ndarray))
+
+
+def _transpose(item: np.ndarray | list) -> np.ndarray | list:
+    """A (features, timesteps) sequence as (timesteps, features), when its rows are whole."""
+    if isinstance(item, np.ndarray):
+        return np.ascontiguousarray(item.T)
+    if item and all(row is not None for row in item) and len({len(r) for r in item}) == 1:
+        return np.array(item, dtype=np.float64).T.copy()
+    return item  # its problems are reported already, at (sequence, row)
+
+
+def _transposed_signature(items: list) -> bool:
+    """Whole sequences, all of one length, whose widths vary: (features, timesteps) samples."""
+    if len(items) < 2 or not all(isinstance(it, np.ndarray) and len(it) for it in items):
+        return False
+    if len({len(it) for it in items}) != 1:
+        return False
+    widths = Counter(it.shape[1] for it in items)
+    return len(widths) >= 3 or (len(widths) == 2 and max(widths.values()) * 2 <= len(items))
+
+
+def _refuse_transposed(items: list[np.ndarray], log: ProblemLog) -> Converted:
+    """One error for the whole batch, whose rows become placeholders, all reported already."""
+    widths = [it.shape[1] for it in items]
+    log.add(
+        "channels-first",
+        f"every sequence has {len(items[0])} timesteps while their features range from "
+        f"{min(widths)} to {max(widths)}: the samples look stored (features, timesteps), "
+        "as aeon, sktime and PyTorch's Conv1d keep them — read them with --channels-first",
+    )
+    rows = [np.full((len(it), 1), np.nan) for it in items]
+    lengths = np.array([len(it) for it in items], dtype=np.int64)
+    values = np.concatenate(rows)
+    return Converted(Ragged(values, lengths), np.arange(len(values)), np.empty(0, np.int64))
+
+
 def from_python(
     path: Path,
     fmt: str,
     sequences: list,
     labels: np.ndarray | None,
     where: Callable[[int], str] = lambda i: f"sequence {i}",
+    channels_first: bool = False,
 ) -> Dataset:
     """A reader's dataset from Python lists: every problem located with ``where(i)``."""
     log = ProblemLog()
-    converted = from_nested(sequences, log, where)
+    converted = from_nested(sequences, log, where, channels_first)
     return Dataset(
         str(path),
         fmt,

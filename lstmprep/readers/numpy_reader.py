@@ -26,16 +26,21 @@ from .nested import from_python
 PICKLE_HINT = "pass --allow-pickle only for files you trust: unpickling can run code"
 
 
-def read_npy(path: Path, allow_pickle: bool = False) -> Dataset:
-    """A 2-D ``(samples, timesteps)`` array (univariate), a dense 3-D one, or pickled sequences."""
+def read_npy(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
+    """A 2-D ``(samples, timesteps)`` array (univariate), a dense 3-D one, or pickled sequences.
+
+    ``channels_first``: a 3-D array is ``(samples, features, timesteps)``.
+    """
     with open(path, "rb") as f:
         dtype = npy_header(f, path.stat().st_size, str(path), allow_pickle, mapped=True)
     if dtype.hasobject:
         array = load_npy(path, allow_pickle=True)
-        return from_python(
-            path, "npy", list(array.reshape(-1)) if array.ndim else [array[()]], None
-        )
-    return _from_array(path, "npy", load_npy(path, mmap_mode="r"))
+        sequences = list(array.reshape(-1)) if array.ndim else [array[()]]
+        return from_python(path, "npy", sequences, None, channels_first=channels_first)
+    array = load_npy(path, mmap_mode="r")
+    if channels_first and array.ndim == 3:
+        array = array.transpose(0, 2, 1)
+    return _from_array(path, "npy", array)
 
 
 def load_npy(path: Path, **kwargs: Any) -> np.ndarray:
@@ -52,8 +57,12 @@ def load_npy(path: Path, **kwargs: Any) -> np.ndarray:
         ) from None
 
 
-def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
-    """pad's output (``x``, ``lengths``, ``y``), ``values`` + ``lengths``, or np.savez(*seqs)."""
+def read_npz(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
+    """pad's output (``x``, ``lengths``, ``y``), ``values`` + ``lengths``, or np.savez(*seqs).
+
+    ``channels_first``: each of np.savez(*seqs) is ``(features, timesteps)``, a dense ``x``
+    ``(samples, features, timesteps)``; the other layouts are timesteps-first by definition.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
@@ -69,6 +78,8 @@ def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
         raise UnreadableInput("the archive holds no arrays", path=str(path))
     labels = arrays.get("y", arrays.get("labels"))
     if "x" in arrays:
+        if channels_first and "lengths" not in arrays and arrays["x"].ndim == 3:
+            arrays["x"] = arrays["x"].transpose(0, 2, 1)
         return _from_padded(path, arrays, labels)
     if "values" in arrays and "lengths" in arrays:
         values, lengths = arrays["values"], _lengths(arrays["lengths"], path)
@@ -93,7 +104,7 @@ def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
     numbered = sorted((int(m[4:]), m) for m in arrays if re.fullmatch(r"arr_\d+", m))
     if numbered:
         sequences = [arrays[name] for _, name in numbered]
-        return from_python(path, "npz", sequences, labels)
+        return from_python(path, "npz", sequences, labels, channels_first=channels_first)
     raise UnreadableInput(
         f"no sequences among the arrays {sorted(arrays)}",
         path=str(path),
@@ -216,7 +227,9 @@ def _from_array(
         if array.ndim == 2:
             notes.append(
                 f"2-D array {array.shape} read as {array.shape[0]} univariate sequences "
-                f"of {array.shape[1]} timesteps (1 feature)"
+                f"of {array.shape[1]} timesteps (1 feature); if it is one sample of "
+                f"{array.shape[0]} timesteps × {array.shape[1]} features, read it with "
+                "--per-sample (or read its folder: one sample per file)"
             )
             array = array[:, :, None]
         if array.ndim != 3:
