@@ -2,7 +2,8 @@
 
 An ``.npz`` with ``x`` ``(N, T, F)``, ``lengths`` ``(N,)`` (real timesteps per row, after
 truncation), ``y`` when there are labels, and ``meta``: a JSON object (:class:`PadMeta`) saying
-how the rows were padded. An ``.npy`` holds ``x`` alone. Both load with
+how the rows were padded. ``lstmprep window`` writes the same format (``kind: "windows"``), with
+``source`` ``(N, 2)``: the series and start step of each window. An ``.npy`` holds ``x`` alone. Both load with
 ``np.load(path, allow_pickle=False)``.
 """
 
@@ -21,7 +22,7 @@ from .output import Inputs, atomic_path
 from .padding import timestep_mask
 
 #: The members of a padded .npz, in the order they are written.
-MEMBERS = ("x", "lengths", "y", "meta")
+MEMBERS = ("x", "lengths", "y", "source", "meta")
 SUFFIXES = (".npz", ".npy")
 
 
@@ -47,6 +48,10 @@ class PadMeta:
     classes: tuple | None = None
     #: the lstmprep version that wrote the file
     lstmprep: str = ""
+    #: "padded" (lstmprep pad) or "windows" (lstmprep window)
+    kind: str = "padded"
+    #: for windows, how they were cut (:class:`lstmprep.windowing.WindowOptions` as a dict)
+    window: dict | None = None
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -88,8 +93,9 @@ def write_padded(
     meta: PadMeta,
     *,
     inputs: Inputs | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member.
+    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member (and ``extra``).
 
     The free space is checked first, and nothing is renamed into place if one of ``inputs``
     (:func:`~lstmprep.output.watch_inputs`, taken before reading) changed meanwhile.
@@ -99,6 +105,7 @@ def write_padded(
         arrays["lengths"] = lengths
         if y is not None:
             arrays["y"] = y
+        arrays.update(extra or {})
         arrays["meta"] = np.array(meta.to_json())
     size = sum(a.nbytes for a in arrays.values())
     with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:

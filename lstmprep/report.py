@@ -27,6 +27,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
     "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),
     "length-outlier": ("warning", "a few long sequences make padding to the longest wasteful"),
+    "long-sequences": ("warning", "few sequences of over 1,000 steps: cut them into windows"),
+    "short-series": ("warning", "a series is shorter than one window (lstmprep window)"),
 }
 
 #: How many places a grouped problem lists.
