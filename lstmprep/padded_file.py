@@ -3,8 +3,8 @@
 An ``.npz`` with ``x`` ``(N, T, F)``, ``lengths`` ``(N,)`` (real timesteps per row, after
 truncation), ``y`` when there are labels, and ``meta``: a JSON object (:class:`PadMeta`) saying
 how the rows were padded. ``lstmprep window`` writes the same format (``kind: "windows"``), with
-``source`` ``(N, 2)``: the series and start step of each window. An ``.npy`` holds ``x`` alone. Both load with
-``np.load(path, allow_pickle=False)``.
+``source`` ``(N, 2)``: the series and start step of each window. An ``.npy`` holds ``x`` alone.
+Both load with ``np.load(path, allow_pickle=False)``.
 """
 
 from __future__ import annotations

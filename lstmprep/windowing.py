@@ -63,17 +63,16 @@ class WindowOptions:
     sampling_rate: int = 1
     target: str = "next"
     horizon: int = 1
-    #: the features ``next`` predicts (indices); None: all of them
-    target_columns: tuple[int, ...] | None = None
+    #: the features ``next`` predicts (indices, or "0,2"); None: all of them
+    target_columns: tuple[int, ...] | str | None = None
     pad_short: bool = False
 
     def __post_init__(self) -> None:
         for name in ("length", "stride", "sampling_rate", "horizon"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise UsageError(
-                    f"--{name.replace('_', '-')} must be a whole number of at least 1, not {value!r}"
-                )
+                option = "--" + name.replace("_", "-")
+                raise UsageError(f"{option} must be a whole number of at least 1, not {value!r}")
             object.__setattr__(self, name, int(value))
         target = self.target.value if isinstance(self.target, Enum) else self.target
         if target not in TARGETS:
@@ -108,7 +107,8 @@ class WindowOptions:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["target_columns"] = None if self.target_columns is None else list(self.target_columns)
+        columns = self.target_columns
+        d["target_columns"] = None if columns is None else list(parse_columns(columns))
         return d
 
 
@@ -175,12 +175,16 @@ def windows(
     check of ``inspect`` first.
 
     >>> w = windows(np.arange(6.0), 3)
-    >>> w.x[..., 0].tolist(), w.y.tolist(), w.source.tolist()
-    ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [2.0, 3.0, 4.0]], [[3.0], [4.0], [5.0]], [[0, 0], [0, 1], [0, 2]])
+    >>> w.x[..., 0].tolist(), w.y.tolist()
+    ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [2.0, 3.0, 4.0]], [[3.0], [4.0], [5.0]])
+    >>> w.source.tolist()
+    [[0, 0], [0, 1], [0, 2]]
     >>> r = Ragged.from_sequences([[1, 2, 3, 4], [5, 6], [7, 8, 9]])
     >>> w = windows(r, 2, target="label", labels=np.array(["a", "b", "c"]), stride=2)
-    >>> w.x[..., 0].tolist(), w.y.tolist(), w.source.tolist()
-    ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], ['a', 'a', 'b', 'c'], [[0, 0], [0, 2], [1, 0], [2, 0]])
+    >>> w.x[..., 0].tolist(), w.y.tolist()
+    ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], ['a', 'a', 'b', 'c'])
+    >>> w.source.tolist()
+    [[0, 0], [0, 2], [1, 0], [2, 0]]
     """
     options = WindowOptions(
         length, stride, sampling_rate, target, horizon, target_columns, pad_short
@@ -279,8 +283,10 @@ def plan(
 
 def target_columns(options: WindowOptions, features: int) -> tuple[int, ...] | None:
     """The features ``next`` predicts, checked against the data's ``features``."""
-    columns = options.target_columns
-    if columns is not None and max(columns) >= features:
+    if options.target_columns is None:
+        return None
+    columns = parse_columns(options.target_columns)
+    if max(columns) >= features:
         missing = [c for c in columns if c >= features]
         raise UsageError(
             f"--target-columns names feature {missing[0]}, but the series have {features} "
