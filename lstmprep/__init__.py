@@ -43,6 +43,11 @@ _EXPORTS = {
     "model_meta": ".train",
     "train_file": ".train",
     "train_model": ".train:train",
+    "WindowOptions": ".windowing",
+    "WindowSummary": ".windowing",
+    "Windows": ".windowing",
+    "window_file": ".windowing",
+    "windows": ".windowing",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -77,3 +82,4 @@ if TYPE_CHECKING:
     from .report import CODES, Place, Problem, Report, Stats  # noqa: F401
     from .train import TrainOptions, TrainResult, model_meta, train_file  # noqa: F401
     from .train import train as train_model  # noqa: F401
+    from .windowing import WindowOptions, Windows, WindowSummary, window_file, windows  # noqa: F401

@@ -14,6 +14,8 @@ from .options import DEFAULTS, PadOptions, parse_maxlen
 
 #: Where suggested pad commands write: the current folder, which exists.
 PADDED = "padded.npz"
+#: Where suggested window commands write.
+WINDOWED = "windows.npz"
 
 
 def command(*words: str) -> str:
@@ -56,6 +58,14 @@ def padding(options: PadOptions) -> list[str]:
 def pad_command(dataset: Dataset, options: PadOptions = DEFAULTS) -> str:
     """The pad command for ``dataset`` with ``options``, writing :data:`PADDED`."""
     return command("pad", *dataset.arguments, "-o", PADDED, *padding(options), *reading(dataset))
+
+
+def window_command(dataset: Dataset, length: int, stride: int) -> str:
+    """The window command for ``dataset``: the label as target when there are labels, else
+    the next value (forecasting), writing :data:`WINDOWED`."""
+    target = ["--target", "label"] if dataset.labels is not None else []
+    sizes = ["--length", str(length), "--stride", str(stride)]
+    return command("window", dataset.path, "-o", WINDOWED, *sizes, *target, *reading(dataset))
 
 
 def inspect_command(dataset: Dataset) -> str:

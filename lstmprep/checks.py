@@ -24,6 +24,9 @@ from .report import MAX_PLACES, Problem, ProblemLog
 
 #: Padding to the longest sequence that wastes more than this share is worth a warning.
 WASTE_LIMIT = 0.5
+#: Sequences longer than this (median), and no more of them than FEW_SEQUENCES, are better cut
+#: into windows (lstmprep window) of WINDOW_LENGTH steps, every WINDOW_STRIDE steps.
+LONG_STEPS, FEW_SEQUENCES, WINDOW_LENGTH, WINDOW_STRIDE = 1000, 100, 100, 50
 
 Place = tuple[int | None, int | None]
 
@@ -148,6 +151,24 @@ def check_lengths(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
         )
 
 
+def check_long_sequences(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    """A few very long sequences: an LSTM learns poorly over them, windows give it samples."""
+    lengths = dataset.ragged.lengths[~log.sequences]
+    if not len(lengths) or len(lengths) > FEW_SEQUENCES:
+        return
+    median = float(np.median(lengths))
+    if median <= LONG_STEPS:
+        return
+    window = advice.window_command(dataset, WINDOW_LENGTH, WINDOW_STRIDE)
+    log.add(
+        "long-sequences",
+        f"{len(lengths)} sequence(s) of {median:,.0f} steps (median): an LSTM learns poorly "
+        f"over more than {LONG_STEPS:,} steps, and {len(lengths)} is few samples — cut them "
+        f"into windows of {WINDOW_LENGTH} steps: `{window}`",
+        int(np.argmax(dataset.ragged.lengths)),
+    )
+
+
 def check_pad_collision(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
     values = dataset.ragged.values
     if not values.shape[1]:
@@ -248,6 +269,7 @@ CHECKS: list[Check] = [
     check_non_finite,
     check_cast,
     check_lengths,
+    check_long_sequences,
     check_pad_collision,
     check_labels,
     check_trainable,

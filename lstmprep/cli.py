@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .options import PAD_VALUE, Dtype, Side
+from .options import PAD_VALUE, Dtype, Side, Target
 
 app = typer.Typer(
     help="Turn ragged sequence data into the dense (samples, timesteps, features) tensor a "
@@ -275,6 +275,90 @@ def pad(
         emit_json(summary.to_dict())
     elif not quiet:
         render.pad_summary(summary, err)
+
+
+@app.command()
+@handled
+def window(
+    files: Inputs,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Where to write: .npz (x, lengths, y, source, meta) or .npy (x)."
+        ),
+    ],
+    length: Annotated[int, typer.Option(metavar="W", help="Timesteps per window.")],
+    stride: Annotated[
+        int, typer.Option(metavar="S", help="Steps from one window to the next.")
+    ] = 1,
+    sampling_rate: Annotated[
+        int, typer.Option(metavar="R", help="Take every Rth step (as Keras's sampling_rate).")
+    ] = 1,
+    target: Annotated[
+        Target,
+        typer.Option(
+            help="y: the next --horizon values (forecasting), the series' label, or none."
+        ),
+    ] = Target.next,
+    horizon: Annotated[
+        int, typer.Option(metavar="H", help="How many values --target next predicts.")
+    ] = 1,
+    target_columns: Annotated[
+        str | None,
+        typer.Option(
+            metavar="A,B",
+            help="The features --target next predicts (0 is the first). Default: all.",
+        ),
+    ] = None,
+    pad_short: Annotated[
+        bool,
+        typer.Option(
+            "--pad-short", help="Pad a series shorter than one window into one (else skip it)."
+        ),
+    ] = False,
+    labels: Labels = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing output file.")
+    ] = False,
+    allow_pickle: AllowPickle = False,
+    channels_first: ChannelsFirst = False,
+    per_sample: PerSample = False,
+    shards: Shards = False,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Cut long series into fixed-length training windows, each with its target.
+
+    \b
+    Example: lstmprep window sample_data/prices.jsonl -o windows.npz --length 20 --target-columns 0
+
+    Windows never cross from one series into the next; a series shorter than one window is
+    reported and skipped, or padded with --pad-short. For one series, x and y are what
+    keras.utils.timeseries_dataset_from_array yields. Data with errors is refused (exit 1)
+    and nothing is written; an existing output is kept unless --force.
+    """
+    from . import render
+    from .windowing import WindowOptions, window_file
+
+    options = WindowOptions(
+        length, stride, sampling_rate, target.value, horizon, target_columns, pad_short
+    )
+    how = reading(files, channels_first, per_sample, shards)
+    with render.Steps(err, enabled=not (quiet or as_json)) as step:
+        summary = window_file(
+            how.pop("source"),
+            output,
+            options,
+            labels=labels,
+            force=force,
+            allow_pickle=allow_pickle,
+            step=step,
+            **how,
+        )
+    if as_json:
+        emit_json(summary.to_dict())
+    elif not quiet:
+        render.window_summary(summary, err)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import advice
-from .checks import free_value, run_checks
+from .checks import WINDOW_LENGTH, WINDOW_STRIDE, free_value, run_checks
 from .dataset import Dataset
 from .options import DEFAULTS, PadOptions, percentile_length
 from .readers import Source, read
@@ -64,10 +64,13 @@ def diagnose(dataset: Dataset, *, strict: bool = False, options: PadOptions = DE
 
 
 def next_command(dataset: Dataset, report: Report) -> str | None:
-    """What to run next: pad when the lengths differ, else train; None while there are errors."""
+    """What to run next: window when sequences are few and long, pad when the lengths differ,
+    else train; None while there are errors."""
     if report.errors:
         return None
     codes = report.codes()
+    if "long-sequences" in codes:
+        return advice.window_command(dataset, WINDOW_LENGTH, WINDOW_STRIDE)
     if "ragged-length" in codes:
         maxlen = "p95" if "length-outlier" in codes else None
         return advice.pad_command(dataset, PadOptions(maxlen=maxlen))

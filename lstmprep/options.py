@@ -41,6 +41,14 @@ class Dtype(str, Enum):
     uint8 = "uint8"
 
 
+class Target(str, Enum):
+    """What ``lstmprep window`` gives each window as its target."""
+
+    next = "next"
+    label = "label"
+    none = "none"
+
+
 @dataclass(frozen=True)
 class PadOptions:
     """How to pad. ``maxlen`` is a length, ``"pNN"`` (a percentile of the lengths) or None.

@@ -2,12 +2,14 @@
 
 An ``.npz`` with ``x`` ``(N, T, F)``, ``lengths`` ``(N,)`` (real timesteps per row, after
 truncation), ``y`` when there are labels, and ``meta``: a JSON object (:class:`PadMeta`) saying
-how the rows were padded. An ``.npy`` holds ``x`` alone. Both load with
-``np.load(path, allow_pickle=False)``.
+how the rows were padded. ``lstmprep window`` writes the same format (``kind: "windows"``), with
+``source`` ``(N, 2)``: the series and start step of each window. An ``.npy`` holds ``x`` alone.
+Both load with ``np.load(path, allow_pickle=False)``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -15,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from .dataset import Dataset
 from .errors import UnreadableInput
 from .options import PAD_VALUE
 from .output import Inputs, atomic_path
 from .padding import timestep_mask
 
 #: The members of a padded .npz, in the order they are written.
-MEMBERS = ("x", "lengths", "y", "meta")
+MEMBERS = ("x", "lengths", "y", "source", "meta")
 SUFFIXES = (".npz", ".npy")
 
 
@@ -50,6 +53,10 @@ class PadMeta:
     lstmprep: str = ""
     #: each sample of the source was (features, timesteps) and was transposed on read
     channels_first: bool = False
+    #: "padded" (lstmprep pad) or "windows" (lstmprep window)
+    kind: str = "padded"
+    #: for windows, how they were cut (:class:`lstmprep.windowing.WindowOptions` as a dict)
+    window: dict | None = None
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -91,8 +98,9 @@ def write_padded(
     meta: PadMeta,
     *,
     inputs: Inputs | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member.
+    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member (and ``extra``).
 
     The free space is checked first, and nothing is renamed into place if one of ``inputs``
     (:func:`~lstmprep.output.watch_inputs`, taken before reading) changed meanwhile.
@@ -102,6 +110,7 @@ def write_padded(
         arrays["lengths"] = lengths
         if y is not None:
             arrays["y"] = y
+        arrays.update(extra or {})
         arrays["meta"] = np.array(meta.to_json())
     size = sum(a.nbytes for a in arrays.values())
     with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
@@ -133,3 +142,23 @@ def unpad(
         )
     padding = meta.padding if meta else "post"
     return x[timestep_mask(lengths, x.shape[1], padding)], lengths
+
+
+def source_meta(dataset: Dataset, files: list[Path]) -> dict[str, str]:
+    """The source's name and sha256; for several files, the sha256 of their names and hashes."""
+    if len(files) == 1 and not dataset.files:
+        return {"file": files[0].name, "sha256": sha256(files[0])}
+    listing = "".join(f"{sha256(f)}  {f.name}\n" for f in files)
+    return {
+        "file": dataset.path,
+        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
+        "files": str(len(files)),
+    }
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -7,7 +7,6 @@ the output is written atomically and never over the input or an existing file (u
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -17,13 +16,12 @@ from typing import Any
 import numpy as np
 
 from . import __version__, advice
-from .dataset import Dataset
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
 from .options import DEFAULTS, PadOptions
 from .output import check_destination, watch_inputs
-from .padded_file import SUFFIXES, PadMeta, write_padded
+from .padded_file import SUFFIXES, PadMeta, source_meta, write_padded
 from .padding import pad_ragged
 from .readers import Source, files_of, read
 from .report import Problem
@@ -149,23 +147,3 @@ def pad_file(
         meta=meta,
         next_command=advice.train_command(str(output)) if output.suffix.lower() == ".npz" else None,
     )
-
-
-def source_meta(dataset: Dataset, files: list[Path]) -> dict[str, str]:
-    """The source's name and sha256; for several files, the sha256 of their names and hashes."""
-    if len(files) == 1 and not dataset.files:
-        return {"file": files[0].name, "sha256": sha256(files[0])}
-    listing = "".join(f"{sha256(f)}  {f.name}\n" for f in files)
-    return {
-        "file": dataset.path,
-        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
-        "files": str(len(files)),
-    }
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

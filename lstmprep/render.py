@@ -25,6 +25,7 @@ from .train import TrainResult
 
 if TYPE_CHECKING:
     from .pipeline import PadSummary
+    from .windowing import WindowSummary
 
 STYLE = {"error": "bold red", "warning": "yellow"}
 
@@ -200,6 +201,22 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
         if p.code != "ragged-length":  # padding is the answer to that one
             lead = Text(f"warning: {p.code}: ", style="yellow")
             console.print(_message(p.message, lead))
+    if summary.next_command:
+        console.print(_message(f"`{summary.next_command}`", Text("next:", style="bold green")))
+
+
+def window_summary(summary: WindowSummary, console: Console) -> None:
+    """What window wrote, in a few lines, and its warnings."""
+    n, t, f = summary.shape
+    y = "" if summary.y_shape is None else ", y " + " x ".join(f"{d:,}" for d in summary.y_shape)
+    console.print(
+        f"wrote {summary.output}: x {n:,} x {t} x {f} {summary.dtype}{y}, "
+        f"{n:,} windows from {summary.series:,} series, {summary.bytes / 1e6:,.1f} MB"
+    )
+    if not summary.output.lower().endswith(".npz"):
+        console.print("targets and sources are not saved in .npy: write .npz to keep them")
+    for p in summary.warnings:
+        console.print(_message(p.message, Text(f"warning: {p.code}: ", style="yellow")))
     if summary.next_command:
         console.print(_message(f"`{summary.next_command}`", Text("next:", style="bold green")))
 

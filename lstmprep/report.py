@@ -32,6 +32,8 @@ CODES: dict[str, tuple[Severity, str]] = {
         "warning",
         "more features than timesteps: maybe (features, timesteps)",
     ),
+    "long-sequences": ("warning", "few sequences of over 1,000 steps: cut them into windows"),
+    "short-series": ("warning", "a series is shorter than one window (lstmprep window)"),
 }
 
 #: How many places a grouped problem lists.

@@ -121,6 +121,7 @@ def problems() -> None:
         "length-outlier": [[[0.1, 0.2]] * 3 for _ in range(30)] + [[[0.3, 0.4]] * 200],
         "lossy-cast": [[[0.1, 1e300], [0.3, 0.4]], [[0.5, 0.6], [0.7, 0.8]]],
         "too-short": [[[0.1, 0.2]], [[0.3, 0.4]]],
+        "long-sequences": np.round(1.5 + np.sin(np.arange(1200) / 20 + np.c_[0:2]), 3).tolist(),
     }
     for code, value in files.items():
         write_json(HERE / "problems" / f"{code}.json", value)

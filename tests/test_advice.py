@@ -103,14 +103,14 @@ def test_advice_already_followed_is_not_repeated(data_dir):
 
 def help_examples() -> list[str]:
     examples = []
-    for command in ("inspect", "pad", "train"):
+    for command in ("inspect", "pad", "window", "train"):
         text = cli([command, "--help"]).stdout
         examples += re.findall(r"Example: (lstmprep .+)", text)
     return examples
 
 
 def test_every_command_has_a_help_example():
-    assert len(help_examples()) == 3
+    assert len(help_examples()) == 4
 
 
 @pytest.mark.parametrize("example", help_examples())

@@ -31,11 +31,13 @@ CASES = {
         (None, None),
     ),
     "maybe-channels-first": ([[[0.1, 0.2, 0.3, 0.4, 0.5]] * 2] * 2, (None, None)),
+    "long-sequences": ([[[0.5, 1.5]] * 1001] * 3 + [[[0.5, 1.5]] * 1002], (3, None)),
 }
 
 
 def test_every_code_has_a_case():
-    assert set(CASES) | {"non-finite"} == set(CODES)
+    # short-series is window's own warning (tests/test_windows.py)
+    assert set(CASES) | {"non-finite", "short-series"} == set(CODES)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))

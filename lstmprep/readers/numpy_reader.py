@@ -268,6 +268,8 @@ def _from_padded(path: Path, arrays: dict[str, np.ndarray], labels: np.ndarray |
     """lstmprep pad's own output: the padding cut away again, as its ``lengths`` and meta say."""
     x = arrays["x"]
     meta = PadMeta.from_json(str(arrays["meta"]), str(path)) if "meta" in arrays else None
+    if meta and meta.kind == "windows" and labels is not None and labels.ndim == 3:
+        labels = labels.reshape(len(labels), -1)  # (N, horizon, C): one vector per window
     if "lengths" not in arrays or x.ndim != 3:
         return replace(_from_array(path, "npz", x), labels=labels, meta=meta)
     values, lengths = unpad(x, _lengths(arrays["lengths"], path), meta, str(path))
