@@ -26,9 +26,10 @@ def command(*words: str) -> str:
 
 
 def reading(dataset: Dataset) -> list[str]:
-    """The options that read ``dataset`` as it was read: its labels file, pickles allowed."""
+    """The options that read ``dataset`` as it was read: labels file, pickles allowed, kind."""
     words = ["--labels", dataset.labels_path] if dataset.labels_path else []
-    return words + (["--allow-pickle"] if dataset.allow_pickle else [])
+    words += ["--allow-pickle"] if dataset.allow_pickle else []
+    return words + (["--kind", dataset.kind_option] if dataset.kind_option else [])
 
 
 def padding(options: PadOptions) -> list[str]:
@@ -60,6 +61,8 @@ def inspect_command(dataset: Dataset) -> str:
     return command("inspect", dataset.path, *reading(dataset))
 
 
-def train_command(path: str, dataset: Dataset | None = None) -> str:
-    """Train on ``path``: a sequence file read as ``dataset`` was, or pad's output."""
-    return command("train", path, *(reading(dataset) if dataset else []))
+def train_command(path: str, dataset: Dataset | None = None, kind: str | None = None) -> str:
+    """Train on ``path``: a sequence file read as ``dataset`` was, or pad's output (with
+    ``--kind`` when pad was given one)."""
+    words = reading(dataset) if dataset else (["--kind", kind] if kind else [])
+    return command("train", path, *words)

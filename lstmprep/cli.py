@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .options import PAD_VALUE, Dtype, Side
+from .options import PAD_VALUE, Dtype, Kind, Side
 
 app = typer.Typer(
     help="Turn ragged sequence data into the dense (samples, timesteps, features) tensor a "
@@ -44,7 +44,9 @@ err = _console(stderr=True)
 _state = {"debug": False}
 
 # --- options shared by several commands ----------------------------------------------------------
-Input = Annotated[Path, typer.Argument(help="A .json, .jsonl, .npy or .npz sequence file.")]
+Input = Annotated[
+    Path, typer.Argument(help="A .json, .jsonl, .npy, .npz or .txt (token ids) sequence file.")
+]
 Labels = Annotated[
     Path | None,
     typer.Option("--labels", metavar="FILE", help="Labels, one per sequence (.json/.jsonl/.npy)."),
@@ -53,6 +55,13 @@ AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+KindOption = Annotated[
+    Kind | None,
+    typer.Option(
+        help="Read the numbers as token ids (for an Embedding) or as values. Default: token "
+        "ids when univariate whole numbers from 0 with 20 or more distinct values."
+    ),
+]
 AllowPickle = Annotated[
     bool,
     typer.Option(
@@ -147,6 +156,7 @@ def inspect(
         bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
     ] = False,
     allow_pickle: AllowPickle = False,
+    kind: KindOption = None,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -159,7 +169,13 @@ def inspect(
     from . import render
     from .inspection import inspect as inspect_file
 
-    report = inspect_file(file, labels=labels, allow_pickle=allow_pickle, strict=strict)
+    report = inspect_file(
+        file,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        strict=strict,
+        kind=kind.value if kind else None,
+    )
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -192,7 +208,13 @@ def pad(
         typer.Option(help="Cut long sequences at the start ('pre': keep the latest) or 'post'."),
     ] = Side.pre,
     value: Annotated[float, typer.Option(help="The padding value.")] = PAD_VALUE,
-    dtype: Annotated[Dtype, typer.Option(help="The output's dtype.")] = Dtype.float32,
+    dtype: Annotated[
+        Dtype | None,
+        typer.Option(
+            help="The output's dtype. Default: float32, or int32 for token ids (int64 when an "
+            "id needs it)."
+        ),
+    ] = None,
     allow_lossy: Annotated[
         bool, typer.Option("--allow-lossy", help="Cast even when --dtype changes the values.")
     ] = False,
@@ -201,6 +223,7 @@ def pad(
         bool, typer.Option("--force", help="Replace an existing output file.")
     ] = False,
     allow_pickle: AllowPickle = False,
+    kind: KindOption = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -216,7 +239,9 @@ def pad(
     from .options import PadOptions
     from .pipeline import pad_file
 
-    options = PadOptions(maxlen, padding.value, truncating.value, value, dtype.value, allow_lossy)
+    options = PadOptions(
+        maxlen, padding.value, truncating.value, value, dtype.value if dtype else None, allow_lossy
+    )
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
             file,
@@ -225,6 +250,7 @@ def pad(
             labels=labels,
             force=force,
             allow_pickle=allow_pickle,
+            kind=kind.value if kind else None,
             step=step,
         )
     if as_json:
@@ -258,6 +284,7 @@ def train(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing model file.")] = False,
     allow_pickle: AllowPickle = False,
+    kind: KindOption = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
     verbose: Annotated[
@@ -296,6 +323,7 @@ def train(
             force=force,
             progress=progress,
             verbose=verbose,
+            kind=kind.value if kind else None,
         )
     if as_json:
         emit_json(result.to_dict())

@@ -40,7 +40,7 @@ class Dataset:
 
     #: the file, as the user named it
     path: str
-    #: the format it was read as: "json", "jsonl", "npy", "npz"
+    #: the format it was read as: "json", "jsonl", "npy", "npz", "txt"
     format: str
     ragged: Ragged
     labels: np.ndarray | None = None
@@ -59,6 +59,10 @@ class Dataset:
     labels_path: str | None = None
     #: whether pickled arrays were allowed when reading
     allow_pickle: bool = False
+    #: "tokens" (ids for an Embedding) or "values"; None: undecided (``tokens.with_kind``)
+    kind: str | None = None
+    #: the kind as the user forced it (``--kind``), to repeat in suggested commands
+    kind_option: str | None = None
 
     def where(self, sequence: int) -> str:
         """Sequence ``sequence`` in words, with its line where the format has one."""

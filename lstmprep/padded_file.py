@@ -1,6 +1,6 @@
 """The padded file lstmprep pad writes, and reading it back: one owner for the format.
 
-An ``.npz`` with ``x`` ``(N, T, F)``, ``lengths`` ``(N,)`` (real timesteps per row, after
+An ``.npz`` with ``x`` ``(N, T, F)`` (token ids: ``(N, T)`` integers), ``lengths`` ``(N,)`` (real timesteps per row, after
 truncation), ``y`` when there are labels, and ``meta``: a JSON object (:class:`PadMeta`) saying
 how the rows were padded. An ``.npy`` holds ``x`` alone. Both load with
 ``np.load(path, allow_pickle=False)``.
@@ -47,6 +47,10 @@ class PadMeta:
     classes: tuple | None = None
     #: the lstmprep version that wrote the file
     lstmprep: str = ""
+    #: "tokens" (x is (N, T) ids) or "values"; None in files from before lstmprep knew ids
+    kind: str | None = None
+    #: token ids: the Embedding's input_dim, the pad id included
+    vocabulary: int | None = None
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -71,9 +75,14 @@ class PadMeta:
         if isinstance(values.get("classes"), list):
             values["classes"] = tuple(values["classes"])
         meta = cls(**values)
-        if meta.padding not in ("pre", "post") or not isinstance(meta.value, (int, float)):
+        if (
+            meta.padding not in ("pre", "post")
+            or not isinstance(meta.value, (int, float))
+            or meta.kind not in (None, "tokens", "values")
+        ):
             raise UnreadableInput(
-                f"member meta says padding {meta.padding!r} with value {meta.value!r}",
+                f"member meta says padding {meta.padding!r} with value {meta.value!r} "
+                f"({meta.kind or 'values'})",
                 path=path,
                 hint="write the file again with lstmprep pad",
             )

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, advice
+from . import __version__, advice, tokens
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
@@ -34,7 +34,8 @@ class PadSummary:
     """What ``pad_file`` wrote."""
 
     output: str
-    shape: tuple[int, int, int]
+    #: (N, T, F), or (N, T) for token ids
+    shape: tuple[int, ...]
     dtype: str
     maxlen: int
     truncated_sequences: int
@@ -61,9 +62,13 @@ def pad_file(
     labels: str | Path | None = None,
     force: bool = False,
     allow_pickle: bool = False,
+    kind: str | None = None,
     step: Callable[[str], None] = lambda name: None,
 ) -> PadSummary:
     """Pad the sequences in ``source`` and write them to ``output`` (.npz or .npy).
+
+    Token ids (``kind``, or as the data says: :mod:`lstmprep.tokens`) stay whole numbers,
+    int32 unless an id needs int64 (or ``options.dtype`` says otherwise), shaped ``(N, T)``.
 
     ``step(name)`` is called as each phase starts (reading, checking, padding, writing).
     Raises :class:`RefusedData` (exit 1) when the data has errors, with the report.
@@ -89,7 +94,7 @@ def pad_file(
     inputs = watch_inputs([source, labels])  # refused before the rename if they change
     step("reading")
     inputs = watch_inputs([source, labels])  # refused before the rename if they change
-    dataset = read(source, labels=labels, allow_pickle=allow_pickle)
+    dataset = read(source, labels=labels, allow_pickle=allow_pickle, kind=kind)
     step("checking")
     report = diagnose(dataset, options=options)
     if report.errors:
@@ -98,26 +103,32 @@ def pad_file(
     step("padding")
     ragged = dataset.ragged
     maxlen = options.resolve_maxlen(ragged.lengths)
-    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, options.dtype, str(source))
+    dtype = tokens.output_dtype(dataset, options)
+    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, dtype, str(source))
     x, kept = pad_ragged(
         ragged,
         maxlen,
         padding=options.padding,
         truncating=options.truncating,
         value=options.value,
-        dtype=options.dtype,
+        dtype=dtype,
     )
+    ids = dataset.kind == "tokens"
+    if ids:
+        x = x[:, :, 0]  # the (N, T) an Embedding takes
     classify = task_of(dataset.labels) in ("binary", "multiclass")
     meta = PadMeta(
         maxlen=maxlen,
         padding=options.padding,
         truncating=options.truncating,
         value=options.value,
-        dtype=options.dtype,
+        dtype=dtype,
         source={"file": source.name, "sha256": sha256(source)},
         labels=None if labels is None else Path(labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,
+        kind=dataset.kind,
+        vocabulary=tokens.vocabulary_size(ragged.values, options.value) if ids else None,
     )
 
     step("writing")
@@ -125,7 +136,7 @@ def pad_file(
     cells = x.shape[0] * x.shape[1]
     return PadSummary(
         output=str(output),
-        shape=(int(x.shape[0]), int(x.shape[1]), int(x.shape[2])),
+        shape=tuple(int(n) for n in x.shape),
         dtype=str(x.dtype),
         maxlen=maxlen,
         truncated_sequences=int(np.count_nonzero(ragged.lengths > kept)),
@@ -135,7 +146,9 @@ def pad_file(
         labels=dataset.labels is not None,
         warnings=report.warnings,
         meta=meta,
-        next_command=advice.train_command(str(output)) if output.suffix.lower() == ".npz" else None,
+        next_command=advice.train_command(str(output), kind=dataset.kind_option)
+        if output.suffix.lower() == ".npz"
+        else None,
     )
 
 

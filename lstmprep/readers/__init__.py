@@ -14,10 +14,12 @@ from pathlib import Path
 
 from ..dataset import Dataset
 from ..errors import UnreadableInput
+from ..tokens import with_kind
 from .files import check_file
 from .json_reader import read_json, read_jsonl
 from .labels import one_per_sequence, read_labels
 from .numpy_reader import read_npy, read_npz
+from .text_reader import read_txt
 
 #: file suffix → reader(path, allow_pickle)
 READERS: dict[str, Callable[[Path, bool], Dataset]] = {
@@ -25,15 +27,23 @@ READERS: dict[str, Callable[[Path, bool], Dataset]] = {
     ".jsonl": read_jsonl,
     ".npy": read_npy,
     ".npz": read_npz,
+    ".txt": read_txt,
 }
 
 __all__ = ["READERS", "Dataset", "read", "read_labels"]
 
 
 def read(
-    path: str | Path, *, labels: str | Path | None = None, allow_pickle: bool = False
+    path: str | Path,
+    *,
+    labels: str | Path | None = None,
+    allow_pickle: bool = False,
+    kind: str | None = None,
 ) -> Dataset:
-    """Read a sequence file (.json, .jsonl, .npy, .npz), and labels from ``labels`` if given.
+    """Read a sequence file (.json, .jsonl, .npy, .npz, .txt), and labels from ``labels``.
+
+    ``kind`` ("tokens" or "values") says what the numbers are; by default the reader or the
+    data decides (:mod:`lstmprep.tokens`).
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "two.json")
@@ -61,4 +71,4 @@ def read(
     if dataset.labels is not None:
         values, notes = one_per_sequence(dataset.labels)
         dataset = replace(dataset, labels=values, notes=dataset.notes + notes)
-    return dataset
+    return with_kind(dataset, kind)
