@@ -2,10 +2,11 @@
 
 ``keras.Input((None, features))`` and a boolean mask input → ``Normalization`` →
 ``LSTM(units)(x, mask=mask)`` → a head chosen from the task; token ids go in as
-``keras.Input((None,), int)`` → ``Embedding`` instead of the normalization. The mask is built from the real
-lengths, never from the pad value, so a real timestep whose features all equal the pad value
-is still seen. The *mask check* feeds sequences once padded in a batch and once alone,
-unpadded, and compares the predictions: equal predictions prove the padding was invisible.
+``keras.Input((None,), int)`` → ``Embedding`` instead of the normalization. The mask is built
+from the real lengths, never from the pad value, so a real timestep whose features all equal
+the pad value (or a real id 0) is still seen. The *mask check* feeds sequences once padded
+in a batch and once alone, unpadded, and compares the predictions: equal predictions prove the
+padding was invisible.
 """
 
 from __future__ import annotations

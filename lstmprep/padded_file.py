@@ -1,8 +1,9 @@
 """The padded file lstmprep pad writes, and reading it back: one owner for the format.
 
-An ``.npz`` with ``x`` ``(N, T, F)`` (token ids: ``(N, T)`` integers), ``lengths`` ``(N,)`` (real timesteps per row, after
-truncation), ``y`` when there are labels, and ``meta``: a JSON object (:class:`PadMeta`) saying
-how the rows were padded. An ``.npy`` holds ``x`` alone. Both load with
+An ``.npz`` with ``x`` ``(N, T, F)`` (token ids: ``(N, T)`` integers), ``lengths`` ``(N,)``
+(real timesteps per row, after truncation), ``y`` when there are labels, and ``meta``: a JSON
+object (:class:`PadMeta`) saying how the rows were padded, and whether ``x`` holds token ids.
+An ``.npy`` holds ``x`` alone. Both load with
 ``np.load(path, allow_pickle=False)``.
 """
 

@@ -25,11 +25,13 @@ CASES = {
     "length-outlier": ([[[0.1, 0.2]] * 3] * 30 + [[[0.3, 0.4]] * 200], (30, None)),
     "lossy-cast": ([[[0.1, 0.2], [0.3, 0.4]], [[0.5, 1e300], [0.7, 0.8]]], (1, 0)),
     "too-short": ([[[0.1, 0.2]], [[0.3, 0.4]]], (None, None)),
+    "zero-token": ([list(range(1, 21)), [4, 0, 7]], (1, 1)),
 }
 
 
 def test_every_code_has_a_case():
-    assert set(CASES) | {"non-finite"} == set(CODES)
+    # non-finite has its own tests below; bad-token needs --kind tokens (tests/test_tokens.py)
+    assert set(CASES) | {"non-finite", "bad-token"} == set(CODES)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
@@ -214,7 +216,7 @@ def test_tables_name_the_problem_and_next_step(write, run):
         ("bad.json", b"[[[1, 2],\n [3, 4]]", "line 2, column"),
         ("bad.json", b"", "empty"),
         ("bad.json", b'"text"', "top level is a string"),
-        ("bad.txt", b"[]", "unknown file type"),
+        ("bad.xyz", b"[]", "unknown file type"),
         ("bad.json", b"[[\xff]]", "not UTF-8"),
         ("bad.jsonl", b"[[1]]\n[[2]\n", "line 2"),
     ],
