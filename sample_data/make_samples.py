@@ -165,7 +165,7 @@ def problems() -> None:
     for code, value in files.items():
         write_json(HERE / "problems" / f"{code}.json", value)
     # token ids from a .txt file: a negative id is not one
-    (HERE / "problems" / "bad-token.txt").write_text("5 12 7\n3 -1 9 4\n")
+    (HERE / "problems" / "bad-token.txt").write_text("5 12 7\n3 -1 9\n")
 
 
 def main() -> None:
