@@ -81,7 +81,7 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
     longest = int(lengths.max()) if n else 0
     cells = n * longest
     labels = dataset.labels
-    ids: dict = {}
+    ids: dict = {"kind": "tokens"} if dataset.kind == "tokens" else {}
     if dataset.kind == "tokens" and features == 1:
         column = ragged.values[:, 0]
         vocabulary = tokens.vocabulary_size(column, value)
@@ -95,7 +95,7 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
             input_shape=(longest,),
             mask_value=float(tokens.free_id(column)) if collides else value,
         )
-    itemsize = 4 if not ids or tokens.id_dtype(ids["vocabulary_size"]) == "int32" else 8
+    itemsize = 8 if tokens.id_dtype(ids.get("vocabulary_size", 0)) == "int64" else 4
     described = Stats(
         file=dataset.path,
         format=dataset.format,

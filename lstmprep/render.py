@@ -61,7 +61,7 @@ def summary(rep: Report) -> Table:
         f"min {s.min_length}, median {s.median_length:g}, p95 {s.p95_length}, max {s.max_length}",
     )
     table.add_row("timesteps", f"{s.total_timesteps:,} ({s.dtype})")
-    ids = s.kind == "tokens"
+    ids = s.vocabulary_size is not None
     shape = f"{s.max_length}" if ids else f"{s.max_length} x {s.features}"
     dtype = id_dtype(s.vocabulary_size or 0) if ids else "float32"
     table.add_row(

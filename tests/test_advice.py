@@ -59,7 +59,6 @@ SAMPLE_RUNS = [
     ("seed_lists.json",),
     ("seed_padding.json",),
     ("tokens.npz", "--labels", "tokens_labels.npy"),
-    ("tokens.npz", "--labels", "tokens_labels.npy", "--kind", "values"),
     ("reviews.txt", "--labels", "reviews_labels.json"),
     ("problems/bad-token.txt",),
     *[(f"problems/{p.name}",) for p in sorted((SAMPLES / "problems").glob("*.json"))],

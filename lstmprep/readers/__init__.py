@@ -13,8 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..dataset import Dataset
-from ..errors import UnreadableInput
-from ..tokens import with_kind
+from ..errors import UnreadableInput, UsageError
+from ..tokens import KINDS, with_kind
 from .files import check_file
 from .json_reader import read_json, read_jsonl
 from .labels import one_per_sequence, read_labels
@@ -52,6 +52,8 @@ def read(
     >>> data.format, data.ragged.lengths, data.ragged.n_features, data.labels
     ('json', array([3, 1]), 1, array([0, 1]))
     """
+    if kind not in (None, *KINDS):
+        raise UsageError(f"--kind must be 'tokens' or 'values', not {kind!r}")
     path = Path(path)
     reader = READERS.get(check_file(path))
     if reader is None:
