@@ -28,11 +28,12 @@ def command(*words: str) -> str:
 
 
 def reading(dataset: Dataset) -> list[str]:
-    """The options that read ``dataset`` as it was read: labels, pickles, layout."""
+    """The options that read ``dataset`` as it was read: labels, pickles, layout, kind."""
     words = ["--labels", dataset.labels_path] if dataset.labels_path else []
     words += ["--allow-pickle"] if dataset.allow_pickle else []
     words += ["--channels-first"] if dataset.channels_first else []
-    return words + ([f"--{dataset.layout}"] if dataset.layout else [])
+    words += [f"--{dataset.layout}"] if dataset.layout else []
+    return words + (["--kind", dataset.kind_option] if dataset.kind_option else [])
 
 
 def padding(options: PadOptions) -> list[str]:
@@ -72,8 +73,9 @@ def inspect_command(dataset: Dataset) -> str:
     return command("inspect", *dataset.arguments, *reading(dataset))
 
 
-def train_command(path: str, dataset: Dataset | None = None) -> str:
-    """Train on ``path`` (pad's output), or on ``dataset``'s input read as it was."""
+def train_command(path: str, dataset: Dataset | None = None, kind: str | None = None) -> str:
+    """Train on ``path`` (pad's output, with ``--kind`` when pad was given one), or on
+    ``dataset``'s input read as it was."""
     if dataset is None:
-        return command("train", path)
+        return command("train", path, *(["--kind", kind] if kind else []))
     return command("train", *dataset.arguments, *reading(dataset))

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .options import PAD_VALUE, Dtype, Side, Target
+from .options import PAD_VALUE, Dtype, Kind, Side, Target
 
 app = typer.Typer(
     help="Turn ragged sequence data into the dense (samples, timesteps, features) tensor a "
@@ -75,6 +75,13 @@ AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+KindOption = Annotated[
+    Kind | None,
+    typer.Option(
+        help="Read the numbers as token ids (for an Embedding) or as values. Default: token "
+        "ids when univariate whole numbers from 0 with 20 or more distinct values."
+    ),
+]
 AllowPickle = Annotated[
     bool,
     typer.Option(
@@ -183,6 +190,7 @@ def inspect(
     channels_first: ChannelsFirst = False,
     per_sample: PerSample = False,
     shards: Shards = False,
+    kind: KindOption = None,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -197,7 +205,12 @@ def inspect(
 
     how = reading(files, channels_first, per_sample, shards)
     report = inspect_file(
-        how.pop("source"), labels=labels, allow_pickle=allow_pickle, strict=strict, **how
+        how.pop("source"),
+        labels=labels,
+        allow_pickle=allow_pickle,
+        strict=strict,
+        kind=kind.value if kind else None,
+        **how,
     )
     if as_json:
         emit_json(report.to_dict())
@@ -231,7 +244,13 @@ def pad(
         typer.Option(help="Cut long sequences at the start ('pre': keep the latest) or 'post'."),
     ] = Side.pre,
     value: Annotated[float, typer.Option(help="The padding value.")] = PAD_VALUE,
-    dtype: Annotated[Dtype, typer.Option(help="The output's dtype.")] = Dtype.float32,
+    dtype: Annotated[
+        Dtype | None,
+        typer.Option(
+            help="The output's dtype. Default: float32, or int32 for token ids (int64 when an "
+            "id needs it)."
+        ),
+    ] = None,
     allow_lossy: Annotated[
         bool, typer.Option("--allow-lossy", help="Cast even when --dtype changes the values.")
     ] = False,
@@ -243,6 +262,7 @@ def pad(
     channels_first: ChannelsFirst = False,
     per_sample: PerSample = False,
     shards: Shards = False,
+    kind: KindOption = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -258,7 +278,9 @@ def pad(
     from .options import PadOptions
     from .pipeline import pad_file
 
-    options = PadOptions(maxlen, padding.value, truncating.value, value, dtype.value, allow_lossy)
+    options = PadOptions(
+        maxlen, padding.value, truncating.value, value, dtype.value if dtype else None, allow_lossy
+    )
     how = reading(files, channels_first, per_sample, shards)
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
@@ -268,6 +290,7 @@ def pad(
             labels=labels,
             force=force,
             allow_pickle=allow_pickle,
+            kind=kind.value if kind else None,
             step=step,
             **how,
         )
@@ -389,6 +412,7 @@ def train(
     channels_first: ChannelsFirst = False,
     per_sample: PerSample = False,
     shards: Shards = False,
+    kind: KindOption = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
     verbose: Annotated[
@@ -429,6 +453,7 @@ def train(
             progress=progress,
             verbose=verbose,
             **how,
+            kind=kind.value if kind else None,
         )
     if as_json:
         emit_json(result.to_dict())

@@ -41,7 +41,7 @@ class Dataset:
 
     #: the file, as the user named it
     path: str
-    #: the format it was read as: "json", "jsonl", "npy", "npz"
+    #: the format it was read as: "json", "jsonl", "npy", "npz", "txt"
     format: str
     ragged: Ragged
     labels: np.ndarray | None = None
@@ -81,6 +81,11 @@ class Dataset:
         if self.file_of is not None and 0 <= sequence < len(self.file_of):
             return Path(self.files[self.file_of[sequence]]).name
         return None
+
+    #: "tokens" (ids for an Embedding) or "values"; None: undecided (``tokens.with_kind``)
+    kind: str | None = None
+    #: the kind as the user forced it (``--kind``), to repeat in suggested commands
+    kind_option: str | None = None
 
     def where(self, sequence: int) -> str:
         """Sequence ``sequence`` in words, with its file and line where they are known."""

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import advice
+from . import advice, tokens
 from .checks import WINDOW_LENGTH, WINDOW_STRIDE, free_value, run_checks
 from .dataset import Dataset
-from .options import DEFAULTS, PadOptions, percentile_length
+from .options import DEFAULTS, PadOptions, checking_options, percentile_length
 from .readers import Source, read
 from .report import Report, Stats
 from .target import classes_of, task_of
@@ -29,10 +29,13 @@ def inspect(
     channels_first: bool = False,
     layout: str | None = None,
     strict: bool = False,
+    kind: str | None = None,
 ) -> Report:
     """Read sequences (or take a :class:`Dataset`) and report every problem found.
 
     ``source`` and the options are :func:`~lstmprep.read`'s: a file, several, a folder, a glob.
+
+    ``kind``: "tokens" or "values" (see :mod:`lstmprep.tokens`); by default the data decides.
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "seed.json")
@@ -42,7 +45,7 @@ def inspect(
     (True, ['ragged-length'], (3, 2))
     """
     dataset = (
-        source
+        tokens.with_kind(source, kind)
         if isinstance(source, Dataset)
         else read(
             source,
@@ -50,16 +53,18 @@ def inspect(
             allow_pickle=allow_pickle,
             channels_first=channels_first,
             layout=layout,
+            kind=kind,
         )
     )
-    return diagnose(dataset, strict=strict)
+    return diagnose(dataset, strict=strict, options=checking_options(dataset.meta))
 
 
 def diagnose(dataset: Dataset, *, strict: bool = False, options: PadOptions = DEFAULTS) -> Report:
     """Run every check on an already-read dataset, to be padded with ``options``."""
     problems = run_checks(dataset, options)
-    collides = any(p.code == "pad-collision" for p in problems)
-    report = Report(stats(dataset, options.value, collides), tuple(problems), dataset.notes, strict)
+    collides = any(p.code in ("pad-collision", "zero-token") for p in problems)
+    described = stats(dataset, options.value, collides)
+    report = Report(described, tuple(problems), dataset.notes, strict)
     return replace(report, next_command=next_command(dataset, report))
 
 
@@ -91,7 +96,22 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
     longest = int(lengths.max()) if n else 0
     cells = n * longest
     labels = dataset.labels
-    return Stats(
+    ids: dict = {"kind": "tokens"} if dataset.kind == "tokens" else {}
+    if dataset.kind == "tokens" and features == 1:
+        column = ragged.values[:, 0]
+        vocabulary = tokens.vocabulary_size(column, value)
+        mask_zero = value == 0 and not collides
+        ids = dict(
+            kind="tokens",
+            vocabulary_size=vocabulary,
+            distinct_ids=tokens.distinct(column[tokens.is_id(column)]),
+            zero_id=bool((column == 0).any()),
+            embedding=tokens.embedding(vocabulary, mask_zero),
+            input_shape=(longest,),
+            mask_value=float(tokens.free_id(column)) if collides else value,
+        )
+    itemsize = 8 if tokens.id_dtype(ids.get("vocabulary_size", 0)) == "int64" else 4
+    described = Stats(
         file=dataset.path,
         format=dataset.format,
         sequences=n,
@@ -103,7 +123,7 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
         max_length=longest,
         dtype=dataset.dtype,
         padding_waste=round(float(1 - lengths.sum() / cells), 4) if cells else 0.0,
-        padded_mb=round(cells * features * 4 / 1e6, 3),
+        padded_mb=round(cells * features * itemsize / 1e6, 3),
         labels=None if labels is None else (1 if labels.ndim == 0 else len(labels)),
         label_kind=None if labels is None else label_kind(labels),
         input_shape=(longest, features),
@@ -112,6 +132,7 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
         task=None if labels is None else task_of(labels),
         classes=classes(labels),
     )
+    return replace(described, **ids)
 
 
 def classes(labels: np.ndarray | None) -> tuple | None:

@@ -1,10 +1,11 @@
 """The padded file lstmprep pad writes, and reading it back: one owner for the format.
 
-An ``.npz`` with ``x`` ``(N, T, F)``, ``lengths`` ``(N,)`` (real timesteps per row, after
-truncation), ``y`` when there are labels, and ``meta``: a JSON object (:class:`PadMeta`) saying
-how the rows were padded. ``lstmprep window`` writes the same format (``kind: "windows"``), with
-``source`` ``(N, 2)``: the series and start step of each window. An ``.npy`` holds ``x`` alone.
-Both load with ``np.load(path, allow_pickle=False)``.
+An ``.npz`` with ``x`` ``(N, T, F)`` (token ids: ``(N, T)`` integers), ``lengths`` ``(N,)``
+(real timesteps per row, after truncation), ``y`` when there are labels, and ``meta``: a JSON
+object (:class:`PadMeta`) saying how the rows were padded, and whether ``x`` holds token ids.
+``lstmprep window`` writes the same format (``command: "window"``), with ``source`` ``(N, 2)``:
+the series and start step of each window. An ``.npy`` holds ``x`` alone. Both load with
+``np.load(path, allow_pickle=False)``.
 """
 
 from __future__ import annotations
@@ -53,10 +54,14 @@ class PadMeta:
     lstmprep: str = ""
     #: each sample of the source was (features, timesteps) and was transposed on read
     channels_first: bool = False
-    #: "padded" (lstmprep pad) or "windows" (lstmprep window)
-    kind: str = "padded"
+    #: the command that wrote the file: "pad" or "window"
+    command: str = "pad"
     #: for windows, how they were cut (:class:`lstmprep.windowing.WindowOptions` as a dict)
     window: dict | None = None
+    #: "tokens" (x is (N, T) ids) or "values"; None in files from before lstmprep knew ids
+    kind: str | None = None
+    #: token ids: the Embedding's input_dim, the pad id included
+    vocabulary: int | None = None
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -81,9 +86,14 @@ class PadMeta:
         if isinstance(values.get("classes"), list):
             values["classes"] = tuple(values["classes"])
         meta = cls(**values)
-        if meta.padding not in ("pre", "post") or not isinstance(meta.value, (int, float)):
+        if (
+            meta.padding not in ("pre", "post")
+            or not isinstance(meta.value, (int, float))
+            or meta.kind not in (None, "tokens", "values")
+        ):
             raise UnreadableInput(
-                f"member meta says padding {meta.padding!r} with value {meta.value!r}",
+                f"member meta says padding {meta.padding!r} with value {meta.value!r} "
+                f"({meta.kind or 'values'})",
                 path=path,
                 hint="write the file again with lstmprep pad",
             )

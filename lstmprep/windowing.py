@@ -397,7 +397,7 @@ def window_file(
     """Cut the series in ``source`` into windows and write them to ``output`` (.npz or .npy).
 
     The ``.npz`` holds ``x``, ``lengths``, ``y`` (unless ``--target none``), ``source`` and
-    ``meta`` (:class:`PadMeta` with ``kind="windows"``). Data with errors is refused
+    ``meta`` (:class:`PadMeta` with ``command="window"``). Data with errors is refused
     (:class:`RefusedData`, exit 1), as pad refuses it; so is a file with no window at all.
 
     >>> import json, os, tempfile
@@ -478,7 +478,7 @@ def window_file(
         labels=None if labels is None else Path(labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,
-        kind="windows",
+        command="window",
         window=options.to_dict(),
     )
     step("writing")

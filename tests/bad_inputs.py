@@ -707,6 +707,67 @@ def _(folder: Path) -> Case:
     return Case(path, frozenset({2}), ("gzip-compressed", "decompress"))
 
 
+# Token ids ----------------------------------------------------------------------------------------
+
+
+@case("txt-word-not-an-id")
+def _(folder: Path) -> Case:
+    path = _text(folder, "words.txt", "3 1 4\n1 5 great 9\n")
+    return Case(path, frozenset({1}), ("line 2, column 5", "great"))
+
+
+@case("txt-fraction-not-an-id")
+def _(folder: Path) -> Case:
+    path = _text(folder, "fraction.txt", "3 1 4\n1 5.5 9\n")
+    return Case(path, frozenset({1}), ("line 2, column 3", "5.5"))
+
+
+@case("txt-negative-id")
+def _(folder: Path) -> Case:
+    path = _text(folder, "negative.txt", "3 1 4\n1 -5 9\n")
+    return Case(path, frozenset({1}), ("line 2", "timestep 1", "negative"))
+
+
+@case("txt-id-beyond-int64")
+def _(folder: Path) -> Case:
+    path = _text(folder, "beyond.txt", "3 1 4\n1 99999999999999999999 9\n")
+    return Case(path, frozenset({1}), ("line 2", "timestep 1", "2**53"))
+
+
+@case("txt-not-utf8")
+def _(folder: Path) -> Case:
+    path = _text(folder, "latin1.txt", b"3 1 4\n1 \xe9 9\n")
+    return Case(path, frozenset({2}), ("line 2", "utf-8"))
+
+
+@case("tokens-forced-fraction")
+def _(folder: Path) -> Case:
+    path = _text(folder, "forced_fraction.json", json.dumps([[1, 2, 3], [4, 2.5]]))
+    return Case(
+        path, frozenset({1}), ("sequence 1", "timestep 1", "2.5"), args=("--kind", "tokens")
+    )
+
+
+@case("tokens-forced-negative")
+def _(folder: Path) -> Case:
+    path = folder / "forced_negative.npy"
+    np.save(path, np.array([[1, 2, 3], [4, -2, 6]], dtype=np.int64))
+    return Case(path, frozenset({1}), ("sequence 1", "timestep 1", "-2"), args=("--kind", "tokens"))
+
+
+@case("tokens-forced-beyond-int64")
+def _(folder: Path) -> Case:
+    path = _text(folder, "forced_huge.jsonl", "[1, 2]\n[3, 18446744073709551616]\n")
+    words = ("sequence 1", "timestep 1", "18446744073709551616")
+    return Case(path, frozenset({1}), words, args=("--kind", "tokens"))
+
+
+@case("tokens-zero-id")
+def _(folder: Path) -> Case:
+    path = _text(folder, "zero_id.txt", "3 1 4\n1 0 9\n")
+    return Case(path, frozenset({1}), ("line 2", "timestep 1", "id 0"))
+
+
 # Files that are not files -------------------------------------------------------------------
 
 

@@ -32,12 +32,14 @@ CASES = {
     ),
     "maybe-channels-first": ([[[0.1, 0.2, 0.3, 0.4, 0.5]] * 2] * 2, (None, None)),
     "long-sequences": ([[[0.5, 1.5]] * 1001] * 3 + [[[0.5, 1.5]] * 1002], (3, None)),
+    "zero-token": ([list(range(1, 21)), [4, 0, 7]], (1, 1)),
 }
 
 
 def test_every_code_has_a_case():
-    # short-series is window's own warning (tests/test_windows.py)
-    assert set(CASES) | {"non-finite", "short-series"} == set(CODES)
+    # short-series is window's own warning (tests/test_windows.py); non-finite has its own
+    # tests below; bad-token needs --kind tokens (tests/test_tokens.py)
+    assert set(CASES) | {"non-finite", "short-series", "bad-token"} == set(CODES)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
@@ -222,7 +224,7 @@ def test_tables_name_the_problem_and_next_step(write, run):
         ("bad.json", b"[[[1, 2],\n [3, 4]]", "line 2, column"),
         ("bad.json", b"", "empty"),
         ("bad.json", b'"text"', "top level is a string"),
-        ("bad.txt", b"[]", "unknown file type"),
+        ("bad.xyz", b"[]", "unknown file type"),
         ("bad.json", b"[[\xff]]", "not UTF-8"),
         ("bad.jsonl", b"[[1]]\n[[2]\n", "line 2"),
     ],

@@ -134,7 +134,7 @@ def test_cli_writes_windows_like_the_library(run, prices, tmp_path):
     (short,) = summary["warnings"]
     assert (short["code"], short["count"], short["sequence"]) == ("short-series", 1, 2)
     assert "--pad-short" in short["message"]
-    assert summary["meta"]["kind"] == "windows" and summary["meta"]["window"]["length"] == 10
+    assert summary["meta"]["command"] == "window" and summary["meta"]["window"]["length"] == 10
     assert summary["next_command"] == f"lstmprep train {out}"
 
 
@@ -187,7 +187,7 @@ def test_cli_refuses_output_over_the_memory_budget(write, tmp_path):
 
     from lstmprep.cli import app
 
-    path = write("d.json", [list(range(300)), list(range(200))])
+    path = write("d.json", [[t + 0.5 for t in range(300)], [t + 0.5 for t in range(200)]])
     env = {"LSTMPREP_MEMORY_LIMIT": "100000", "COLUMNS": "200", "NO_COLOR": "1"}
     result = CliRunner(env=env).invoke(
         app, ["window", str(path), "-o", str(tmp_path / "w.npz"), "--length", "100"]
@@ -221,6 +221,6 @@ def test_windows_npz_reads_back_with_its_meta(run, prices, tmp_path):
     out = tmp_path / "w.npz"
     run("window", prices, "-o", out, "--length", 7, "--horizon", 3)
     data = lstmprep.read(out)
-    assert data.meta.kind == "windows" and data.meta.window["horizon"] == 3
+    assert data.meta.command == "window" and data.meta.window["horizon"] == 3
     assert data.labels.shape == (len(data.ragged), 3 * 2)  # (N, horizon, C) as vectors
-    assert json.loads(str(np.load(out)["meta"]))["kind"] == "windows"
+    assert json.loads(str(np.load(out)["meta"]))["command"] == "window"

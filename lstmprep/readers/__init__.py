@@ -14,11 +14,13 @@ from pathlib import Path
 
 from ..dataset import Dataset
 from ..errors import UnreadableInput, UsageError
+from ..tokens import KINDS, with_kind
 from .files import check_file, compression_notes, expand, refuse_compressed_arrays
 from .json_reader import read_json, read_jsonl
 from .labels import one_per_sequence, read_labels
 from .numpy_reader import read_npy, read_npz
 from .samples import PER_SAMPLE, SHARDS, labels_by_file, read_files
+from .text_reader import read_txt
 from .ts_reader import read_ts
 
 #: file suffix → reader(path, allow_pickle, channels_first=…)
@@ -28,6 +30,7 @@ READERS: dict[str, Callable[..., Dataset]] = {
     ".npy": read_npy,
     ".npz": read_npz,
     ".ts": read_ts,
+    ".txt": read_txt,
 }
 
 __all__ = ["READERS", "Dataset", "Source", "files_of", "read", "read_labels"]
@@ -48,8 +51,10 @@ def read(
     allow_pickle: bool = False,
     channels_first: bool = False,
     layout: str | None = None,
+    kind: str | None = None,
 ) -> Dataset:
-    """Read sequences from a file (.json, .jsonl, .npy, .npz, .ts), several, a folder or a glob.
+    """Read sequences from a file (.json, .jsonl, .npy, .npz, .ts, .txt), several, a folder or
+    a glob.
 
     Several files are shards of one dataset or one sample per file (:mod:`.samples`);
     ``layout`` ("shards" or "per-sample") says which instead of the rule. ``channels_first``:
@@ -57,6 +62,8 @@ def read(
     labels file (for one sample per file, also a CSV of file name, label).
 
     Text formats may be compressed (gzip, bzip2, xz, zstd): ``data.jsonl.gz``.
+    ``kind`` ("tokens" or "values") says what the numbers are; by default the reader or the
+    data decides (:mod:`lstmprep.tokens`).
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "two.json")
@@ -65,6 +72,8 @@ def read(
     >>> data.format, data.ragged.lengths, data.ragged.n_features, data.labels
     ('json', array([3, 1]), 1, array([0, 1]))
     """
+    if kind not in (None, *KINDS):
+        raise UsageError(f"--kind must be 'tokens' or 'values', not {kind!r}")
     if layout not in (None, SHARDS, PER_SAMPLE):
         raise UsageError(f"layout must be {SHARDS!r} or {PER_SAMPLE!r}, not {layout!r}")
     sources = [source] if isinstance(source, (str, Path)) else list(source)
@@ -105,4 +114,4 @@ def read(
     if dataset.labels is not None:
         values, notes = one_per_sequence(dataset.labels)
         dataset = replace(dataset, labels=values, notes=dataset.notes + notes)
-    return dataset
+    return with_kind(dataset, kind)
