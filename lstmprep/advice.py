@@ -26,8 +26,10 @@ def command(*words: str) -> str:
 
 
 def reading(dataset: Dataset) -> list[str]:
-    """The options that read ``dataset`` as it was read: its labels file, pickles allowed."""
+    """The options that read ``dataset`` as it was read: its labels file, pickles allowed, the
+    table columns chosen."""
     words = ["--labels", dataset.labels_path] if dataset.labels_path else []
+    words += dataset.table.words() if dataset.table else []
     return words + (["--allow-pickle"] if dataset.allow_pickle else [])
 
 

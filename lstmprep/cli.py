@@ -44,10 +44,61 @@ err = _console(stderr=True)
 _state = {"debug": False}
 
 # --- options shared by several commands ----------------------------------------------------------
-Input = Annotated[Path, typer.Argument(help="A .json, .jsonl, .npy or .npz sequence file.")]
+Input = Annotated[
+    Path,
+    typer.Argument(
+        help="A sequence file: .json, .jsonl, .npy, .npz, or a table (.csv, .tsv, .parquet, "
+        ".feather, .arrow)."
+    ),
+]
 Labels = Annotated[
     Path | None,
-    typer.Option("--labels", metavar="FILE", help="Labels, one per sequence (.json/.jsonl/.npy)."),
+    typer.Option(
+        "--labels",
+        metavar="FILE",
+        help="Labels, one per sequence (.json/.jsonl/.npy/.txt, .csv: a column or id,label).",
+    ),
+]
+# Tables (.csv, .tsv, .parquet, .feather, .arrow): which column means what.
+IdColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--id-column",
+        metavar="COL",
+        help="Tables: the column naming each row's sequence (guessed: id, sequence_id, …).",
+    ),
+]
+TimeColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--time-column",
+        metavar="COL",
+        help="Tables: the column ordering a sequence's rows (guessed: t, time, timestamp, …).",
+    ),
+]
+LabelColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column",
+        metavar="COL",
+        help="Tables: the column holding each sequence's label (guessed: label, target, …).",
+    ),
+]
+FeatureColumns = Annotated[
+    str | None,
+    typer.Option(
+        "--feature-columns",
+        metavar="A,B,…",
+        help="Tables: the feature columns. Default: every other numeric column.",
+    ),
+]
+SequenceColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--sequence-column",
+        metavar="COL",
+        help="Parquet/Arrow with one sequence per row: the list column (default: the only one).",
+    ),
 ]
 AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
@@ -147,6 +198,11 @@ def inspect(
         bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
     ] = False,
     allow_pickle: AllowPickle = False,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -159,7 +215,10 @@ def inspect(
     from . import render
     from .inspection import inspect as inspect_file
 
-    report = inspect_file(file, labels=labels, allow_pickle=allow_pickle, strict=strict)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
+    report = inspect_file(
+        file, labels=labels, allow_pickle=allow_pickle, strict=strict, table=table
+    )
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -203,6 +262,11 @@ def pad(
     allow_pickle: AllowPickle = False,
     as_json: AsJson = False,
     quiet: Quiet = False,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
 ) -> None:
     """Pad a sequence file into the dense (samples, timesteps, features) tensor.
 
@@ -217,6 +281,7 @@ def pad(
     from .pipeline import pad_file
 
     options = PadOptions(maxlen, padding.value, truncating.value, value, dtype.value, allow_lossy)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
             file,
@@ -226,6 +291,7 @@ def pad(
             force=force,
             allow_pickle=allow_pickle,
             step=step,
+            table=table,
         )
     if as_json:
         emit_json(summary.to_dict())
@@ -263,6 +329,11 @@ def train(
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show TensorFlow's own log messages.")
     ] = False,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
 ) -> None:
     """Train a small masked LSTM on a sequence file and check that padding is invisible to it.
 
@@ -283,6 +354,7 @@ def train(
     from .train import TrainOptions, train_file
 
     options = TrainOptions(epochs, units, batch_size, validation_split, seed)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     if quiet and verbose:
         raise UsageError("--quiet and --verbose contradict each other", hint="pass one of them")
     show = not (quiet or as_json)
@@ -296,6 +368,7 @@ def train(
             force=force,
             progress=progress,
             verbose=verbose,
+            table=table,
         )
     if as_json:
         emit_json(result.to_dict())
@@ -305,6 +378,13 @@ def train(
         unsaved = ", so the model was not saved" if save is not None else ""
         err.print(f"[bold red]error:[/] {_escape(result.failure)}{unsaved}")
         raise typer.Exit(1)
+
+
+def _table(*columns: str | None) -> Any:
+    """The table options given (a ``TableOptions``), or ``None``."""
+    from .readers.tables import TableOptions
+
+    return TableOptions.parse(*columns)
 
 
 def emit_json(value: Any) -> None:

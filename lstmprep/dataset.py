@@ -18,6 +18,7 @@ from .report import Problem
 
 if TYPE_CHECKING:
     from .padded_file import PadMeta
+    from .readers.tables import TableOptions
 
 
 def _no_indices() -> np.ndarray:
@@ -59,9 +60,17 @@ class Dataset:
     labels_path: str | None = None
     #: whether pickled arrays were allowed when reading
     allow_pickle: bool = False
+    #: the id of each sequence, for formats that name them (a table's id column)
+    ids: np.ndarray | None = None
+    #: the table columns chosen by options (``--id-column`` …), to repeat in advice
+    table: TableOptions | None = None
 
     def where(self, sequence: int) -> str:
         """Sequence ``sequence`` in words, with its line where the format has one."""
         if self.lines is not None and 0 <= sequence < len(self.lines):
             return f"sequence {sequence} (line {self.lines[sequence]})"
+        if self.ids is not None and 0 <= sequence < len(self.ids):
+            name = self.ids[sequence]
+            name = name.item() if isinstance(name, np.generic) else name
+            return f"sequence {sequence} (id {name!r})"
         return f"sequence {sequence}"

@@ -16,7 +16,7 @@ from . import advice
 from .checks import free_value, run_checks
 from .dataset import Dataset
 from .options import DEFAULTS, PadOptions, percentile_length
-from .readers import read
+from .readers import TableOptions, read
 from .report import Report, Stats
 
 
@@ -26,6 +26,7 @@ def inspect(
     labels: str | Path | None = None,
     allow_pickle: bool = False,
     strict: bool = False,
+    table: TableOptions | None = None,
 ) -> Report:
     """Read a sequence file (or take a :class:`Dataset`) and report every problem found.
 
@@ -39,7 +40,7 @@ def inspect(
     dataset = (
         source
         if isinstance(source, Dataset)
-        else read(source, labels=labels, allow_pickle=allow_pickle)
+        else read(source, labels=labels, allow_pickle=allow_pickle, table=table)
     )
     return diagnose(dataset, strict=strict)
 

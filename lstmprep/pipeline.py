@@ -24,7 +24,7 @@ from .options import DEFAULTS, PadOptions
 from .output import check_destination, watch_inputs
 from .padded_file import SUFFIXES, PadMeta, write_padded
 from .padding import pad_ragged
-from .readers import read
+from .readers import TableOptions, read
 from .report import Problem
 from .target import classes_of, task_of
 
@@ -62,6 +62,7 @@ def pad_file(
     force: bool = False,
     allow_pickle: bool = False,
     step: Callable[[str], None] = lambda name: None,
+    table: TableOptions | None = None,
 ) -> PadSummary:
     """Pad the sequences in ``source`` and write them to ``output`` (.npz or .npy).
 
@@ -89,7 +90,7 @@ def pad_file(
     inputs = watch_inputs([source, labels])  # refused before the rename if they change
     step("reading")
     inputs = watch_inputs([source, labels])  # refused before the rename if they change
-    dataset = read(source, labels=labels, allow_pickle=allow_pickle)
+    dataset = read(source, labels=labels, allow_pickle=allow_pickle, table=table)
     step("checking")
     report = diagnose(dataset, options=options)
     if report.errors:

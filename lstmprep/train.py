@@ -40,7 +40,7 @@ from .model import (
 from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import PadMeta
 from .padding import pad_ragged
-from .readers import read
+from .readers import TableOptions, read
 from .target import make_target
 
 #: Share of the sequences held out for validation unless told otherwise.
@@ -278,6 +278,7 @@ def train_file(
     force: bool = False,
     progress: Progress | None = None,
     verbose: bool = False,
+    table: TableOptions | None = None,
 ) -> TrainResult:
     """Read ``source``, train on it and, when training went well, save the model to ``save``.
 
@@ -288,7 +289,7 @@ def train_file(
         paths = [Path(source)] + ([Path(labels)] if labels else [])
         check_model_path(save, force=force, inputs=paths)
     inputs = watch_inputs([source, labels])  # no model is saved of a file that changed
-    dataset = read(source, labels=labels, allow_pickle=allow_pickle)
+    dataset = read(source, labels=labels, allow_pickle=allow_pickle, table=table)
     result = train(dataset, options, progress=progress, verbose=verbose)
     if save is not None and result.ok:
         saved = save_model(result, save, force=force, inputs=inputs)

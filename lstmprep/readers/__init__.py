@@ -18,22 +18,29 @@ from .files import check_file
 from .json_reader import read_json, read_jsonl
 from .labels import one_per_sequence, read_labels
 from .numpy_reader import read_npy, read_npz
+from .tables import TABLE_READERS, TableOptions, check_options
 
-#: file suffix → reader(path, allow_pickle)
-READERS: dict[str, Callable[[Path, bool], Dataset]] = {
+#: file suffix → reader(path, allow_pickle), tables' readers also take (…, table)
+READERS: dict[str, Callable[..., Dataset]] = {
     ".json": read_json,
     ".jsonl": read_jsonl,
     ".npy": read_npy,
     ".npz": read_npz,
+    **TABLE_READERS,  # .csv .tsv .parquet .feather .arrow
 }
 
-__all__ = ["READERS", "Dataset", "read", "read_labels"]
+__all__ = ["READERS", "Dataset", "TableOptions", "read", "read_labels"]
 
 
 def read(
-    path: str | Path, *, labels: str | Path | None = None, allow_pickle: bool = False
+    path: str | Path,
+    *,
+    labels: str | Path | None = None,
+    allow_pickle: bool = False,
+    table: TableOptions | None = None,
 ) -> Dataset:
-    """Read a sequence file (.json, .jsonl, .npy, .npz), and labels from ``labels`` if given.
+    """Read a sequence file (.json, .jsonl, .npy, .npz, .csv, .tsv, .parquet, .feather,
+    .arrow), and labels from ``labels`` if given. ``table`` names a table's columns.
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "two.json")
@@ -51,11 +58,13 @@ def read(
             path=str(path),
             hint=f"lstmprep reads {known}",
         )
-    dataset = replace(reader(path, allow_pickle), allow_pickle=allow_pickle)
+    check_options(path.suffix.lower(), table)
+    dataset = reader(path, allow_pickle, table) if table else reader(path, allow_pickle)
+    dataset = replace(dataset, allow_pickle=allow_pickle)
     if labels is not None:
         dataset = replace(
             dataset,
-            labels=read_labels(labels, allow_pickle=allow_pickle),
+            labels=read_labels(labels, allow_pickle=allow_pickle, ids=dataset.ids),
             labels_path=str(labels),
         )
     if dataset.labels is not None:
