@@ -23,6 +23,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "label-mismatch": ("error", "the labels do not fit the sequences (count, shape or type)"),
     "lossy-cast": ("error", "a value would change when cast to the output dtype (float32)"),
     "too-short": ("error", "no labels and no sequence of two timesteps: nothing to train on"),
+    "duplicate-time": ("error", "two rows of a table give one sequence the same time"),
     "ragged-length": ("warning", "sequences have different lengths: the data needs padding"),
     "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
     "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),

@@ -6,6 +6,8 @@
 - prices.jsonl: one ticker per line with next-day return as the label (regression)
 - tokens.npz: token-id sequences as np.savez(*seqs) writes them, with class labels
 - problems/<code>.json: one small file per problem code that `lstmprep inspect` reports
+- visits.csv: a long table, one row per hourly reading of 60 patients (rows shuffled), read
+  with --id-column patient --time-column hour --label-column outcome
 """
 
 from __future__ import annotations
@@ -126,6 +128,21 @@ def problems() -> None:
         write_json(HERE / "problems" / f"{code}.json", value)
 
 
+def visits() -> None:
+    """A long-format table: columns patient, hour, heart_rate, temperature, outcome."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for patient in range(60):
+        outcome = ["home", "ward", "icu"][int(rng.integers(0, 3))]
+        for hour in range(int(rng.integers(3, 13))):
+            rate = 70 + 10 * rng.standard_normal() + 8 * hour * (outcome == "icu")
+            temp = 36.8 + 0.4 * rng.standard_normal()
+            rows.append(f"p{patient:03d},{hour},{rate:.1f},{temp:.2f},{outcome}")
+    order = rng.permutation(len(rows))
+    lines = ["patient,hour,heart_rate,temperature,outcome", *(rows[i] for i in order)]
+    (HERE / "visits.csv").write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     rng = np.random.default_rng(20261124)
     seed_examples()
@@ -133,6 +150,7 @@ def main() -> None:
     prices(rng)
     tokens(rng)
     problems()
+    visits()
 
 
 if __name__ == "__main__":

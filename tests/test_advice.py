@@ -59,6 +59,7 @@ SAMPLE_RUNS = [
     ("seed_lists.json",),
     ("seed_padding.json",),
     ("tokens.npz", "--labels", "tokens_labels.npy"),
+    ("visits.csv", "--id-column", "patient", "--time-column", "hour", "--label-column", "outcome"),
     *[(f"problems/{p.name}",) for p in sorted((SAMPLES / "problems").glob("*.json"))],
 ]
 

@@ -234,6 +234,18 @@ def _csv_table(path: Path, delimiter: str) -> pa.Table:
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as e:
+        if bad_rows and bad_rows[0].number is None:  # read in parallel: read again for the line
+            try:
+                pcsv.read_csv(
+                    path,
+                    read_options=pcsv.ReadOptions(use_threads=False),
+                    parse_options=pcsv.ParseOptions(
+                        delimiter=delimiter, invalid_row_handler=invalid
+                    ),
+                )
+            except (pa.ArrowInvalid, UnicodeDecodeError, OSError):
+                pass
+            bad_rows.sort(key=lambda row: row.number is None)
         if bad_rows:
             row = bad_rows[0]
             where = f"line {row.number}" if row.number is not None else "a row"
@@ -344,11 +356,12 @@ def _long(
             )
     else:
         features = [n for n in names if n not in chosen and _featurelike(data.column(n))]
-    notes = []
+    how = "named" if options.feature_columns is not None else "every other numeric column"
+    notes = [f"long format, one row per timestep; features {_list(features)} ({how})"]
     if said:
         notes.append(
-            f"long format: columns guessed from their names: {', '.join(said)} (choose others "
-            "with --id-column, --time-column, --label-column)"
+            f"columns guessed from their names: {', '.join(said)} (choose others with "
+            "--id-column, --time-column, --label-column)"
         )
     if time_column is None:
         notes.append(
@@ -419,7 +432,7 @@ def _long(
             log.add_many(
                 "duplicate-time",
                 f"{where(first_row)} and {where(again)} are both sequence "
-                f"{names_of_ids[codes[again]]!r} at time "
+                f"{_py(names_of_ids[codes[again]])!r} at time "
                 f"{data.column(time_column)[again].as_py()!r}: keep one row per time of a "
                 "sequence (drop or average the duplicates)",
                 place(rows[:MAX_PLACES]),
@@ -526,10 +539,13 @@ def _features(
         arrays.append(array)
     dtype = np.result_type(*(a.dtype for a in arrays)) if arrays else np.dtype(np.float64)
     floating = dtype if dtype.kind == "f" else np.dtype(np.float64)
-    values = np.empty((n, len(arrays)), dtype=floating)
+    stacked = np.empty((n, len(arrays)), dtype=floating)
     for j, array in enumerate(arrays):
-        values[:, j] = array[order]
-    return values, str(dtype)
+        stacked[:, j] = array
+    if n and order[0] == 0 and order[-1] == n - 1 and (np.diff(order) == 1).all():
+        return stacked, str(dtype)  # in order already
+    # one gather of whole rows: each fetches a cache line, column by column would fetch eight
+    return np.take(stacked, order, axis=0), str(dtype)
 
 
 def _no_nulls(column: pa.Array, name: str, path: Path, where: Callable[[int], str]) -> pa.Array:
