@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_pad.py
 	$(PY) benchmarks/bench_json_pad.py
+	$(PY) benchmarks/bench_csv_pad.py
 
 samples: $(STAMP)
 	$(PY) sample_data/make_samples.py

@@ -65,6 +65,10 @@ def script(source: Path, output: Path) -> None:
     np.savez(output, x=x)
 
 
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
 def timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -110,7 +114,8 @@ def main() -> None:
     rows = pq.read_metadata(parquet).num_rows
     print(
         f"input: {csv.name}, {csv.stat().st_size / 1e6:.0f} MB, {rows:,} rows, "
-        f"{args.sequences:,} sequences of 1–40 x 8; {parquet.name} {parquet.stat().st_size / 1e6:.0f} MB"
+        f"{args.sequences:,} sequences of 1–40 x 8; "
+        f"{parquet.name} {parquet.stat().st_size / 1e6:.0f} MB"
     )
     out = folder / "x.npz"
     results: list[tuple[str, float]] = []
@@ -169,16 +174,18 @@ def main() -> None:
     if t_script is not None:
         speedup = t_script / t_ours
         print(
-            f"  speed-up over the script: {speedup:6.1f}x   target >= 10x: {'PASS' if speedup >= 10 else 'FAIL'}"
+            f"  speed-up over the script: {speedup:6.1f}x   target >= 10x: {verdict(speedup >= 10)}"
         )
     csv_ratio = t_ours / t_arrow
     print(
-        f"  lstmprep pad / pyarrow read_csv: {csv_ratio:5.2f}x   target <= 2x: {'PASS' if csv_ratio <= 2 else 'FAIL'}"
+        f"  lstmprep pad / pyarrow read_csv: {csv_ratio:5.2f}x   "
+        f"target <= 2x: {verdict(csv_ratio <= 2)}"
     )
     print(f"  lstmprep.read(csv) / pyarrow read_csv: {t_read_csv / t_arrow:5.2f}x")
     pq_ratio = t_read_pq / t_pq
     print(
-        f"  lstmprep.read(parquet) / read_table: {pq_ratio:5.2f}x   target <= 2x: {'PASS' if pq_ratio <= 2 else 'FAIL'}"
+        f"  lstmprep.read(parquet) / read_table: {pq_ratio:5.2f}x   "
+        f"target <= 2x: {verdict(pq_ratio <= 2)}"
     )
     print(f"  lstmprep pad parquet (whole process) / read_table: {t_ours_pq / t_pq:5.2f}x")
     print(f"  pyarrow read_csv / reading the bytes (floor): {t_arrow / t_bytes:5.2f}x")

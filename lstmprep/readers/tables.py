@@ -17,6 +17,7 @@ pyarrow is imported inside the functions, so that ``lstmprep --help`` stays fast
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -235,7 +236,7 @@ def _csv_table(path: Path, delimiter: str) -> pa.Table:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as e:
         if bad_rows and bad_rows[0].number is None:  # read in parallel: read again for the line
-            try:
+            with contextlib.suppress(pa.ArrowInvalid, UnicodeDecodeError, OSError):
                 pcsv.read_csv(
                     path,
                     read_options=pcsv.ReadOptions(use_threads=False),
@@ -243,8 +244,6 @@ def _csv_table(path: Path, delimiter: str) -> pa.Table:
                         delimiter=delimiter, invalid_row_handler=invalid
                     ),
                 )
-            except (pa.ArrowInvalid, UnicodeDecodeError, OSError):
-                pass
             bad_rows.sort(key=lambda row: row.number is None)
         if bad_rows:
             row = bad_rows[0]
