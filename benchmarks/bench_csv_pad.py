@@ -165,8 +165,11 @@ def main() -> None:
                 "pandas + groupby + keras pad_sequences + np.savez",
                 timed(lambda: script(csv, anchor_out)),
             )
-            same = np.array_equal(np.load(anchor_out)["x"], x_ours)
-            print(f"  {'same tensor as the script':<58} {'yes' if same else 'NO'}")
+            # the script's groupby sorts the ids; lstmprep keeps their order of first appearance
+            first = pq.read_table(parquet, columns=["id"]).column("id").unique().to_numpy()
+            x_script = np.load(anchor_out)["x"][np.searchsorted(np.sort(first), first)]
+            same = np.array_equal(x_script, x_ours)
+            print(f"  {'same tensor as the script (ids in one order)':<58} {verdict(same)}")
             anchor_out.unlink(missing_ok=True)
     print(f"  {'same tensor from Parquet as from CSV':<58} {'yes' if same_pq else 'NO'}")
 

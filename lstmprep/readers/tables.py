@@ -31,6 +31,7 @@ from ..errors import UnreadableInput, UsageError
 from ..memory import check_memory
 from ..ragged import Ragged
 from ..report import MAX_PLACES, ProblemLog
+from .labels import labels_array
 from .nested import from_python
 
 if TYPE_CHECKING:
@@ -125,7 +126,8 @@ def read_parquet(
 
     check_memory(3 * path.stat().st_size, "reading the Parquet file", str(path))
     try:
-        data = pq.read_table(path)
+        with pq.ParquetFile(path, memory_map=True) as file:  # read_table imports pandas
+            data = file.read()
     except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError, ArrowIOError an OSError
         raise _unreadable(path, "Parquet", e) from None
     return _from_table(path, "parquet", data, table, _row)
@@ -380,8 +382,8 @@ def _long(
     n = data.num_rows
     ids = _no_nulls(data.column(id_column).combine_chunks(), id_column, path, where)
     encoded = pc.dictionary_encode(ids)
-    codes = encoded.indices.to_numpy().astype(np.int64)
-    names_of_ids = encoded.dictionary.to_numpy(zero_copy_only=False)
+    codes = _numpy(encoded.indices).astype(np.int64)
+    names_of_ids = _values(encoded.dictionary)
     lengths = np.bincount(codes, minlength=len(names_of_ids)).astype(np.int64)
     times = None
     if time_column is not None:
@@ -466,6 +468,40 @@ def _long(
     )
 
 
+#: Arrow's fixed-width number types as numpy dtypes
+_NUMPY_TYPES = {
+    "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+    "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32, "uint64": np.uint64,
+    "halffloat": np.float16, "float": np.float32, "double": np.float64,
+}  # fmt: skip
+
+
+def _numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Arrow numbers as numpy, straight from the buffers when there are no nulls.
+
+    (``to_numpy`` imports pandas where it is installed, a third of a second at start-up.)
+    """
+    dtype = _NUMPY_TYPES.get(str(column.type))
+    chunks = column.chunks if hasattr(column, "chunks") else [column]
+    if dtype is None or column.null_count:
+        return column.to_numpy()  # nulls become NaN; other types as Arrow converts them
+    arrays = [
+        np.frombuffer(c.buffers()[1], dtype=dtype)[c.offset : c.offset + len(c)] for c in chunks
+    ]
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
+
+
+def _values(column: pa.Array) -> np.ndarray:
+    """Ids or names as numpy: numbers as numbers, anything else as Python objects."""
+    if str(column.type) in _NUMPY_TYPES and not column.null_count:
+        return _numpy(column)
+    values = np.empty(len(column), dtype=object)
+    values[:] = column.to_pylist()
+    return values
+
+
 def _inverse(order: np.ndarray) -> np.ndarray:
     inverse = np.empty(len(order), dtype=np.int64)
     inverse[order] = np.arange(len(order))
@@ -526,13 +562,13 @@ def _features(
         column = data.column(name)
         kind = column.type
         if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-            array = column.to_numpy()  # nulls become NaN (the cells are reported)
+            array = _numpy(column)  # nulls become NaN (the cells are reported)
         elif pa.types.is_decimal(kind):
-            array = pc.cast(column, pa.float64()).to_numpy()
+            array = _numpy(pc.cast(column, pa.float64()))
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             good = pc.match_substring_regex(column, _CELL_NUMBER, ignore_case=True)
             clean = pc.if_else(good, column, pa.scalar(None, kind))
-            array = pc.cast(pc.utf8_trim_whitespace(clean), pa.float64()).to_numpy()
+            array = _numpy(pc.cast(pc.utf8_trim_whitespace(clean), pa.float64()))
         else:
             array = np.full(n, np.nan)
         arrays.append(array)
@@ -580,7 +616,7 @@ def _times(column: pa.Array, name: str, path: Path, where: Callable[[int], str])
             ) from None
         kind = column.type
     if pa.types.is_floating(kind):
-        times = column.to_numpy()
+        times = _numpy(column)
         if not np.isfinite(times).all():
             row = int(np.argmin(np.isfinite(times)))
             raise UnreadableInput(
@@ -590,9 +626,9 @@ def _times(column: pa.Array, name: str, path: Path, where: Callable[[int], str])
             )
         return times
     if pa.types.is_integer(kind):
-        return column.to_numpy().astype(np.int64, copy=False)
+        return _numpy(column).astype(np.int64, copy=False)
     if pa.types.is_temporal(kind):
-        return pc.cast(column, pa.int64() if kind.bit_width == 64 else pa.int32()).to_numpy()
+        return _numpy(pc.cast(column, pa.int64() if kind.bit_width == 64 else pa.int32()))
     raise UnreadableInput(
         f"the time column {name!r} holds {kind} values, not numbers or timestamps",
         path=str(path),
@@ -641,11 +677,12 @@ def _long_labels(
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(column, null_encoding="encode")
-    codes = encoded.indices.to_numpy(zero_copy_only=False)[order]
+    codes = _numpy(encoded.indices)[order]
     starts = offsets[:-1]
     first = codes[starts]
     changed = np.flatnonzero(codes != np.repeat(first, lengths))
-    labels = _labels_array(encoded.dictionary.take(first))
+    named = _values(encoded.dictionary)[first]  # no pa.array(numpy): it imports pandas
+    labels = named if named.dtype != object else labels_array(named.tolist())
     if len(changed):
         row = int(order[changed[0]])
         seq = int(np.searchsorted(offsets, changed[0], side="right") - 1)
@@ -665,14 +702,8 @@ def _long_labels(
 
 def _labels_array(values: pa.Array) -> np.ndarray:
     """Arrow values as labels: numbers, or class names as text."""
-    import pyarrow as pa
-
-    from .labels import labels_array
-
-    kind = values.type
-    if values.null_count == 0 and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-        return values.to_numpy()
-    return labels_array(values.to_pylist())
+    named = _values(values)
+    return named if named.dtype != object else labels_array(named.tolist())
 
 
 def _py(value: Any) -> Any:
@@ -723,14 +754,14 @@ def _nested(
     ids = None
     id_column = options.id_column or _guess(names, ID_NAMES, taken | {label_column or ""})
     if id_column is not None:
-        ids = data.column(id_column).combine_chunks().to_numpy(zero_copy_only=False)
+        ids = _values(data.column(id_column).combine_chunks())
 
     regular = _regular(column)
     if regular is None:  # nulls, ragged widths or non-numbers: the exact path locates them
         dataset = from_python(path, fmt, column.to_pylist(), labels, _row)
         return _with(dataset, notes=tuple(notes), ids=ids, table=options)
     values, dtype = regular
-    lengths = pc.list_value_length(column).to_numpy().astype(np.int64)
+    lengths = _numpy(pc.list_value_length(column)).astype(np.int64)
     if values.shape[1] == 1 and not _is_list(column.type.value_type):
         notes.append("timesteps are bare numbers: read as 1 feature")
     return Dataset(
@@ -757,7 +788,7 @@ def _regular(column: pa.Array) -> tuple[np.ndarray, str] | None:
     if _is_list(kind):
         if inner.null_count:
             return None
-        widths = pc.list_value_length(inner).to_numpy()
+        widths = _numpy(pc.list_value_length(inner))
         if len(widths) and (widths.min() != widths.max() or widths[0] == 0):
             return None
         numbers = inner.flatten()
@@ -767,7 +798,7 @@ def _regular(column: pa.Array) -> tuple[np.ndarray, str] | None:
     kind = numbers.type
     if numbers.null_count or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         return None
-    array = numbers.to_numpy()
+    array = _numpy(numbers)
     values = array if array.dtype.kind == "f" else array.astype(np.float64)
     return values.reshape(-1, features), str(array.dtype)
 
