@@ -756,6 +756,9 @@ def _nested(
     if id_column is not None:
         ids = _values(data.column(id_column).combine_chunks())
 
+    unused = [n for n in names if n not in {name, label_column, id_column}]
+    if unused:
+        notes.append(f"columns {_list(unused)} are not used (labels: --label-column COL)")
     regular = _regular(column)
     if regular is None:  # nulls, ragged widths or non-numbers: the exact path locates them
         dataset = from_python(path, fmt, column.to_pylist(), labels, _row)
