@@ -671,8 +671,8 @@ def _(folder: Path) -> Case:
 
 @case("unknown-extension")
 def _(folder: Path) -> Case:
-    path = _text(folder, "data.csv", "1,2\n3,4\n")
-    return Case(path, frozenset({2}), (".csv", ".json"))
+    path = _text(folder, "data.xlsx", "1,2\n3,4\n")
+    return Case(path, frozenset({2}), (".xlsx", ".json"))
 
 
 @case("no-extension")
