@@ -28,8 +28,10 @@ def command(*words: str) -> str:
 
 
 def reading(dataset: Dataset) -> list[str]:
-    """The options that read ``dataset`` as it was read: labels, pickles, layout, kind."""
+    """The options that read ``dataset`` as it was read: labels, pickles, layout, kind, and the
+    table columns chosen."""
     words = ["--labels", dataset.labels_path] if dataset.labels_path else []
+    words += dataset.table.words() if dataset.table else []
     words += ["--allow-pickle"] if dataset.allow_pickle else []
     words += ["--channels-first"] if dataset.channels_first else []
     words += [f"--{dataset.layout}"] if dataset.layout else []

@@ -48,8 +48,9 @@ Inputs = Annotated[
     list[Path],
     typer.Argument(
         metavar="FILE",
-        help="Sequence files (.json, .jsonl, .npy, .npz, .ts), a folder, or a quoted glob "
-        "('data/*.npy'): several files are shards of one dataset, or one sample each.",
+        help="Sequence files (.json, .jsonl, .npy, .npz, .ts, .txt, .csv, .tsv, .parquet, "
+        ".feather, .arrow), a folder, or a quoted glob ('data/*.npy'): several files are "
+        "shards of one dataset, or one sample each.",
         show_default=False,
     ),
 ]
@@ -69,7 +70,52 @@ Shards = Annotated[
 ]
 Labels = Annotated[
     Path | None,
-    typer.Option("--labels", metavar="FILE", help="Labels, one per sequence (.json/.jsonl/.npy)."),
+    typer.Option(
+        "--labels",
+        metavar="FILE",
+        help="Labels, one per sequence (.json/.jsonl/.npy/.txt, .csv: a column or id,label).",
+    ),
+]
+# Tables (.csv, .tsv, .parquet, .feather, .arrow): which column means what.
+IdColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--id-column",
+        metavar="COL",
+        help="Tables: the column naming each row's sequence (guessed: id, sequence_id, …).",
+    ),
+]
+TimeColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--time-column",
+        metavar="COL",
+        help="Tables: the column ordering a sequence's rows (guessed: t, time, timestamp, …).",
+    ),
+]
+LabelColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column",
+        metavar="COL",
+        help="Tables: the column holding each sequence's label (guessed: label, target, …).",
+    ),
+]
+FeatureColumns = Annotated[
+    str | None,
+    typer.Option(
+        "--feature-columns",
+        metavar="A,B,…",
+        help="Tables: the feature columns. Default: every other numeric column.",
+    ),
+]
+SequenceColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--sequence-column",
+        metavar="COL",
+        help="Parquet/Arrow with one sequence per row: the list column (default: the only one).",
+    ),
 ]
 AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
@@ -191,6 +237,11 @@ def inspect(
     per_sample: PerSample = False,
     shards: Shards = False,
     kind: KindOption = None,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -204,12 +255,14 @@ def inspect(
     from .inspection import inspect as inspect_file
 
     how = reading(files, channels_first, per_sample, shards)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     report = inspect_file(
         how.pop("source"),
         labels=labels,
         allow_pickle=allow_pickle,
         strict=strict,
         kind=kind.value if kind else None,
+        table=table,
         **how,
     )
     if as_json:
@@ -265,6 +318,11 @@ def pad(
     kind: KindOption = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
 ) -> None:
     """Pad sequences into the dense (samples, timesteps, features) tensor.
 
@@ -282,6 +340,7 @@ def pad(
         maxlen, padding.value, truncating.value, value, dtype.value if dtype else None, allow_lossy
     )
     how = reading(files, channels_first, per_sample, shards)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
             how.pop("source"),
@@ -293,6 +352,7 @@ def pad(
             kind=kind.value if kind else None,
             step=step,
             **how,
+            table=table,
         )
     if as_json:
         emit_json(summary.to_dict())
@@ -418,6 +478,11 @@ def train(
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show TensorFlow's own log messages.")
     ] = False,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
 ) -> None:
     """Train a small masked LSTM on a sequence file and check that padding is invisible to it.
 
@@ -438,6 +503,7 @@ def train(
     from .train import TrainOptions, train_file
 
     options = TrainOptions(epochs, units, batch_size, validation_split, seed)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     if quiet and verbose:
         raise UsageError("--quiet and --verbose contradict each other", hint="pass one of them")
     how = reading(files, channels_first, per_sample, shards)
@@ -454,6 +520,7 @@ def train(
             verbose=verbose,
             **how,
             kind=kind.value if kind else None,
+            table=table,
         )
     if as_json:
         emit_json(result.to_dict())
@@ -463,6 +530,13 @@ def train(
         unsaved = ", so the model was not saved" if save is not None else ""
         err.print(f"[bold red]error:[/] {_escape(result.failure)}{unsaved}")
         raise typer.Exit(1)
+
+
+def _table(*columns: str | None) -> Any:
+    """The table options given (a ``TableOptions``), or ``None``."""
+    from .readers.tables import TableOptions
+
+    return TableOptions.parse(*columns)
 
 
 def emit_json(value: Any) -> None:

@@ -16,7 +16,7 @@ from . import advice, tokens
 from .checks import WINDOW_LENGTH, WINDOW_STRIDE, free_value, run_checks
 from .dataset import Dataset
 from .options import DEFAULTS, PadOptions, checking_options, percentile_length
-from .readers import Source, read
+from .readers import Source, TableOptions, read
 from .report import Report, Stats
 from .target import classes_of, task_of
 
@@ -30,6 +30,7 @@ def inspect(
     layout: str | None = None,
     strict: bool = False,
     kind: str | None = None,
+    table: TableOptions | None = None,
 ) -> Report:
     """Read sequences (or take a :class:`Dataset`) and report every problem found.
 
@@ -54,6 +55,7 @@ def inspect(
             channels_first=channels_first,
             layout=layout,
             kind=kind,
+            table=table,
         )
     )
     return diagnose(dataset, strict=strict, options=checking_options(dataset.meta))

@@ -143,7 +143,7 @@ def unpad(
     if lengths.shape != x.shape[:1] or (
         len(lengths) and not 0 <= lengths.min() <= lengths.max() <= x.shape[1]
     ):
-        longest, shortest = (lengths.max(), lengths.min()) if len(lengths) else (0, 0)
+        longest, shortest = (lengths.max(), lengths.min()) if lengths.size else (0, 0)
         raise UnreadableInput(
             f"lengths {lengths.shape} (from {shortest} to {longest}) do not fit x {x.shape}: "
             f"one length per row of x, each from 0 to its {x.shape[1]} timesteps",

@@ -23,7 +23,7 @@ from .options import DEFAULTS, PadOptions
 from .output import check_destination, watch_inputs
 from .padded_file import SUFFIXES, PadMeta, source_meta, write_padded
 from .padding import pad_ragged
-from .readers import Source, files_of, read
+from .readers import Source, TableOptions, files_of, read
 from .report import Problem
 from .target import classes_of, task_of
 
@@ -65,6 +65,7 @@ def pad_file(
     layout: str | None = None,
     kind: str | None = None,
     step: Callable[[str], None] = lambda name: None,
+    table: TableOptions | None = None,
 ) -> PadSummary:
     """Pad the sequences in ``source`` and write them to ``output`` (.npz or .npy).
 
@@ -105,6 +106,7 @@ def pad_file(
         channels_first=channels_first,
         layout=layout,
         kind=kind,
+        table=table,
     )
     step("checking")
     report = diagnose(dataset, options=options)

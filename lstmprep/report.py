@@ -26,6 +26,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "channels-first": ("error", "samples stored (features, timesteps): read with --channels-first"),
     "bad-token": ("error", "token data holds a value that is not an id (a whole number from 0)"),
     "zero-token": ("error", "id 0 is a real token, but it is also the padding mask_zero masks"),
+    "duplicate-time": ("error", "two rows of a table give one sequence the same time"),
     "ragged-length": ("warning", "sequences have different lengths: the data needs padding"),
     "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
     "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),

@@ -41,7 +41,7 @@ from .options import checking_options
 from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import PadMeta
 from .padding import pad_ragged
-from .readers import Source, files_of, read
+from .readers import Source, TableOptions, files_of, read
 from .target import make_target
 from .tokens import EMBEDDING_DIM, id_dtype
 
@@ -289,6 +289,7 @@ def train_file(
     progress: Progress | None = None,
     verbose: bool = False,
     kind: str | None = None,
+    table: TableOptions | None = None,
 ) -> TrainResult:
     """Read ``source``, train on it and, when training went well, save the model to ``save``.
 
@@ -306,6 +307,7 @@ def train_file(
         channels_first=channels_first,
         layout=layout,
         kind=kind,
+        table=table,
     )
     result = train(dataset, options, progress=progress, verbose=verbose)
     if save is not None and result.ok:

@@ -8,6 +8,8 @@
 - reviews.txt: tokenized "reviews", one per line, ids separated by spaces; reviews_labels.json
   says positive or negative, which only a few marker ids among the noise tell
 - problems/<code>.json: one small file per problem code that `lstmprep inspect` reports
+- visits.csv: a long table, one row per hourly reading of 60 patients (rows shuffled), read
+  with --id-column patient --time-column hour --label-column outcome
 """
 
 from __future__ import annotations
@@ -169,6 +171,21 @@ def problems() -> None:
     (HERE / "problems" / "bad-token.txt").write_text("5 12 7\n3 -1 9\n")
 
 
+def visits() -> None:
+    """A long-format table: columns patient, hour, heart_rate, temperature, outcome."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for patient in range(60):
+        outcome = ["home", "ward", "icu"][int(rng.integers(0, 3))]
+        for hour in range(int(rng.integers(3, 13))):
+            rate = 70 + 10 * rng.standard_normal() + 8 * hour * (outcome == "icu")
+            temp = 36.8 + 0.4 * rng.standard_normal()
+            rows.append(f"p{patient:03d},{hour},{rate:.1f},{temp:.2f},{outcome}")
+    order = rng.permutation(len(rows))
+    lines = ["patient,hour,heart_rate,temperature,outcome", *(rows[i] for i in order)]
+    (HERE / "visits.csv").write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     rng = np.random.default_rng(20261124)
     seed_examples()
@@ -177,6 +194,7 @@ def main() -> None:
     tokens(rng)
     reviews(rng)
     problems()
+    visits()
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ SAMPLE_RUNS = [
     ("tokens.npz", "--labels", "tokens_labels.npy"),
     ("reviews.txt", "--labels", "reviews_labels.json"),
     ("problems/bad-token.txt",),
+    ("visits.csv", "--id-column", "patient", "--time-column", "hour", "--label-column", "outcome"),
     *[(f"problems/{p.name}",) for p in sorted((SAMPLES / "problems").glob("*.json"))],
 ]
 

@@ -38,8 +38,9 @@ CASES = {
 
 def test_every_code_has_a_case():
     # short-series is window's own warning (tests/test_windows.py); non-finite has its own
-    # tests below; bad-token needs --kind tokens (tests/test_tokens.py)
-    assert set(CASES) | {"non-finite", "short-series", "bad-token"} == set(CODES)
+    # tests below; bad-token needs --kind tokens (tests/test_tokens.py); duplicate-time needs
+    # a table (tests/test_tables.py)
+    assert set(CASES) | {"non-finite", "short-series", "bad-token", "duplicate-time"} == set(CODES)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
