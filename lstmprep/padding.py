@@ -409,7 +409,7 @@ def _fill_row(value, dtype: np.dtype, features: int) -> np.ndarray:
     row = np.empty(features, dtype)
     try:
         np.copyto(row, value, casting="unsafe")
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise UsageError(
             f"value {value!r} cannot pad {features} features of dtype {dtype}",
             hint="pass a number, or one number per feature",
