@@ -9,7 +9,8 @@ a subprocess with that build first on PYTHONPATH and the sanitizer runtime prelo
   coverage-guided (the modules also built with ``-fsanitize=fuzzer-no-link``);
 - otherwise (gcc, or no atheris): the corpus replayed, then blind mutations of it.
 
-Each harness runs LSTMPREP_FUZZ_SECONDS (default 10) seconds from fuzz/corpus/<harness>;
+Each harness runs LSTMPREP_FUZZ_SECONDS (default 10) seconds from fuzz/corpus/<harness>
+(LSTMPREP_FUZZ_CC=gcc or clang picks the compiler);
 any sanitizer report, crash or failed property fails the test with the tool's output.
 Where no compiler here can build with the sanitizers, the tests are skipped and say why.
 """
@@ -44,7 +45,7 @@ def _load_build_module():
 def sanitized(tmp_path_factory) -> tuple[dict[str, str], bool, Path]:
     """(environment importing the sanitizer build, whether atheris drives it, its folder)."""
     build = _load_build_module()
-    cc = build.compiler()
+    cc = build.compiler(os.environ.get("LSTMPREP_FUZZ_CC"))  # clang, else gcc; or the one named
     if cc is None:
         pytest.skip(
             "no C compiler here builds with -fsanitize=address,undefined (install clang, or "
