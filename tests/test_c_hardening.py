@@ -2,9 +2,10 @@
 
 ``_padcore.copy_rows`` is called directly, with arguments no Python caller should pass:
 lengths whose int64 sum wraps around to ``len(values)``, negative lengths, ``n * maxlen``
-past 2**64, a huge ``maxlen``, rows of zero bytes, buffers of the wrong size. Each call
-runs in its own subprocess, so a crash (SIGSEGV, SIGFPE) fails its test instead of killing
-pytest; the subprocess prints the exception's type, which must be the expected one.
+past 2**64, a huge ``maxlen``, rows of zero bytes, buffers of the wrong size. The calls run
+in a subprocess, so a crash (SIGSEGV, SIGFPE) fails the tests of the case that crashed and
+those after it instead of killing pytest; the subprocess prints each exception's type,
+which must be the expected one.
 
 The scanner allocates in proportion to what it has parsed, not to the size of the input:
 checked with tracemalloc, which sees the bytearrays it grows.
@@ -144,31 +145,60 @@ shared = bytearray(16)
 """
 
 
-def run_copy_rows(arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """copy_rows(<arguments>) in a fresh python; prints the exception type, or None."""
-    code = PRELUDE + textwrap.dedent(f"""
-        try:
-            result = _padcore.copy_rows({arguments})
-        except Exception as e:
-            print(type(e).__name__, e, sep=": ")
-        else:
-            print(result)
-        """)
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+def run_hostile(
+    env: dict[str, str] | None = None, cwd: str | None = None
+) -> tuple[dict[str, str], subprocess.CompletedProcess]:
+    """Every HOSTILE call of copy_rows in one fresh python: {case: exception type or "None"}.
+
+    Each result is printed (and flushed) as it comes: if the process crashes, the cases
+    after the last result have none, and the process's status and stderr say why.
+    """
+    lines = [PRELUDE, "import sys"]
+    for case, (arguments, _) in HOSTILE.items():
+        lines.append(
+            textwrap.dedent(f"""
+            try:
+                outcome = str(_padcore.copy_rows({arguments}))
+            except Exception as e:
+                outcome = type(e).__name__
+            print({case!r}, outcome, sep=" -> ", flush=True)
+            """)
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=cwd,
     )
+    outcomes = dict(line.split(" -> ", 1) for line in done.stdout.splitlines() if " -> " in line)
+    return outcomes, done
 
 
-def check_outcome(done: subprocess.CompletedProcess, expected: str) -> None:
-    assert done.returncode == 0, f"crashed with status {done.returncode}:\n{done.stderr[-3000:]}"
-    assert done.stdout.split(":")[0].strip() == expected, done.stdout
+def check_hostile(case: str, outcomes: dict[str, str], done: subprocess.CompletedProcess) -> None:
+    assert case in outcomes, (
+        f"the subprocess crashed (status {done.returncode}) at or before {case!r}:\n"
+        f"{done.stderr[-3000:]}"
+    )
+    assert outcomes[case] == HOSTILE[case][1], f"{case}: {outcomes[case]}"
+
+
+@pytest.fixture(scope="module")
+def hostile_outcomes():
+    return run_hostile()
 
 
 @needs_padcore
 @pytest.mark.parametrize("case", HOSTILE)
-def test_copy_rows_refuses_hostile_arguments(case):
-    arguments, expected = HOSTILE[case]
-    check_outcome(run_copy_rows(arguments), expected)
+def test_copy_rows_refuses_hostile_arguments(case, hostile_outcomes):
+    check_hostile(case, *hostile_outcomes)
+
+
+@needs_padcore
+def test_hostile_calls_end_cleanly(hostile_outcomes):
+    _, done = hostile_outcomes
+    assert done.returncode == 0, f"status {done.returncode}:\n{done.stderr[-3000:]}"
 
 
 @needs_padcore
