@@ -29,6 +29,7 @@ needs several bytes of memory per input byte; it came out ~5x slower than ``json
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +37,12 @@ import numpy as np
 
 from .ragged import Ragged
 
-try:
-    from . import _fastjson  # type: ignore[attr-defined, unused-ignore]
-except ImportError:  # built without a C compiler: every document takes the exact path
-    _fastjson = None
+_fastjson = None
+if os.environ.get("LSTMPREP_NO_C") != "1":  # LSTMPREP_NO_C=1: test the paths without C
+    try:
+        from . import _fastjson  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:  # built without a C compiler: every document takes the exact path
+        pass
 
 AVAILABLE: bool = _fastjson is not None
 """Whether the C scanner was built; without it :func:`scan_numeric` always returns ``None``."""
