@@ -302,6 +302,8 @@ def _pad_in_c(sequences, lengths, maxlen, dtype, pre_padding, pre_truncating, va
     """
     if _padcore is None or not isinstance(sequences, (list, tuple)) or isinstance(value, str):
         return None
+    if maxlen == 0:  # rows of padding only, but every sequence still checked: the general path
+        return None
     nonempty = np.flatnonzero(lengths)
     if not len(nonempty):
         return None
