@@ -320,12 +320,11 @@ def _pad_in_c(sequences, lengths, maxlen, dtype, pre_padding, pre_truncating, va
         return out
     if type(first) not in (list, tuple):
         return None
-    step = first[0]
-    if type(step) in (int, float):
-        sample_shape: tuple[int, ...] = ()
-    elif type(step) in (list, tuple) and len(step):
-        sample_shape = (len(step),)
-    else:
+    try:  # the sample shape as Keras finds it, from the whole first sequence
+        sample_shape = np.asarray(first).shape[1:]
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path raises Keras's error
+    if len(sample_shape) > 1 or 0 in sample_shape:
         return None
     # dtype=None: start from what `value` allows (int32, int64 or float32), move to int64
     # when an int does not fit int32, to float32 on meeting a float (see `_infer_dtype`).

@@ -24,12 +24,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_c_hardening import HOSTILE, PRELUDE
+from test_c_hardening import HOSTILE, HOSTILE_LISTS, PRELUDE
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
 SECONDS = float(os.environ.get("LSTMPREP_FUZZ_SECONDS", "10"))
-HARNESSES = ["copy_rows", "scan_json", "scan_jsonl", "read", "pad"]
+HARNESSES = ["copy_rows", "scan_json", "scan_jsonl", "read", "pad", "pad_lists"]
 
 
 def _load_build_module():
@@ -113,6 +113,29 @@ def test_hostile_copy_rows_under_sanitizers(sanitized):
     printed = done.stdout.splitlines()
     assert printed[0].startswith(str(out)), f"not the sanitizer build: {printed[0]}"
     assert printed[1:] == [f"{case} -> {expected}" for case, (_, expected) in HOSTILE.items()]
+
+
+def test_hostile_list_calls_under_sanitizers(sanitized):
+    """copy_arrays and fill_lists: each hostile call of test_c_hardening, under ASan/UBSan."""
+    env, _, out = sanitized
+    lines = [PRELUDE, "print(_padcore.__file__)"]
+    for case, (call, _) in HOSTILE_LISTS.items():
+        lines.append(
+            f"try:\n    print({case!r}, {call}, sep=' -> ')\n"
+            f"except Exception as e:\n    print({case!r}, type(e).__name__, sep=' -> ')"
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=out,
+    )
+    assert done.returncode == 0, f"status {done.returncode}:\n{done.stderr[-5000:]}"
+    printed = done.stdout.splitlines()
+    assert printed[0].startswith(str(out)), f"not the sanitizer build: {printed[0]}"
+    assert printed[1:] == [f"{case} -> {outcome}" for case, (_, outcome) in HOSTILE_LISTS.items()]
 
 
 @pytest.mark.parametrize("harness", HARNESSES)
