@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -532,6 +533,15 @@ def test_common_inputs_take_a_c_path(sequences, kwargs):
     x = padding._pad_in_c(sequences, lengths, maxlen, args["dtype"], *sides, args["value"])
     assert x is not None
     assert_same(x, pad_sequences(sequences, **kwargs))
+
+
+@pytest.mark.skipif(padding._padcore is not None, reason="built")
+@pytest.mark.skipif(os.environ.get("LSTMPREP_NO_C") == "1", reason="LSTMPREP_NO_C=1")
+def test_padcore_is_built():
+    """Where a C compiler is present, the install must have built lstmprep._padcore."""
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: numpy does all the work")
+    pytest.fail("lstmprep._padcore did not build: reinstall with pip -v and read why")
 
 
 @pytest.mark.parametrize("dtype", ["int32", "int64", "float32", "float64"])
