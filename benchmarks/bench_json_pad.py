@@ -110,7 +110,9 @@ def main() -> None:
     ratio = t_anchor / seconds["lstmprep pad_file (lstmprep pad)"]
     ratio_no_c = t_anchor / seconds["lstmprep pad_file, no C"]
     print(f"  {'PASS' if ratio >= 3 else 'FAIL'}  with C >= 3x the anchor: {ratio:.1f}x")
-    print(f"  {'PASS' if ratio_no_c >= 2 else 'FAIL'}  without C >= 2x the anchor: {ratio_no_c:.1f}x")
+    print(
+        f"  {'PASS' if ratio_no_c >= 2 else 'FAIL'}  without C >= 2x the anchor: {ratio_no_c:.1f}x"
+    )
     print(f"  {'PASS' if same else 'FAIL'}  same tensor as keras, with C and without")
     if not args.keep:
         for path in (source, out_anchor, out_ours, out_no_c):

@@ -119,9 +119,7 @@ def report(
     print(f"  {'':40} {'seconds':>8} {'vs keras':>9} {'x floor':>8} {'peak MB':>8}")
     for name, s in seconds.items():
         peak = f"{peaks[name] / 1e6:8.0f}" if name in peaks else ""
-        print(
-            f"  {name:40} {s:8.3f} {seconds[anchor] / s:8.2f}x {s / seconds[floor]:7.2f}x {peak}"
-        )
+        print(f"  {name:40} {s:8.3f} {seconds[anchor] / s:8.2f}x {s / seconds[floor]:7.2f}x {peak}")
     return {**seconds, **{f"peak {name}": float(p) for name, p in peaks.items()}}
 
 
@@ -177,7 +175,6 @@ def main() -> None:
         ),
         ("arrays: equal to keras", equal, ""),
     ]
-    del arrays, ragged, values, lengths
 
     # 2. token ids ----------------------------------------------------------------------
     tokens = token_input(int(100_000 * args.scale), rng)
@@ -206,7 +203,6 @@ def main() -> None:
         ("token ids: >= 3x keras", ratio >= 3, f"{ratio:.1f}x"),
         ("token ids: equal to keras (int32)", equal, ""),
     ]
-    del tokens
 
     # 3. nested lists of floats ---------------------------------------------------------
     nested = nested_input(int(20_000 * args.scale), rng)

@@ -144,8 +144,10 @@ def main() -> None:
     rng = np.random.default_rng(11)
     seeds["pad_lists"] = {f"random-{i}": rng.bytes(int(rng.integers(8, 200))) for i in range(8)}
     # bare ints, 3 lists of common numbers, dtype None, maxlen 2
-    seeds["pad_lists"]["token-ids"] = b"\0" + u16(3) + b"".join(
-        bytes([4, 2, 1]) + b"".join(u16(v) for v in (5, 150, 60, 7)) for _ in range(3)
+    seeds["pad_lists"]["token-ids"] = (
+        b"\0"
+        + u16(3)
+        + b"".join(bytes([4, 2, 1]) + b"".join(u16(v) for v in (5, 150, 60, 7)) for _ in range(3))
     )
 
     for harness, cases in seeds.items():

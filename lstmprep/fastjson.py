@@ -37,12 +37,12 @@ import numpy as np
 
 from .ragged import Ragged
 
-_fastjson = None
-if os.environ.get("LSTMPREP_NO_C") != "1":  # LSTMPREP_NO_C=1: test the paths without C
-    try:
-        from . import _fastjson  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:  # built without a C compiler: every document takes the exact path
-        pass
+try:
+    if os.environ.get("LSTMPREP_NO_C") == "1":  # test the paths without C
+        raise ImportError("LSTMPREP_NO_C=1")
+    from . import _fastjson  # type: ignore[attr-defined, unused-ignore]
+except ImportError:  # built without a C compiler: every document takes the exact path
+    _fastjson = None
 
 AVAILABLE: bool = _fastjson is not None
 """Whether the C scanner was built; without it :func:`scan_numeric` always returns ``None``."""

@@ -21,12 +21,12 @@ from lstmprep.errors import UsageError
 from lstmprep.options import PAD_VALUE
 from lstmprep.ragged import Ragged, check_lengths
 
-_padcore = None
-if os.environ.get("LSTMPREP_NO_C") != "1":  # LSTMPREP_NO_C=1: test the paths without C
-    try:  # the C row copies; without them the numpy paths below do the same work
-        from lstmprep import _padcore
-    except ImportError:  # pragma: no cover - built with the package where a compiler exists
-        pass
+try:  # the C row copies; without them the numpy paths below do the same work
+    if os.environ.get("LSTMPREP_NO_C") == "1":  # test the paths without C
+        raise ImportError("LSTMPREP_NO_C=1")
+    from lstmprep import _padcore
+except ImportError:  # pragma: no cover - built with the package where a compiler exists
+    _padcore = None
 
 # Sequences are padded in blocks of about this many output bytes, which bounds every
 # temporary (masks, casts, truncation) whatever the size of the batch.

@@ -19,8 +19,7 @@ from lstmprep.readers import read
 from lstmprep.readers.json_text import load_json
 
 CHECK = (
-    "from lstmprep import fastjson, padding; "
-    "print(fastjson.AVAILABLE, padding._padcore is None)"
+    "from lstmprep import fastjson, padding; print(fastjson.AVAILABLE, padding._padcore is None)"
 )
 
 
