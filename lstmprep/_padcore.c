@@ -33,7 +33,12 @@
  *   as numpy converts it (an int to a float through a double) and written straight into out.
  *   check_all: also check the numbers that truncation drops (to infer a dtype from them all).
  *
- * Both return None when every sequence was padded, or (reason, i) for the first sequence i
+ * longest(sequences)
+ *   The length of the longest sequence of a list or tuple of arrays (of one dimension or
+ *   more), lists and tuples, or None if another item is among them: maxlen for the two
+ *   functions below without a Python call per sequence.
+ *
+ * copy_arrays and fill_lists return None when every sequence was padded, or (reason, i) for the first sequence i
  * they do not handle, leaving out partly written: the caller takes its general path. reason
  * (fill_lists): 1 a float where out is an integer dtype, 2 an int outside out's integer
  * range (or, with check_all, outside int64), 3 anything else. Both hold the GIL throughout
@@ -314,6 +319,31 @@ not_handled(int reason, Py_ssize_t i)
 }
 
 static PyObject *
+longest(PyObject *Py_UNUSED(self), PyObject *sequences)
+{
+    if (!PyList_CheckExact(sequences) && !PyTuple_CheckExact(sequences)) {
+        PyErr_SetString(PyExc_TypeError, "sequences must be a list or a tuple");
+        return NULL;
+    }
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(sequences);
+    PyObject **items = PySequence_Fast_ITEMS(sequences);
+    Py_ssize_t most = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = items[i];
+        Py_ssize_t length;
+        if (PyArray_Check(item) && PyArray_NDIM((PyArrayObject *)item) >= 1)
+            length = (Py_ssize_t)PyArray_DIM((PyArrayObject *)item, 0);
+        else if (PyList_CheckExact(item) || PyTuple_CheckExact(item))
+            length = PySequence_Fast_GET_SIZE(item);
+        else
+            Py_RETURN_NONE;
+        if (length > most)
+            most = length;
+    }
+    return PyLong_FromSsize_t(most);
+}
+
+static PyObject *
 copy_arrays(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *out_obj, *sequences;
@@ -531,6 +561,9 @@ static PyMethodDef methods[] = {
      "copy_rows(out, values, lengths, maxlen, pre_padding, pre_truncating): copy each "
      "sequence's kept timesteps into its row of out. Raises ValueError or OverflowError for "
      "arguments that do not fit together, before copying anything."},
+    {"longest", longest, METH_O,
+     "longest(sequences): the length of the longest array, list or tuple in sequences, or "
+     "None if something else is among them."},
     {"copy_arrays", copy_arrays, METH_VARARGS,
      "copy_arrays(out, sequences, pre_padding, pre_truncating): copy each array of sequences "
      "into its row of out; None, or (3, i) for the first sequence it does not handle."},

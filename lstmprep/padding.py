@@ -249,12 +249,10 @@ def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating=
     else:
         if not isinstance(sequences, (list, tuple, np.ndarray)):
             sequences = list(sequences)
-        lengths = _lengths(sequences)
-        if maxlen is None:
-            maxlen = int(lengths.max()) if len(lengths) else 0
-        padded = _pad_in_c(sequences, lengths, maxlen, dtype, pre_padding, pre_truncating, value)
+        padded = _pad_in_c(sequences, maxlen, dtype, pre_padding, pre_truncating, value)
         if padded is not None:
             return padded
+        lengths = _lengths(sequences)
         values = _stack(sequences, lengths)
     if maxlen is None:
         maxlen = int(lengths.max()) if len(lengths) else 0
@@ -293,7 +291,7 @@ def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating=
 _LIST_DTYPES = {np.dtype(t) for t in (np.int32, np.int64, np.float32, np.float64)}
 
 
-def _pad_in_c(sequences, lengths, maxlen, dtype, pre_padding, pre_truncating, value):
+def _pad_in_c(sequences, maxlen, dtype, pre_padding, pre_truncating, value):
     """`pad_sequences` of a list of arrays or of lists of numbers in C, or None.
 
     None (the caller then takes the general path) without the C module, for other inputs,
@@ -302,12 +300,11 @@ def _pad_in_c(sequences, lengths, maxlen, dtype, pre_padding, pre_truncating, va
     """
     if _padcore is None or not isinstance(sequences, (list, tuple)) or isinstance(value, str):
         return None
-    if maxlen == 0:  # rows of padding only, but every sequence still checked: the general path
+    longest = _padcore.longest(sequences)
+    maxlen = longest if maxlen is None else maxlen
+    if not longest or maxlen == 0:  # maxlen 0 still checks every sequence: the general path
         return None
-    nonempty = np.flatnonzero(lengths)
-    if not len(nonempty):
-        return None
-    first = sequences[nonempty[0]]
+    first = next(s for s in sequences if len(s))  # one there is: longest > 0
     if isinstance(first, np.ndarray):
         if first.ndim == 0 or first.dtype.kind not in "biufc":
             return None

@@ -190,6 +190,15 @@ HOSTILE_LISTS: dict[str, tuple[str, str]] = {
         "_padcore.copy_arrays(np.zeros((2, 2, 1)), [np.zeros((1, 1)), [[1.0]]], 0, 0)",
         "(3, 1)",
     ),
+    "longest: sequences a generator": ("_padcore.longest(iter([[1]]))", "TypeError"),
+    "longest: a 0-d array among the sequences": (
+        "_padcore.longest([np.zeros(3), np.float64(1.0), np.zeros(())])",
+        "None",
+    ),
+    "longest: arrays, lists, tuples, empty ones": (
+        "_padcore.longest([np.zeros((4, 2)), [1, 2], (), np.zeros(0), (1,) * 9])",
+        "9",
+    ),
     "fill_lists: out of an unsupported dtype": (
         "_padcore.fill_lists(np.zeros((1, 2), np.int8), [[1]], 0, 0, 0)",
         "TypeError",
