@@ -493,6 +493,8 @@ def awkward_case(rng):
 
 
 @needs_padcore
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 @pytest.mark.parametrize("seed", range(200))
 def test_c_paths_give_what_the_general_path_gives(seed, monkeypatch):
     """With or without _padcore: the same array, dtype included, or the same error."""
@@ -542,6 +544,7 @@ def test_padcore_is_built():
     pytest.fail("lstmprep._padcore did not build: reinstall with pip -v and read why")
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 @pytest.mark.parametrize("dtype", ["int32", "int64", "float32", "float64"])
 @pytest.mark.parametrize("truncating", ["pre", "post"])
 def test_number_lists_same_as_keras(dtype, truncating):
