@@ -558,6 +558,7 @@ def pad_lists(data: bytes) -> None:
         out = out[::-1] if b.flag() else out.T
     sides = b.flag(), b.flag()
     for call in (
+        lambda: _padcore.longest(sequences),
         lambda: _padcore.copy_arrays(out, sequences, *sides),
         lambda: _padcore.fill_lists(out, sequences, *sides, b.flag()),
     ):
