@@ -26,12 +26,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_c_hardening import HOSTILE, check_hostile, run_hostile
+from test_c_hardening import HOSTILE, HOSTILE_LISTS, PRELUDE, check_hostile, run_hostile
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
 SECONDS = float(os.environ.get("LSTMPREP_FUZZ_SECONDS", "10"))
-HARNESSES = ["copy_rows", "scan_json", "scan_jsonl", "read", "pad"]
+HARNESSES = ["copy_rows", "scan_json", "scan_jsonl", "read", "pad", "pad_lists"]
 
 
 def _load_build_module():
@@ -116,6 +116,29 @@ def hostile_sanitized(sanitized):
     )
     assert module.stdout.startswith(str(out)), f"not the sanitizer build: {module.stdout}"
     return outcomes, done
+
+
+def test_hostile_list_calls_under_sanitizers(sanitized):
+    """copy_arrays and fill_lists: each hostile call of test_c_hardening, under ASan/UBSan."""
+    env, _, out = sanitized
+    lines = [PRELUDE, "print(_padcore.__file__)"]
+    for case, (call, _) in HOSTILE_LISTS.items():
+        lines.append(
+            f"try:\n    print({case!r}, {call}, sep=' -> ')\n"
+            f"except Exception as e:\n    print({case!r}, type(e).__name__, sep=' -> ')"
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=out,
+    )
+    assert done.returncode == 0, f"status {done.returncode}:\n{done.stderr[-5000:]}"
+    printed = done.stdout.splitlines()
+    assert printed[0].startswith(str(out)), f"not the sanitizer build: {printed[0]}"
+    assert printed[1:] == [f"{case} -> {outcome}" for case, (_, outcome) in HOSTILE_LISTS.items()]
 
 
 @pytest.fixture(scope="module")
