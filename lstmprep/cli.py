@@ -196,6 +196,22 @@ def pad(
     allow_lossy: Annotated[
         bool, typer.Option("--allow-lossy", help="Cast even when --dtype changes the values.")
     ] = False,
+    buckets: Annotated[
+        int | None,
+        typer.Option(
+            metavar="K",
+            help="Write K tensors (x_0, x_1, …), one per length bucket, each padded to its "
+            "own longest sequence; boundaries chosen to waste the least padding.",
+        ),
+    ] = None,
+    bucket_boundaries: Annotated[
+        str | None,
+        typer.Option(
+            metavar="B1,B2,…",
+            help="Length buckets with these boundaries: bucket i holds lengths in "
+            "[B(i-1), Bi).",
+        ),
+    ] = None,
     labels: Labels = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing output file.")
@@ -216,7 +232,16 @@ def pad(
     from .options import PadOptions
     from .pipeline import pad_file
 
-    options = PadOptions(maxlen, padding.value, truncating.value, value, dtype.value, allow_lossy)
+    options = PadOptions(
+        maxlen,
+        padding.value,
+        truncating.value,
+        value,
+        dtype.value,
+        allow_lossy,
+        buckets=buckets,
+        boundaries=bucket_boundaries,  # type: ignore[arg-type]  # parsed by PadOptions
+    )
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
             file,

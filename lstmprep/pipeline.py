@@ -19,14 +19,16 @@ import numpy as np
 from . import __version__, advice
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
-from .memory import check_pad_memory
+from .memory import check_memory, check_pad_memory
 from .options import DEFAULTS, PadOptions
 from .output import check_destination, watch_inputs
-from .padded_file import SUFFIXES, PadMeta, write_padded
+from .options import bucket_of
+from .padded_file import SUFFIXES, PadMeta, Part, write_padded
 from .padding import pad_ragged
+from .ragged import Ragged
 from .readers import read
 from .report import Problem
-from .target import classes_of, task_of
+from .target import classes_of, subset, task_of
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,23 @@ class PadSummary:
     meta: PadMeta
     #: the command to run next (train on the output), as it can be pasted
     next_command: str | None = None
+    #: the padding share of one tensor padded to ``maxlen`` (what buckets save is the
+    #: difference with ``padding_share``)
+    unbucketed_padding_share: float | None = None
+    #: the shape of each bucket's tensor, when the output has buckets
+    buckets: tuple[tuple[int, int, int], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         warnings = [p.to_dict() for p in self.warnings]
         meta = json.loads(self.meta.to_json())
-        return {**asdict(self), "shape": list(self.shape), "warnings": warnings, "meta": meta}
+        buckets = None if self.buckets is None else [list(b) for b in self.buckets]
+        return {
+            **asdict(self),
+            "shape": list(self.shape),
+            "warnings": warnings,
+            "meta": meta,
+            "buckets": buckets,
+        }
 
 
 def pad_file(
@@ -84,6 +98,12 @@ def pad_file(
             f"the output must end in .npz or .npy, not {output.suffix or '(nothing)'!r}",
             path=str(output),
         )
+    if options.bucketed and output.suffix.lower() == ".npy":
+        raise UsageError(
+            "length buckets are several tensors: they need an .npz output, not .npy",
+            path=str(output),
+            hint=f"write {output.with_suffix('.npz').name}",
+        )
     check_destination(output, force=force, inputs=[source] + ([Path(labels)] if labels else []))
 
     inputs = watch_inputs([source, labels])  # refused before the rename if they change
@@ -98,15 +118,27 @@ def pad_file(
     step("padding")
     ragged = dataset.ragged
     maxlen = options.resolve_maxlen(ragged.lengths)
-    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, options.dtype, str(source))
-    x, kept = pad_ragged(
-        ragged,
-        maxlen,
-        padding=options.padding,
-        truncating=options.truncating,
-        value=options.value,
-        dtype=options.dtype,
-    )
+    kept = np.minimum(ragged.lengths, maxlen)
+    boundaries = options.resolve_boundaries(kept)
+    if options.bucketed:
+        buckets = bucket_of(kept, boundaries)
+        members = [np.flatnonzero(buckets == i) for i in range(len(boundaries) + 1)]
+        widths = [int(kept[m].max(initial=0)) for m in members]
+    else:  # one tensor, as wide as maxlen even when every row is shorter
+        members, widths = [None], [maxlen]
+    cells = sum((len(kept) if m is None else len(m)) * w for m, w in zip(members, widths))
+    if options.bucketed:
+        check_memory(
+            cells * ragged.n_features * np.dtype(options.dtype).itemsize,
+            f"padding into {len(widths)} buckets of {options.dtype}",
+            str(source),
+        )
+    else:
+        check_pad_memory(len(kept), maxlen, ragged.n_features, options.dtype, str(source))
+    parts = [
+        _pad_part(ragged, dataset.labels, m, w, options)
+        for m, w in zip(members, widths, strict=True)
+    ]
     classify = task_of(dataset.labels) in ("binary", "multiclass")
     meta = PadMeta(
         maxlen=maxlen,
@@ -118,25 +150,54 @@ def pad_file(
         labels=None if labels is None else Path(labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,
+        boundaries=boundaries if options.bucketed else None,
     )
 
     step("writing")
-    write_padded(output, x, kept, dataset.labels, meta, inputs=inputs)
-    cells = x.shape[0] * x.shape[1]
+    write_padded(output, parts, meta, inputs=inputs)
+    real, single = int(kept.sum()), len(kept) * maxlen
+    shapes = tuple((int(p.x.shape[0]), int(p.x.shape[1]), int(p.x.shape[2])) for p in parts)
     return PadSummary(
         output=str(output),
-        shape=(int(x.shape[0]), int(x.shape[1]), int(x.shape[2])),
-        dtype=str(x.dtype),
+        shape=(len(kept), maxlen, ragged.n_features),
+        dtype=options.dtype,
         maxlen=maxlen,
         truncated_sequences=int(np.count_nonzero(ragged.lengths > kept)),
-        dropped_timesteps=int(ragged.lengths.sum() - kept.sum()),
-        padding_share=round(float(1 - kept.sum() / cells), 4) if cells else 0.0,
+        dropped_timesteps=int(ragged.lengths.sum() - real),
+        padding_share=_share(real, cells),
         bytes=output.stat().st_size,
         labels=dataset.labels is not None,
         warnings=report.warnings,
         meta=meta,
         next_command=advice.train_command(str(output)) if output.suffix.lower() == ".npz" else None,
+        unbucketed_padding_share=_share(real, single),
+        buckets=shapes if options.bucketed else None,
     )
+
+
+def _pad_part(
+    ragged: Ragged,
+    labels: np.ndarray | None,
+    index: np.ndarray | None,
+    width: int,
+    options: PadOptions,
+) -> Part:
+    """The rows ``index`` (all, when None) padded to ``width`` timesteps."""
+    rows = ragged if index is None else subset(ragged, index)
+    x, kept = pad_ragged(
+        rows,
+        width,
+        padding=options.padding,
+        truncating=options.truncating,
+        value=options.value,
+        dtype=options.dtype,
+    )
+    y = None if labels is None else (labels if index is None else labels[index])
+    return Part(x, kept, y, index)
+
+
+def _share(real: int, cells: int) -> float:
+    return round(float(1 - real / cells), 4) if cells else 0.0
 
 
 def sha256(path: Path) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 from ..dataset import Dataset, Reported
 from ..errors import UnreadableInput
 from ..memory import check_memory, size_words
-from ..padded_file import PadMeta, unpad
+from ..padded_file import PadMeta, map_member, unpad, unpad_buckets
 from ..ragged import Ragged, check_lengths
 from ..report import ProblemLog
 from .nested import from_python
@@ -68,7 +68,7 @@ def read_npz(path: Path, allow_pickle: bool = False) -> Dataset:
     if not arrays:
         raise UnreadableInput("the archive holds no arrays", path=str(path))
     labels = arrays.get("y", arrays.get("labels"))
-    if "x" in arrays:
+    if "x" in arrays or "x_0" in arrays:
         return _from_padded(path, arrays, labels)
     if "values" in arrays and "lengths" in arrays:
         values, lengths = arrays["values"], _lengths(arrays["lengths"], path)
@@ -108,6 +108,11 @@ def _npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, all
             f"member {info.filename} is encrypted", path=str(path), hint="write it with np.savez"
         )
     try:
+        with archive.open(info) as f:
+            dtype = npy_header(f, info.file_size, name, allow_pickle, mapped=True)
+        mapped = None if dtype.hasobject else map_member(path, info)
+        if mapped is not None:  # stored, as lstmprep pad writes: read in place, not loaded
+            return mapped
         with archive.open(info) as f:
             npy_header(f, info.file_size, name, allow_pickle)
         with archive.open(info) as f:
@@ -253,8 +258,18 @@ def _from_array(
 
 def _from_padded(path: Path, arrays: dict[str, np.ndarray], labels: np.ndarray | None) -> Dataset:
     """lstmprep pad's own output: the padding cut away again, as its ``lengths`` and meta say."""
-    x = arrays["x"]
     meta = PadMeta.from_json(str(arrays["meta"]), str(path)) if "meta" in arrays else None
+    if meta is not None and meta.boundaries is not None:
+        values, lengths, y = unpad_buckets(arrays, meta, str(path))
+        labels = labels if y is None else y
+        return replace(_from_array(path, "npz", values, lengths), labels=labels, meta=meta)
+    if "x" not in arrays:
+        raise UnreadableInput(
+            "the archive has bucket members (x_0, …) but its meta names no buckets",
+            path=str(path),
+            hint="write the file again with lstmprep pad",
+        )
+    x = arrays["x"]
     if "lengths" not in arrays or x.ndim != 3:
         return replace(_from_array(path, "npz", x), labels=labels, meta=meta)
     values, lengths = unpad(x, _lengths(arrays["lengths"], path), meta, str(path))
