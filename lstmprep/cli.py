@@ -208,8 +208,7 @@ def pad(
         str | None,
         typer.Option(
             metavar="B1,B2,…",
-            help="Length buckets with these boundaries: bucket i holds lengths in "
-            "[B(i-1), Bi).",
+            help="Length buckets with these boundaries: bucket i holds lengths in [B(i-1), Bi).",
         ),
     ] = None,
     labels: Labels = None,

@@ -76,7 +76,9 @@ class PadOptions:
         if isinstance(self.boundaries, str):
             object.__setattr__(self, "boundaries", parse_boundaries(self.boundaries))
         elif self.boundaries is not None:
-            object.__setattr__(self, "boundaries", parse_boundaries(",".join(map(str, self.boundaries))))
+            object.__setattr__(
+                self, "boundaries", parse_boundaries(",".join(map(str, self.boundaries)))
+            )
         for name in ("padding", "truncating"):
             side = getattr(self, name)
             side = side.value if isinstance(side, Side) else side
@@ -101,7 +103,6 @@ class PadOptions:
         if kind == "percentile":
             return percentile_length(lengths, number)
         return int(number)
-
 
     @property
     def bucketed(self) -> bool:

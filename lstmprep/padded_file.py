@@ -152,9 +152,7 @@ def write_padded(
     The free space is checked first, and nothing is renamed into place if one of ``inputs``
     (:func:`~lstmprep.output.watch_inputs`, taken before reading) changed meanwhile.
     """
-    size = sum(
-        a.nbytes for p in parts for a in (p.x, p.lengths, p.y, p.index) if a is not None
-    )
+    size = sum(a.nbytes for p in parts for a in (p.x, p.lengths, p.y, p.index) if a is not None)
     if output.suffix.lower() == ".npy":
         with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
             np.save(f, parts[0].x)
@@ -170,9 +168,7 @@ def write_padded(
 
 
 @contextmanager
-def padded_writer(
-    output: Path, size: int, inputs: Inputs | None = None
-) -> Iterator[NpzWriter]:
+def padded_writer(output: Path, size: int, inputs: Inputs | None = None) -> Iterator[NpzWriter]:
     """An :class:`NpzWriter` on a temporary file renamed to ``output`` once complete."""
     with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
         with NpzWriter(f) as archive:

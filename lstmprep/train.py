@@ -25,6 +25,7 @@ from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .keras_env import import_keras, keras_quiet, require_tensorflow
 from .memory import check_pad_memory
+from .options import bucket_of
 from .model import (
     TASKS,
     LayerInfo,
@@ -216,6 +217,8 @@ def train(
     if dataset.meta:
         steps = x.shape[1]
         notes.append(f"padded as its .npz says: {padding} padding with {value:g}, {steps} steps")
+    if meta.boundaries is not None:
+        notes.append(f"batches kept within its {meta.n_buckets} length buckets")
     rng = np.random.default_rng(options.seed)
     train_idx, val_idx, note = split(len(lengths), options.validation_split, rng, dataset.path)
     notes += [note] if note else []
@@ -235,7 +238,12 @@ def train(
         params = int(model.count_params())
         progress.on_train_begin(layers, params, options.epochs)
 
-        batches = make_batches(x, masks, target.y, lengths, padding, options.batch_size)
+        buckets = None
+        if meta.boundaries is not None:  # pad's length buckets: a batch stays in one
+            buckets = bucket_of(dataset.ragged.lengths, meta.boundaries)
+        batches = make_batches(
+            x, masks, target.y, lengths, padding, options.batch_size, buckets=buckets
+        )
         steps = math.ceil(len(train_idx) / options.batch_size)
         history = model.fit(
             batches(train_idx, rng),
