@@ -170,9 +170,12 @@ def write_padded(
 @contextmanager
 def padded_writer(output: Path, size: int, inputs: Inputs | None = None) -> Iterator[NpzWriter]:
     """An :class:`NpzWriter` on a temporary file renamed to ``output`` once complete."""
-    with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
-        with NpzWriter(f) as archive:
-            yield archive
+    with (
+        atomic_path(output, size=size, inputs=inputs) as tmp,
+        open(tmp, "wb") as f,
+        NpzWriter(f) as archive,
+    ):
+        yield archive
 
 
 #: The timestamp of every member: the same data gives the same bytes.
@@ -233,7 +236,8 @@ class NpzWriter:
             def put(block: np.ndarray) -> None:
                 nonlocal written
                 data = np.ascontiguousarray(block, dtype=dtype)
-                f.write(memoryview(data).cast("B") if data.ndim else data.tobytes())
+                plain = data.ndim and data.dtype.kind not in "USVO"
+                f.write(data.reshape(-1).view(np.uint8).data if plain else data.tobytes())
                 written += data.nbytes
 
             yield put
@@ -272,7 +276,7 @@ def map_member(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
     size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if dtype.hasobject or size == 0 or offset - start + size > info.file_size:
         return None
-    order = "F" if fortran else "C"
+    order: Any = "F" if fortran else "C"
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
 
 
@@ -343,8 +347,8 @@ def unpad_buckets(
     lengths = lengths_by_bucket[order]
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     rows = np.repeat(starts[order] - offsets, lengths) + np.arange(int(lengths.sum()))
-    ys = [p[3] for p in parts]
-    y = None
-    if all(v is not None for v in ys) and ys:
+    ys = [p[3] for p in parts if p[3] is not None]
+    y: np.ndarray | None = None
+    if ys and len(ys) == len(parts):
         y = np.concatenate(ys)[order]
     return values[rows], lengths, y

@@ -20,9 +20,8 @@ from . import __version__, advice
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_memory, check_pad_memory
-from .options import DEFAULTS, PadOptions
+from .options import DEFAULTS, PadOptions, bucket_of
 from .output import check_destination, watch_inputs
-from .options import bucket_of
 from .padded_file import SUFFIXES, PadMeta, Part, write_padded
 from .padding import pad_ragged
 from .ragged import Ragged
@@ -120,13 +119,16 @@ def pad_file(
     maxlen = options.resolve_maxlen(ragged.lengths)
     kept = np.minimum(ragged.lengths, maxlen)
     boundaries = options.resolve_boundaries(kept)
+    members: list[np.ndarray | None]
     if options.bucketed:
         buckets = bucket_of(kept, boundaries)
         members = [np.flatnonzero(buckets == i) for i in range(len(boundaries) + 1)]
         widths = [int(kept[m].max(initial=0)) for m in members]
     else:  # one tensor, as wide as maxlen even when every row is shorter
         members, widths = [None], [maxlen]
-    cells = sum((len(kept) if m is None else len(m)) * w for m, w in zip(members, widths))
+    cells = sum(
+        (len(kept) if m is None else len(m)) * w for m, w in zip(members, widths, strict=True)
+    )
     if options.bucketed:
         check_memory(
             cells * ragged.n_features * np.dtype(options.dtype).itemsize,

@@ -25,7 +25,6 @@ from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .keras_env import import_keras, keras_quiet, require_tensorflow
 from .memory import check_pad_memory
-from .options import bucket_of
 from .model import (
     TASKS,
     LayerInfo,
@@ -38,6 +37,7 @@ from .model import (
     mask_check,
     masks_for,
 )
+from .options import bucket_of
 from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import PadMeta
 from .padding import pad_ragged

@@ -140,10 +140,12 @@ def test_writer_output_loads_with_numpy_and_maps_in_place(tmp_path):
 
 
 def test_writer_refuses_a_member_cut_short():
-    with pytest.raises(ValueError, match="expected"):
-        with NpzWriter(io.BytesIO()) as archive:
-            with archive.member("x", (2, 2), np.float32) as put:
-                put(np.ones((1, 2), np.float32))
+    with (
+        pytest.raises(ValueError, match="expected"),
+        NpzWriter(io.BytesIO()) as archive,
+        archive.member("x", (2, 2), np.float32) as put,
+    ):
+        put(np.ones((1, 2), np.float32))
 
 
 def test_compressed_members_are_read_not_mapped(tmp_path):
