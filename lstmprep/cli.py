@@ -61,6 +61,30 @@ AllowPickle = Annotated[
 ]
 
 
+def _memory_limit(value: str | None) -> str | None:
+    """``--memory-limit``: the budget for this command, as ``$LSTMPREP_MEMORY_LIMIT`` says it."""
+    if value is not None:
+        from .memory import MEMORY_LIMIT_ENV, parse_size
+
+        try:
+            os.environ[MEMORY_LIMIT_ENV] = str(parse_size(value))
+        except Exception as e:
+            raise typer.BadParameter(str(e)) from None
+    return value
+
+
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        metavar="SIZE",
+        callback=_memory_limit,
+        help="Memory lstmprep may use (512MB, 2GB); default what is available, or "
+        "$LSTMPREP_MEMORY_LIMIT.",
+    ),
+]
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"lstmprep {__version__}")
@@ -147,6 +171,7 @@ def inspect(
         bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
     ] = False,
     allow_pickle: AllowPickle = False,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -218,6 +243,7 @@ def pad(
     allow_pickle: AllowPickle = False,
     as_json: AsJson = False,
     quiet: Quiet = False,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Pad a sequence file into the dense (samples, timesteps, features) tensor.
 
@@ -287,6 +313,7 @@ def train(
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show TensorFlow's own log messages.")
     ] = False,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Train a small masked LSTM on a sequence file and check that padding is invisible to it.
 

@@ -154,3 +154,15 @@ def test_compressed_members_are_read_not_mapped(tmp_path):
     with zipfile.ZipFile(path) as z:
         assert map_member(path, z.getinfo("values.npy")) is None
     assert lstmprep.read(path).ragged.lengths.tolist() == [1, 3]
+
+
+@pytest.mark.parametrize("limit, code", [("10KB", 2), ("64MB", 0), ("lots", 2)])
+def test_memory_limit_takes_sizes(limit, code, src, tmp_path, run, monkeypatch):
+    monkeypatch.delenv("LSTMPREP_MEMORY_LIMIT", raising=False)
+    # the option sets the environment for the command: undo it after the test
+    monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", "1GB")
+    result = run("pad", src, "-o", tmp_path / "m.npz", "--memory-limit", limit, "-q")
+    assert result.exit_code == code, result.output
+    assert (tmp_path / "m.npz").exists() == (code == 0)
+    if limit == "10KB":
+        assert "only 10.0 KB is available" in result.stderr
