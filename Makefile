@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT := out
 
-.PHONY: demo test lint bench samples clean
+.PHONY: demo test lint bench bench-big samples clean
 
 $(STAMP): pyproject.toml lstmprep/_padcore.c lstmprep/_fastjson.c
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_pad.py
 	$(PY) benchmarks/bench_json_pad.py
 	$(PY) benchmarks/bench_compressed.py
+
+# Issue #12's targets: length buckets (and, once it lands, streaming larger than memory).
+bench-big: $(STAMP)
+	$(PY) benchmarks/bench_buckets.py
 
 samples: $(STAMP)
 	$(PY) sample_data/make_samples.py
