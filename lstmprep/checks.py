@@ -157,14 +157,14 @@ def check_lengths(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
     if bucketed <= waste / 2:
         buckets = advice.pad_command(dataset, _with(options, buckets=BUCKETS))
         fixes.append(
-            f"or {BUCKETS} length buckets would waste {bucketed:.0%} and truncate nothing: "
+            f"{BUCKETS} length buckets would waste {bucketed:.0%} and truncate nothing: "
             f"`{buckets}`"
         )
     if fixes:
         log.add(
             "length-outlier",
             f"padding to the longest ({usable.max()}) makes {waste:.0%} of the tensor padding; "
-            + " ".join(fixes),
+            + " or ".join(fixes),
             longest,
         )
 
