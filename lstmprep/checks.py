@@ -157,8 +157,7 @@ def check_lengths(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
     if bucketed <= waste / 2:
         buckets = advice.pad_command(dataset, _with(options, buckets=BUCKETS))
         fixes.append(
-            f"{BUCKETS} length buckets would waste {bucketed:.0%} and truncate nothing: "
-            f"`{buckets}`"
+            f"{BUCKETS} length buckets would waste {bucketed:.0%} and truncate nothing: `{buckets}`"
         )
     if fixes:
         log.add(
