@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT := out
 
-.PHONY: demo test lint bench samples clean
+.PHONY: demo test lint bench bench-big samples clean
 
 $(STAMP): pyproject.toml setup.py lstmprep/_padcore.c lstmprep/_fastjson.c
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_compressed.py
 	$(PY) benchmarks/bench_window.py
 	$(PY) benchmarks/bench_csv_pad.py
+
+# Issue #12's targets: length buckets (and, once it lands, streaming larger than memory).
+bench-big: $(STAMP)
+	$(PY) benchmarks/bench_buckets.py
 
 samples: $(STAMP)
 	$(PY) sample_data/make_samples.py

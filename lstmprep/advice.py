@@ -55,6 +55,10 @@ def padding(options: PadOptions) -> list[str]:
         words += ["--value", f"{options.value:g}"]
     if options.allow_lossy:
         words.append("--allow-lossy")
+    if options.buckets is not None:
+        words += ["--buckets", str(options.buckets)]
+    if options.boundaries is not None:
+        words += ["--bucket-boundaries", ",".join(map(str, options.boundaries))]
     return words
 
 

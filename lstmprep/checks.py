@@ -19,7 +19,13 @@ import numpy as np
 
 from . import advice, tokens
 from .dataset import Dataset
-from .options import DEFAULTS, PadOptions, percentile_length
+from .options import (
+    DEFAULTS,
+    PadOptions,
+    bucket_of,
+    least_padding_boundaries,
+    percentile_length,
+)
 from .padding import first_loss
 from .report import MAX_PLACES, Problem, ProblemLog
 
@@ -28,6 +34,8 @@ WASTE_LIMIT = 0.5
 #: Sequences longer than this (median), and no more of them than FEW_SEQUENCES, are better cut
 #: into windows (lstmprep window) of WINDOW_LENGTH steps, every WINDOW_STRIDE steps.
 LONG_STEPS, FEW_SEQUENCES, WINDOW_LENGTH, WINDOW_STRIDE = 1000, 100, 100, 50
+#: The buckets the length-outlier advice suggests (when they halve the padding at least).
+BUCKETS = 4
 
 Place = tuple[int | None, int | None]
 
@@ -183,8 +191,8 @@ def check_lengths(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
             [(int(s), None) for s in empty[:MAX_PLACES]],
             len(empty),
         )
-    if not len(usable) or usable.min() == usable.max():
-        return
+    if not len(usable) or usable.min() == usable.max() or dataset.meta is not None:
+        return  # one length, or pad's own output: padded already
     longest = int(np.argmax(lengths))
     log.add(
         "ragged-length",
@@ -192,19 +200,32 @@ def check_lengths(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
         f"length with `{advice.pad_command(dataset, options)}`",
         longest,
     )
-    if options.maxlen is not None:
-        return  # the user chose the length already
+    if options.maxlen is not None or options.bucketed:
+        return  # the user chose the length (or the buckets) already
     waste = 1 - lengths.sum() / (len(lengths) * usable.max())
+    if waste <= WASTE_LIMIT:
+        return
     p95 = percentile_length(usable, 95)
-    if waste > WASTE_LIMIT and p95 < usable.max():
+    fixes = []
+    if p95 < usable.max():
         waste95 = 1 - np.minimum(lengths, p95).sum() / (len(lengths) * p95)
         cut = int(np.count_nonzero(lengths > p95))
         shorter = advice.pad_command(dataset, _with(options, maxlen="p95"))
+        fixes.append(
+            f"--maxlen p95 ({p95}) would waste {waste95:.0%} and truncate {cut} sequences: "
+            f"`{shorter}`"
+        )
+    bucketed = bucket_waste(lengths, BUCKETS)
+    if bucketed <= waste / 2:
+        buckets = advice.pad_command(dataset, _with(options, buckets=BUCKETS))
+        fixes.append(
+            f"{BUCKETS} length buckets would waste {bucketed:.0%} and truncate nothing: `{buckets}`"
+        )
+    if fixes:
         log.add(
             "length-outlier",
             f"padding to the longest ({usable.max()}) makes {waste:.0%} of the tensor padding; "
-            f"--maxlen p95 ({p95}) would waste {waste95:.0%} and truncate {cut} sequences: "
-            f"`{shorter}`",
+            + " or ".join(fixes),
             longest,
         )
 
@@ -225,6 +246,20 @@ def check_long_sequences(dataset: Dataset, log: CheckLog, options: PadOptions) -
         f"into windows of {WINDOW_LENGTH} steps: `{window}`",
         int(np.argmax(dataset.ragged.lengths)),
     )
+
+
+def bucket_waste(lengths: np.ndarray, k: int) -> float:
+    """The padding share of ``pad --buckets k`` on these lengths.
+
+    >>> round(bucket_waste(np.array([1, 1, 10, 10]), 2), 2)
+    0.0
+    """
+    boundaries = least_padding_boundaries(lengths, k)
+    buckets = bucket_of(lengths, boundaries)
+    widths = np.zeros(len(boundaries) + 1, dtype=np.int64)
+    np.maximum.at(widths, buckets, lengths)
+    cells = int(widths[buckets].sum())
+    return float(1 - lengths.sum() / cells) if cells else 0.0
 
 
 def check_pad_collision(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:

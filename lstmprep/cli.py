@@ -136,6 +136,30 @@ AllowPickle = Annotated[
 ]
 
 
+def _memory_limit(value: str | None) -> str | None:
+    """``--memory-limit``: the budget for this command, as ``$LSTMPREP_MEMORY_LIMIT`` says it."""
+    if value is not None:
+        from .memory import MEMORY_LIMIT_ENV, parse_size
+
+        try:
+            os.environ[MEMORY_LIMIT_ENV] = str(parse_size(value))
+        except Exception as e:
+            raise typer.BadParameter(str(e)) from None
+    return value
+
+
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        metavar="SIZE",
+        callback=_memory_limit,
+        help="Memory lstmprep may use (512MB, 2GB); default what is available, or "
+        "$LSTMPREP_MEMORY_LIMIT.",
+    ),
+]
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"lstmprep {__version__}")
@@ -242,6 +266,7 @@ def inspect(
     label_column: LabelColumn = None,
     feature_columns: FeatureColumns = None,
     sequence_column: SequenceColumn = None,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -307,6 +332,21 @@ def pad(
     allow_lossy: Annotated[
         bool, typer.Option("--allow-lossy", help="Cast even when --dtype changes the values.")
     ] = False,
+    buckets: Annotated[
+        int | None,
+        typer.Option(
+            metavar="K",
+            help="Write K tensors (x_0, x_1, …), one per length bucket, each padded to its "
+            "own longest sequence; boundaries chosen to waste the least padding.",
+        ),
+    ] = None,
+    bucket_boundaries: Annotated[
+        str | None,
+        typer.Option(
+            metavar="B1,B2,…",
+            help="Length buckets with these boundaries: bucket i holds lengths in [B(i-1), Bi).",
+        ),
+    ] = None,
     labels: Labels = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing output file.")
@@ -323,6 +363,7 @@ def pad(
     label_column: LabelColumn = None,
     feature_columns: FeatureColumns = None,
     sequence_column: SequenceColumn = None,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Pad sequences into the dense (samples, timesteps, features) tensor.
 
@@ -337,7 +378,14 @@ def pad(
     from .pipeline import pad_file
 
     options = PadOptions(
-        maxlen, padding.value, truncating.value, value, dtype.value if dtype else None, allow_lossy
+        maxlen,
+        padding.value,
+        truncating.value,
+        value,
+        dtype.value if dtype else None,
+        allow_lossy,
+        buckets=buckets,
+        boundaries=bucket_boundaries,  # type: ignore[arg-type]  # parsed by PadOptions
     )
     how = reading(files, channels_first, per_sample, shards)
     table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
@@ -492,6 +540,7 @@ def train(
     label_column: LabelColumn = None,
     feature_columns: FeatureColumns = None,
     sequence_column: SequenceColumn = None,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Train a small masked LSTM on a sequence file and check that padding is invisible to it.
 

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
-from .errors import TooLarge
+from .errors import TooLarge, UsageError
 
-#: Environment variable: the memory (bytes) lstmprep may use, instead of what is available.
+#: Environment variable: the memory lstmprep may use (bytes, or a size such as ``512MB``),
+#: instead of what is available. ``--memory-limit`` sets it for one command.
 MEMORY_LIMIT_ENV = "LSTMPREP_MEMORY_LIMIT"
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str, what: str = "--memory-limit") -> int:
+    """A size in bytes: a number with an optional unit (K, M, G, T; KB, KiB… all binary).
+
+    >>> parse_size("512MB"), parse_size("2g"), parse_size("1500")
+    (536870912, 2147483648, 1500)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text).lower())
+    if match is None or (match[2] == "" and str(text).strip().lower().endswith("ib")):
+        raise UsageError(f"{what} {text!r} is not a size", hint=f"e.g. {what} 512MB or {what} 2GB")
+    size = int(float(match[1]) * _UNITS[match[2]])
+    if size < 1:
+        raise UsageError(f"{what} must be at least 1 byte, not {text!r}")
+    return size
 
 
 def available_memory() -> int | None:
     """Bytes of memory lstmprep can use: ``$LSTMPREP_MEMORY_LIMIT``, else what the system has
     available (``MemAvailable``, within a cgroup's limit); ``None`` when it cannot tell."""
     limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
-    if limit.isdigit():
-        return int(limit)
+    if limit:
+        return parse_size(limit, MEMORY_LIMIT_ENV)
     available = None
     try:
         with open("/proc/meminfo") as f:
@@ -54,8 +73,8 @@ def check_memory(needed: int, what: str, path: str, hint: str | None = None) -> 
             f"{size_words(available)} is available",
             path=path,
             hint=hint
-            or "use a smaller part of the data, or a machine with more memory "
-            "(lstmprep does not stream data yet)",
+            or "use a smaller part of the data, a machine with more memory, or a larger "
+            "--memory-limit",
         )
 
 

@@ -158,17 +158,22 @@ def masks_for(
     return timestep_mask(lengths, x.shape[1], padding)
 
 
-def make_batches(x, masks, y, lengths, padding, batch_size):
+def make_batches(x, masks, y, lengths, padding, batch_size, buckets=None):
     """``batches(indices, rng)``: a tf.data input of batches of similar length.
 
     Sorting by length and cutting each batch to its own longest sequence skips most of the
-    padding; ``rng`` (when given) shuffles the order of the batches every epoch.
+    padding; ``rng`` (when given) shuffles the order of the batches every epoch. With
+    ``buckets`` (a bucket number per sequence, from pad's length buckets), a batch never
+    mixes buckets.
     """
     import tensorflow as tf
 
     def batches(indices: np.ndarray, rng: np.random.Generator | None):
-        order = indices[np.argsort(lengths[indices], kind="stable")]
-        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        groups = []
+        for bucket in np.unique(buckets[indices]) if buckets is not None else [None]:
+            inside = indices if bucket is None else indices[buckets[indices] == bucket]
+            order = inside[np.argsort(lengths[inside], kind="stable")]
+            groups += [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
         def generate() -> Iterator:
             for g in rng.permutation(len(groups)) if rng is not None else range(len(groups)):

@@ -6,15 +6,34 @@ object (:class:`PadMeta`) saying how the rows were padded, and whether ``x`` hol
 ``lstmprep window`` writes the same format (``command: "window"``), with ``source`` ``(N, 2)``:
 the series and start step of each window. An ``.npy`` holds ``x`` alone. Both load with
 ``np.load(path, allow_pickle=False)``.
+
+**Length buckets** (``pad --buckets K`` or ``--bucket-boundaries``): one tensor per bucket,
+each padded to its own longest sequence, in members ``x_0``, ``lengths_0``, ``y_0`` and
+``index_0`` (each row's position in the input), then ``x_1``, …; ``meta.boundaries`` holds
+the boundaries (bucket ``i`` holds lengths in ``[b[i-1], b[i])``). Reading the file back
+(:func:`unpad_buckets`) puts the sequences in their original order again.
+
+**Layout, for reading in place.** The archive is written by :class:`NpzWriter`: every member
+stored (not compressed), ZIP64, with a fixed timestamp, and written member by member in blocks
+of rows, so that writing never needs a whole tensor in memory (the streaming path of
+``pad`` fills ``x`` block by block) and the same data always gives the same bytes. Because a
+stored member is its ``.npy`` bytes at a known offset in the file, :func:`map_member`
+memory-maps it (``np.memmap`` at the local header's offset plus the ``.npy`` header), so
+``lstmprep`` reads a tensor larger than memory back without loading it; compressed archives
+(``np.savez_compressed``) are read into memory as before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import struct
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -62,10 +81,22 @@ class PadMeta:
     kind: str | None = None
     #: token ids: the Embedding's input_dim, the pad id included
     vocabulary: int | None = None
+    #: length buckets: bucket ``i`` (members ``x_i`` …) holds lengths in ``[b[i-1], b[i])``;
+    #: ``None`` for one tensor ``x``
+    boundaries: tuple[int, ...] | None = None
+
+    @property
+    def n_buckets(self) -> int:
+        """Tensors in the file: 1, or one per bucket."""
+        return 1 if self.boundaries is None else len(self.boundaries) + 1
 
     def to_json(self) -> str:
         d = asdict(self)
         d["classes"] = None if self.classes is None else list(self.classes)
+        if self.boundaries is None:
+            del d["boundaries"]  # files without buckets keep their meta as before
+        else:
+            d["boundaries"] = list(self.boundaries)
         return json.dumps(d)
 
     @classmethod
@@ -85,6 +116,17 @@ class PadMeta:
         values = {k: v for k, v in d.items() if k in known}
         if isinstance(values.get("classes"), list):
             values["classes"] = tuple(values["classes"])
+        bounds = values.get("boundaries")
+        if bounds is not None and not (
+            isinstance(bounds, list) and all(type(b) is int and b >= 1 for b in bounds)
+        ):
+            raise UnreadableInput(
+                f"member meta says boundaries {bounds!r}, not a list of lengths",
+                path=path,
+                hint="write the file again with lstmprep pad",
+            )
+        if bounds is not None:
+            values["boundaries"] = tuple(bounds)
         meta = cls(**values)
         if (
             meta.padding not in ("pre", "post")
@@ -100,34 +142,165 @@ class PadMeta:
         return meta
 
 
+@dataclass(frozen=True, eq=False)
+class Part:
+    """One tensor of a padded file: the whole data, or one length bucket."""
+
+    x: np.ndarray
+    lengths: np.ndarray
+    y: np.ndarray | None = None
+    #: each row's position in the input (buckets only)
+    index: np.ndarray | None = None
+
+
+def member_names(bucket: int | None) -> dict[str, str]:
+    """The members of one tensor: ``x``, ``lengths``… or ``x_0``, ``lengths_0``…"""
+    tail = "" if bucket is None else f"_{bucket}"
+    return {k: k + tail for k in ("x", "lengths", "y", "index")}
+
+
 def write_padded(
     output: Path,
-    x: np.ndarray,
-    lengths: np.ndarray,
-    y: np.ndarray | None,
+    parts: list[Part],
     meta: PadMeta,
     *,
     inputs: Inputs | None = None,
     extra: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member (and ``extra``).
+    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member (one part, or one
+    per bucket when ``meta.boundaries`` is set, then ``extra``).
 
     The free space is checked first, and nothing is renamed into place if one of ``inputs``
     (:func:`~lstmprep.output.watch_inputs`, taken before reading) changed meanwhile.
     """
-    arrays: dict[str, Any] = {"x": x}
-    if output.suffix.lower() != ".npy":
-        arrays["lengths"] = lengths
-        if y is not None:
-            arrays["y"] = y
-        arrays.update(extra or {})
-        arrays["meta"] = np.array(meta.to_json())
-    size = sum(a.nbytes for a in arrays.values())
-    with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
-        if output.suffix.lower() == ".npy":
-            np.save(f, x)
-        else:
-            np.savez(f, **arrays)
+    size = sum(a.nbytes for p in parts for a in (p.x, p.lengths, p.y, p.index) if a is not None)
+    if output.suffix.lower() == ".npy":
+        with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
+            np.save(f, parts[0].x)
+        return
+    with padded_writer(output, size, inputs) as archive:
+        for i, part in enumerate(parts):
+            names = member_names(None if meta.boundaries is None else i)
+            for key in ("x", "lengths", "y", "index"):
+                array = getattr(part, key)
+                if array is not None:
+                    archive.write(names[key], array)
+        for name, array in (extra or {}).items():
+            archive.write(name, array)
+        archive.write("meta", np.array(meta.to_json()))
+
+
+@contextmanager
+def padded_writer(output: Path, size: int, inputs: Inputs | None = None) -> Iterator[NpzWriter]:
+    """An :class:`NpzWriter` on a temporary file renamed to ``output`` once complete."""
+    with (
+        atomic_path(output, size=size, inputs=inputs) as tmp,
+        open(tmp, "wb") as f,
+        NpzWriter(f) as archive,
+    ):
+        yield archive
+
+
+#: The timestamp of every member: the same data gives the same bytes.
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+#: Rows are written in blocks of about this many bytes.
+BLOCK_BYTES = 16 << 20
+
+
+class NpzWriter:
+    """A ``.npz`` written member by member, each in blocks: stored, ZIP64, fixed timestamps.
+
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> with NpzWriter(buffer) as archive:
+    ...     archive.write("a", np.arange(3))
+    ...     with archive.member("b", (2, 2), np.float32) as put:
+    ...         put(np.ones((1, 2), np.float32))
+    ...         put(np.zeros((1, 2), np.float32))
+    >>> loaded = np.load(io.BytesIO(buffer.getvalue()))
+    >>> loaded["a"].tolist(), loaded["b"].tolist()
+    ([0, 1, 2], [[1.0, 1.0], [0.0, 0.0]])
+    """
+
+    def __init__(self, file: IO[bytes]):
+        self.archive = zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True)
+
+    def __enter__(self) -> NpzWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.archive.close()
+
+    def write(self, name: str, array: np.ndarray) -> None:
+        """A whole array (or memmap), in blocks of rows."""
+        with self.member(name, array.shape, array.dtype) as put:
+            if array.ndim == 0:
+                put(array)
+                return
+            rows = max(1, BLOCK_BYTES // max(1, array[:1].nbytes))
+            for start in range(0, len(array), rows):
+                put(array[start : start + rows])
+
+    @contextmanager
+    def member(
+        self, name: str, shape: tuple[int, ...], dtype: Any
+    ) -> Iterator[Callable[[np.ndarray], None]]:
+        """Write member ``name`` of ``shape`` and ``dtype``: call ``put(block)`` with its rows,
+        in order, until all of them are written."""
+        dtype = np.dtype(dtype)
+        info = zipfile.ZipInfo(name + ".npy", date_time=_EPOCH)
+        info.compress_type = zipfile.ZIP_STORED
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        written = 0
+        with self.archive.open(info, "w", force_zip64=True) as f:
+            header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False}
+            np.lib.format.write_array_header_1_0(f, {**header, "shape": tuple(shape)})
+
+            def put(block: np.ndarray) -> None:
+                nonlocal written
+                data = np.ascontiguousarray(block, dtype=dtype)
+                plain = data.ndim and data.dtype.kind not in "USVO"
+                f.write(data.reshape(-1).view(np.uint8).data if plain else data.tobytes())
+                written += data.nbytes
+
+            yield put
+            if written != expected:
+                raise ValueError(f"member {name}: {written} bytes written, {expected} expected")
+
+
+def map_member(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
+    """A stored (uncompressed) numeric ``.npy`` member as a read-only ``np.memmap``, or
+    ``None`` when it cannot be mapped (compressed, encrypted, pickled, empty).
+
+    The member's bytes start after its local file header (30 bytes, the name, the extra
+    field), and the array's after the ``.npy`` header.
+    """
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        return None
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + name_length + extra_length
+        f.seek(start)
+        try:
+            version = np.lib.format.read_magic(f)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read(f)
+        except Exception:  # not a plain .npy: the caller reads it the ordinary way
+            return None
+        offset = f.tell()
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if dtype.hasobject or size == 0 or offset - start + size > info.file_size:
+        return None
+    order: Any = "F" if fortran else "C"
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
 
 
 def unpad(
@@ -172,3 +345,55 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def unpad_buckets(
+    arrays: dict[str, np.ndarray], meta: PadMeta, path: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The sequences of a bucketed file in their original order: ``(values, lengths, y)``.
+
+    >>> meta = PadMeta(boundaries=(2,))
+    >>> arrays = {"x_0": np.array([[[1.0]]]), "lengths_0": np.array([1]),
+    ...           "index_0": np.array([1]), "x_1": np.array([[[2.0], [3.0]]]),
+    ...           "lengths_1": np.array([2]), "index_1": np.array([0])}
+    >>> values, lengths, y = unpad_buckets(arrays, meta, "b.npz")
+    >>> values[:, 0].tolist(), lengths.tolist(), y
+    ([2.0, 3.0, 1.0], [2, 1], None)
+    """
+    hint = "write the file again with lstmprep pad"
+    parts = []
+    for i in range(meta.n_buckets):
+        names = member_names(i)
+        missing = [names[k] for k in ("x", "lengths", "index") if names[k] not in arrays]
+        if not missing and arrays[names["x"]].ndim == 2:  # token ids: (N, T)
+            arrays[names["x"]] = arrays[names["x"]][:, :, None]
+        if missing or arrays[names["x"]].ndim != 3:
+            raise UnreadableInput(
+                f"bucket {i} of {meta.n_buckets} has no 3-D {names['x']} with its "
+                f"{names['lengths']} and {names['index']}",
+                path=path,
+                hint=hint,
+            )
+        x = arrays[names["x"]]
+        values, lengths = unpad(x, arrays[names["lengths"]].astype(np.int64), meta, path)
+        parts.append((values, lengths, arrays[names["index"]], arrays.get(names["y"])))
+    index = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    n = len(index)
+    if n and not np.array_equal(np.sort(index), np.arange(n)):
+        raise UnreadableInput(
+            f"the index members do not number the {n} sequences 0 to {n - 1} once each",
+            path=path,
+            hint=hint,
+        )
+    values = np.concatenate([p[0] for p in parts])
+    lengths_by_bucket = np.concatenate([p[1] for p in parts])
+    order = np.argsort(index, kind="stable")  # bucket row of each original position
+    starts = np.concatenate([[0], np.cumsum(lengths_by_bucket)[:-1]]).astype(np.int64)
+    lengths = lengths_by_bucket[order]
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    rows = np.repeat(starts[order] - offsets, lengths) + np.arange(int(lengths.sum()))
+    ys = [p[3] for p in parts if p[3] is not None]
+    y: np.ndarray | None = None
+    if ys and len(ys) == len(parts):
+        y = np.concatenate(ys)[order]
+    return values[rows], lengths, y

@@ -18,14 +18,15 @@ import numpy as np
 from . import __version__, advice, tokens
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
-from .memory import check_pad_memory
-from .options import DEFAULTS, PadOptions
+from .memory import check_memory, check_pad_memory
+from .options import DEFAULTS, PadOptions, bucket_of
 from .output import check_destination, watch_inputs
-from .padded_file import SUFFIXES, PadMeta, source_meta, write_padded
+from .padded_file import SUFFIXES, PadMeta, Part, source_meta, write_padded
 from .padding import pad_ragged
+from .ragged import Ragged
 from .readers import Source, TableOptions, files_of, read
 from .report import Problem
-from .target import classes_of, task_of
+from .target import classes_of, subset, task_of
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,23 @@ class PadSummary:
     meta: PadMeta
     #: the command to run next (train on the output), as it can be pasted
     next_command: str | None = None
+    #: the padding share of one tensor padded to ``maxlen`` (what buckets save is the
+    #: difference with ``padding_share``)
+    unbucketed_padding_share: float | None = None
+    #: the shape of each bucket's tensor, when the output has buckets
+    buckets: tuple[tuple[int, ...], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         warnings = [p.to_dict() for p in self.warnings]
         meta = json.loads(self.meta.to_json())
-        return {**asdict(self), "shape": list(self.shape), "warnings": warnings, "meta": meta}
+        buckets = None if self.buckets is None else [list(b) for b in self.buckets]
+        return {
+            **asdict(self),
+            "shape": list(self.shape),
+            "warnings": warnings,
+            "meta": meta,
+            "buckets": buckets,
+        }
 
 
 def pad_file(
@@ -94,6 +107,12 @@ def pad_file(
             f"the output must end in .npz or .npy, not {output.suffix or '(nothing)'!r}",
             path=str(output),
         )
+    if options.bucketed and output.suffix.lower() == ".npy":
+        raise UsageError(
+            "length buckets are several tensors: they need an .npz output, not .npy",
+            path=str(output),
+            hint=f"write {output.with_suffix('.npz').name}",
+        )
     files = files_of(source)
     check_destination(output, force=force, inputs=files + ([Path(labels)] if labels else []))
 
@@ -117,18 +136,31 @@ def pad_file(
     ragged = dataset.ragged
     maxlen = options.resolve_maxlen(ragged.lengths)
     dtype = tokens.output_dtype(dataset, options)
-    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, dtype, dataset.path)
-    x, kept = pad_ragged(
-        ragged,
-        maxlen,
-        padding=options.padding,
-        truncating=options.truncating,
-        value=options.value,
-        dtype=dtype,
+    kept = np.minimum(ragged.lengths, maxlen)
+    boundaries = options.resolve_boundaries(kept)
+    members: list[np.ndarray | None]
+    if options.bucketed:
+        buckets = bucket_of(kept, boundaries)
+        members = [np.flatnonzero(buckets == i) for i in range(len(boundaries) + 1)]
+        widths = [int(kept[m].max(initial=0)) for m in members]
+    else:  # one tensor, as wide as maxlen even when every row is shorter
+        members, widths = [None], [maxlen]
+    cells = sum(
+        (len(kept) if m is None else len(m)) * w for m, w in zip(members, widths, strict=True)
     )
+    if options.bucketed:
+        check_memory(
+            cells * ragged.n_features * np.dtype(dtype).itemsize,
+            f"padding into {len(widths)} buckets of {dtype}",
+            dataset.path,
+        )
+    else:
+        check_pad_memory(len(kept), maxlen, ragged.n_features, dtype, dataset.path)
     ids = dataset.kind == "tokens"
-    if ids:
-        x = x[:, :, 0]  # the (N, T) an Embedding takes
+    parts = [
+        _pad_part(ragged, dataset.labels, m, w, options, dtype, ids)
+        for m, w in zip(members, widths, strict=True)
+    ]
     classify = task_of(dataset.labels) in ("binary", "multiclass")
     meta = PadMeta(
         maxlen=maxlen,
@@ -143,19 +175,21 @@ def pad_file(
         channels_first=dataset.channels_first,
         kind=dataset.kind,
         vocabulary=tokens.vocabulary_size(ragged.values, options.value) if ids else None,
+        boundaries=boundaries if options.bucketed else None,
     )
 
     step("writing")
-    write_padded(output, x, kept, dataset.labels, meta, inputs=inputs)
-    cells = x.shape[0] * x.shape[1]
+    write_padded(output, parts, meta, inputs=inputs)
+    real, single = int(kept.sum()), len(kept) * maxlen
+    shapes = tuple(tuple(int(n) for n in p.x.shape) for p in parts)
     return PadSummary(
         output=str(output),
-        shape=tuple(int(n) for n in x.shape),
-        dtype=str(x.dtype),
+        shape=(len(kept), maxlen) if ids else (len(kept), maxlen, ragged.n_features),
+        dtype=str(np.dtype(dtype)),
         maxlen=maxlen,
         truncated_sequences=int(np.count_nonzero(ragged.lengths > kept)),
-        dropped_timesteps=int(ragged.lengths.sum() - kept.sum()),
-        padding_share=round(float(1 - kept.sum() / cells), 4) if cells else 0.0,
+        dropped_timesteps=int(ragged.lengths.sum() - real),
+        padding_share=_share(real, cells),
         bytes=output.stat().st_size,
         labels=dataset.labels is not None,
         warnings=report.warnings,
@@ -163,4 +197,34 @@ def pad_file(
         next_command=advice.train_command(str(output), kind=dataset.kind_option)
         if output.suffix.lower() == ".npz"
         else None,
+        unbucketed_padding_share=_share(real, single),
+        buckets=shapes if options.bucketed else None,
     )
+
+
+def _pad_part(
+    ragged: Ragged,
+    labels: np.ndarray | None,
+    index: np.ndarray | None,
+    width: int,
+    options: PadOptions,
+    dtype: str,
+    ids: bool,
+) -> Part:
+    """The rows ``index`` (all, when None) padded to ``width`` timesteps; token ids as the
+    ``(N, T)`` an Embedding takes."""
+    rows = ragged if index is None else subset(ragged, index)
+    x, kept = pad_ragged(
+        rows,
+        width,
+        padding=options.padding,
+        truncating=options.truncating,
+        value=options.value,
+        dtype=dtype,
+    )
+    y = None if labels is None else (labels if index is None else labels[index])
+    return Part(x[:, :, 0] if ids else x, kept, y, index)
+
+
+def _share(real: int, cells: int) -> float:
+    return round(float(1 - real / cells), 4) if cells else 0.0

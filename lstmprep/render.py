@@ -196,6 +196,17 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
         f"wrote {summary.output}: x {n:,} x {' x '.join(map(str, rest))} {summary.dtype}, "
         f"{summary.padding_share:.0%} padding, {summary.bytes / 1e6:,.1f} MB",
     ]
+    if summary.buckets is not None:
+        widths = ", ".join(str(b[1]) for b in summary.buckets)
+        lines[0] = (
+            f"wrote {summary.output}: {n:,} sequences"
+            f"{''.join(f' x {d}' for d in rest[1:])} {summary.dtype} in "
+            f"{len(summary.buckets)} buckets of {widths} timesteps, {summary.bytes / 1e6:,.1f} MB"
+        )
+        lines.append(
+            f"padding: {summary.unbucketed_padding_share:.0%} in one tensor, "
+            f"{summary.padding_share:.0%} in buckets"
+        )
     if summary.truncated_sequences:
         lines.append(
             f"truncated {summary.truncated_sequences:,} sequences to {summary.maxlen} timesteps "

@@ -37,7 +37,7 @@ from .model import (
     mask_check,
     masks_for,
 )
-from .options import checking_options
+from .options import bucket_of, checking_options
 from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import PadMeta
 from .padding import pad_ragged
@@ -224,6 +224,8 @@ def train(
     if dataset.meta:
         steps = x.shape[1]
         notes.append(f"padded as its .npz says: {padding} padding with {value:g}, {steps} steps")
+    if meta.boundaries is not None:
+        notes.append(f"batches kept within its {meta.n_buckets} length buckets")
     rng = np.random.default_rng(options.seed)
     train_idx, val_idx, note = split(len(lengths), options.validation_split, rng, dataset.path)
     notes += [note] if note else []
@@ -243,7 +245,12 @@ def train(
         params = int(model.count_params())
         progress.on_train_begin(layers, params, options.epochs)
 
-        batches = make_batches(x, masks, target.y, lengths, padding, options.batch_size)
+        buckets = None
+        if meta.boundaries is not None:  # pad's length buckets: a batch stays in one
+            buckets = bucket_of(dataset.ragged.lengths, meta.boundaries)
+        batches = make_batches(
+            x, masks, target.y, lengths, padding, options.batch_size, buckets=buckets
+        )
         steps = math.ceil(len(train_idx) / options.batch_size)
         history = model.fit(
             batches(train_idx, rng),

@@ -32,7 +32,7 @@ from .inspection import diagnose
 from .memory import check_memory
 from .options import PAD_VALUE
 from .output import check_destination, watch_inputs
-from .padded_file import SUFFIXES, PadMeta, source_meta, write_padded
+from .padded_file import SUFFIXES, PadMeta, Part, source_meta, write_padded
 from .ragged import Ragged
 from .readers import Source, TableOptions, files_of, read
 from .report import MAX_PLACES, Problem, ProblemLog
@@ -488,9 +488,7 @@ def window_file(
     step("writing")
     write_padded(
         output,
-        cut_windows.x,
-        cut_windows.lengths,
-        y,
+        [Part(cut_windows.x, cut_windows.lengths, y)],
         meta,
         inputs=inputs,
         extra={"source": cut_windows.source},

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmprep import output
+from lstmprep import output, padded_file
 from lstmprep.errors import InputChanged, OutputError
 from lstmprep.output import atomic_path, temp_path, watch_inputs
 from lstmprep.pipeline import pad_file
@@ -250,11 +250,11 @@ def test_os_errors_while_writing(code, said, fix, when, tmp_path, tiny, run, mon
     dest = tmp_path / "out.npz"
     if when == "write":
 
-        def failing_savez(f, **arrays):
-            f.write(b"PK half an archive")
+        def failing_write(self, name, array):
+            self.archive.fp.write(b"PK half an archive")
             raise OSError(code, os.strerror(code))
 
-        monkeypatch.setattr(np, "savez", failing_savez)
+        monkeypatch.setattr(padded_file.NpzWriter, "write", failing_write)
     else:  # errors of network file systems often come only at fsync
 
         def failing_fsync(fd):

@@ -18,7 +18,7 @@ import numpy as np
 from ..dataset import Dataset, Reported
 from ..errors import UnreadableInput
 from ..memory import check_memory, size_words
-from ..padded_file import PadMeta, unpad
+from ..padded_file import PadMeta, map_member, unpad, unpad_buckets
 from ..ragged import Ragged, check_lengths
 from ..report import ProblemLog
 from .nested import from_python
@@ -77,8 +77,8 @@ def read_npz(path: Path, allow_pickle: bool = False, channels_first: bool = Fals
     if not arrays:
         raise UnreadableInput("the archive holds no arrays", path=str(path))
     labels = arrays.get("y", arrays.get("labels"))
-    if "x" in arrays:
-        if channels_first and "lengths" not in arrays and arrays["x"].ndim == 3:
+    if "x" in arrays or "x_0" in arrays:
+        if channels_first and "lengths" not in arrays and arrays.get("x", np.empty(0)).ndim == 3:
             arrays["x"] = arrays["x"].transpose(0, 2, 1)
         return _from_padded(path, arrays, labels)
     if "values" in arrays and "lengths" in arrays:
@@ -119,6 +119,11 @@ def _npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, all
             f"member {info.filename} is encrypted", path=str(path), hint="write it with np.savez"
         )
     try:
+        with archive.open(info) as f:
+            dtype = npy_header(f, info.file_size, name, allow_pickle, mapped=True)
+        mapped = None if dtype.hasobject else map_member(path, info)
+        if mapped is not None:  # stored, as lstmprep pad writes: read in place, not loaded
+            return mapped
         with archive.open(info) as f:
             npy_header(f, info.file_size, name, allow_pickle)
         with archive.open(info) as f:
@@ -266,8 +271,19 @@ def _from_array(
 
 def _from_padded(path: Path, arrays: dict[str, np.ndarray], labels: np.ndarray | None) -> Dataset:
     """lstmprep pad's own output: the padding cut away again, as its ``lengths`` and meta say."""
-    x = arrays["x"]
     meta = PadMeta.from_json(str(arrays["meta"]), str(path)) if "meta" in arrays else None
+    if meta is not None and meta.boundaries is not None:
+        values, lengths, y = unpad_buckets(arrays, meta, str(path))
+        labels = labels if y is None else y
+        dataset = _from_array(path, "npz", values, lengths)
+        return replace(dataset, labels=labels, meta=meta, kind=meta.kind)
+    if "x" not in arrays:
+        raise UnreadableInput(
+            "the archive has bucket members (x_0, …) but its meta names no buckets",
+            path=str(path),
+            hint="write the file again with lstmprep pad",
+        )
+    x = arrays["x"]
     if meta and meta.command == "window" and labels is not None and labels.ndim == 3:
         labels = labels.reshape(len(labels), -1)  # (N, horizon, C): one vector per window
     kind = meta.kind if meta else None
