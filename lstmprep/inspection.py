@@ -16,7 +16,7 @@ from . import advice
 from .checks import free_value, run_checks
 from .dataset import Dataset
 from .options import DEFAULTS, PadOptions, percentile_length
-from .readers import Source, read
+from .readers import Source, positions, read
 from .report import Report, Stats
 from .target import classes_of, task_of
 
@@ -52,12 +52,25 @@ def inspect(
             layout=layout,
         )
     )
-    return diagnose(dataset, strict=strict)
+    return diagnose(dataset, strict=strict, locate=True)
 
 
-def diagnose(dataset: Dataset, *, strict: bool = False, options: PadOptions = DEFAULTS) -> Report:
-    """Run every check on an already-read dataset, to be padded with ``options``."""
+def diagnose(
+    dataset: Dataset,
+    *,
+    strict: bool = False,
+    options: PadOptions = DEFAULTS,
+    locate: bool | None = None,
+) -> Report:
+    """Run every check on an already-read dataset, to be padded with ``options``.
+
+    ``locate``: give each place its line and column in the file (:mod:`.readers.positions`;
+    for JSON that reads the file again, as far as the last place). By default only when
+    there are errors, so that data which passes costs nothing more.
+    """
     problems = run_checks(dataset, options)
+    if locate or (locate is None and any(p.severity == "error" for p in problems)):
+        problems = positions.locate(dataset, problems)
     collides = any(p.code == "pad-collision" for p in problems)
     report = Report(stats(dataset, options.value, collides), tuple(problems), dataset.notes, strict)
     return replace(report, next_command=next_command(dataset, report))

@@ -160,6 +160,7 @@ def _broken(lineno: int, what: str, path: str) -> UnreadableInput:
     return UnreadableInput(
         f"broken header at line {lineno}: {what}",
         path=path,
+        line=lineno,
         hint="see the header lines of the UEA/UCR .ts format "
         "(@problemName, @univariate, @dimensions, @classLabel true a b c, @data)",
     )
@@ -174,6 +175,7 @@ def _label(text: str, header: _Header, lineno: int, i: int, log: ProblemLog) -> 
                 f"@classLabel declares ({', '.join(header.classes[:10])}): fix the label or "
                 "the header",
                 i,
+                line=lineno,
             )
         return text
     if header.flags.get("targetlabel"):
@@ -185,6 +187,7 @@ def _label(text: str, header: _Header, lineno: int, i: int, log: ProblemLog) -> 
                 f"sequence {i} (line {lineno}): the target {text!r} is not a number "
                 "(@targetLabel true)",
                 i,
+                line=lineno,
             )
             return text
     return text
@@ -202,6 +205,7 @@ def _case(
             "the same dimensions (the last field is the label when @classLabel is true)",
             i,
             count=1,
+            line=lineno,
         )
         return None
     columns, bad = [], set()
@@ -224,6 +228,7 @@ def _case(
             f"{where}: its dimensions have different lengths ({counts}): "
             "within a case every dimension needs one value per timestep",
             i,
+            line=lineno,
         )
         return None
     return np.stack(columns, axis=1).reshape(-1, expected), sorted(bad)
@@ -245,10 +250,19 @@ def _value(
             "missing values before training",
             i,
             k,
+            line=lineno,
+            column=column,
         )
     else:
         shown = text.strip()[:20]
-        log.add("non-numeric", f'{place} holds the text "{shown}", which is not a number', i, k)
+        log.add(
+            "non-numeric",
+            f'{place} holds the text "{shown}", which is not a number',
+            i,
+            k,
+            line=lineno,
+            column=column,
+        )
     return float("nan")
 
 
