@@ -35,7 +35,8 @@ CASES = {
 
 
 def test_every_code_has_a_case():
-    assert set(CASES) | {"non-finite"} == set(CODES)
+    # non-finite: test_non_finite_literals; unreadable: tests/test_ci.py (inspect --each)
+    assert set(CASES) | {"non-finite", "unreadable"} == set(CODES)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
