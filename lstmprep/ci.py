@@ -159,8 +159,10 @@ def _located(place: Place) -> str:
     at = [f"line {place.line}"] if place.line is not None else []
     if place.column is not None:
         at.append(f"column {place.column}")
-    where = (f"{place.file}: " if place.file else "") + _words(place)
-    return where + (f" ({', '.join(at)})" if at else "")
+    file = f"{place.file}: " if place.file else ""
+    if place.sequence is None and at:
+        return file + ", ".join(at)
+    return file + _words(place) + (f" ({', '.join(at)})" if at else "")
 
 
 def _plural(n: int, word: str) -> str:
