@@ -54,7 +54,8 @@ def github(reports: Sequence[Report]) -> str:
     also ``:`` and ``,`` in the properties.
 
     >>> place = Place(1, 2, line=3, column=14)
-    >>> report = Report(None, (Problem("non-numeric", "sequence 1, timestep 2: 50% is text", (place,)),))
+    >>> problem = Problem("non-numeric", "sequence 1, timestep 2: 50% is text", (place,))
+    >>> report = Report(None, (problem,))
     >>> print(github([report]).splitlines()[0])
     ::error line=3,col=14,title=lstmprep non-numeric::sequence 1, timestep 2: 50%25 is text
     """

@@ -86,6 +86,7 @@ class Format(str, Enum):
     github = "github"
     junit = "junit"
 
+
 AllowPickle = Annotated[
     bool,
     typer.Option(
@@ -232,7 +233,11 @@ def inspect(
         raise UsageError(f"--json and --format {form} contradict each other", hint="pass one")
     form = "json" if as_json else form
     if each:
-        for flag, given in (("--labels", labels), ("--per-sample", per_sample), ("--shards", shards)):
+        for flag, given in (
+            ("--labels", labels),
+            ("--per-sample", per_sample),
+            ("--shards", shards),
+        ):
             if given:
                 raise UsageError(
                     f"{flag} reads several files as one dataset, and --each reads each alone",

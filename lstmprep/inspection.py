@@ -15,8 +15,8 @@ import numpy as np
 from . import advice
 from .checks import free_value, run_checks
 from .dataset import Dataset
-from .options import DEFAULTS, PadOptions, percentile_length
 from .errors import LstmprepError
+from .options import DEFAULTS, PadOptions, percentile_length
 from .readers import Source, files_of, positions, read
 from .report import Place, Problem, Report, Stats
 from .target import classes_of, task_of

@@ -21,7 +21,10 @@ ANNOTATIONS = {
     ],
     "feature-mismatch": [("error", 1, 41, "feature-mismatch")],
     "label-mismatch": [("error", None, None, "label-mismatch")],
-    "length-outlier": [("warning", 1, 1142, "ragged-length"), ("warning", 1, 1142, "length-outlier")],
+    "length-outlier": [
+        ("warning", 1, 1142, "ragged-length"),
+        ("warning", 1, 1142, "length-outlier"),
+    ],
     "lossy-cast": [("error", 1, 3, "lossy-cast")],
     "no-sequences": [("error", None, None, "no-sequences")],
     "non-finite": [("error", 1, 3, "non-finite"), ("error", 1, 41, "non-finite")],
@@ -64,7 +67,7 @@ def test_github_annotations_of_each_problem_sample(name, run, monkeypatch):
     for problem in report.problems:  # each problem's first annotation carries its message
         assert any(m.startswith(problem.message.replace("%", "%25")) for m in firsts)
     errors = sum(p.count for p in report.errors)
-    assert summary.startswith(f"lstmprep inspect: 1 file, ") and f"{errors} error" in summary
+    assert summary.startswith("lstmprep inspect: 1 file, ") and f"{errors} error" in summary
 
 
 def _int(text: str | None) -> int | None:
@@ -97,14 +100,20 @@ def test_github_escapes_properties_and_data(tmp_path, run):
 
 
 def test_lines_and_columns_in_pretty_json_and_object_layout(write):
-    text = '{\n  "labels": [0, "a"],\n  "sequences": [\n    [[1, 2], [3, 4]],\n    [[5, 6],\n     [7, "x"]]\n  ]\n}\n'
+    text = (
+        '{\n  "labels": [0, "a"],\n  "sequences": [\n    [[1, 2], [3, 4]],\n'
+        '    [[5, 6],\n     [7, "x"]]\n  ]\n}\n'
+    )
     report = lstmprep.inspect(write("pretty.json", text.encode()))
     (place,) = report.errors[0].places
     assert (place.sequence, place.timestep, place.line, place.column) == (1, 1, 6, 6)
 
 
 def test_lines_and_columns_in_json_lines(write):
-    rows = [{"sequence": [[1, 2], [3, 4]], "label": 0}, {"label": 1, "sequence": [[5, 6], [7, None]]}]
+    rows = [
+        {"sequence": [[1, 2], [3, 4]], "label": 0},
+        {"label": 1, "sequence": [[5, 6], [7, None]]},
+    ]
     report = lstmprep.inspect(write("data.jsonl", rows))
     (place,) = report.errors[0].places
     line = json.dumps(rows[1])
@@ -144,7 +153,10 @@ def test_junit_report_of_the_problem_samples(run, monkeypatch):
     assert suite.get("errors") == "0"
     (failure,) = cases[sorted(ANNOTATIONS).index("non-numeric")].findall("failure")
     assert failure.get("type") == "non-numeric"
-    assert failure.get("message") == 'sequence 0, timestep 1 holds the text "n/a", which is not a number'
+    assert (
+        failure.get("message")
+        == 'sequence 0, timestep 1 holds the text "n/a", which is not a number'
+    )
     assert failure.text.splitlines()[1] == (
         "at: sequence 0, timestep 1 (line 1, column 15); sequence 1, timestep 0 (line 1, column 31)"
     )
@@ -198,7 +210,13 @@ def test_each_json_is_a_list_with_unreadable_reports(tmp_path, run):
     (problem,) = reports[1]["problems"]
     assert problem["code"] == "unreadable" and "not valid JSON" in problem["message"]
     assert problem["places"] == [
-        {"sequence": None, "timestep": None, "line": 2, "column": 16, "path": str(tmp_path / "b.jsonl")}
+        {
+            "sequence": None,
+            "timestep": None,
+            "line": 2,
+            "column": 16,
+            "path": str(tmp_path / "b.jsonl"),
+        }
     ]
     assert reports[2]["problems"][0]["places"][0]["path"] == str(tmp_path / "c.npy")
 
@@ -242,3 +260,25 @@ def test_github_single_unreadable_file_is_an_annotation(tmp_path, run):
     assert (command, props["line"], props["col"]) == ("error", "2", "6")
     assert message.startswith("not valid JSON: Expecting ',' delimiter at line 2, column 6")
     assert summary.endswith("(exit 2)")
+
+
+def test_every_bad_input_is_a_report_in_each_ci_format(tmp_path, run):
+    """The bad-input corpus, checked in one --each run: a report per file, never a traceback,
+    each file's exit code the one inspect gives it alone."""
+    from bad_inputs import make_corpus
+
+    cases = [c for c in make_corpus(tmp_path) if not c.args and not c.env and c.path.is_file()]
+    paths = [c.path for c in cases]
+    reports = json.loads(run("inspect", "--each", *paths, "--json").stdout)
+    assert len(reports) == len(cases)
+    for case, report in zip(cases, reports, strict=True):
+        alone = run("inspect", case.path).exit_code
+        code = 2 if report["problems"] and report["problems"][0]["code"] == "unreadable" else 1
+        assert alone == (code if not report["ok"] else 0), case.name
+    github = run("inspect", "--each", *paths, "--format", "github")
+    assert github.exit_code == max(run("inspect", p).exit_code for p in paths)
+    *commands, summary = github.stdout.splitlines()
+    assert all(c.startswith(("::error ", "::warning ")) for c in commands)
+    assert summary.startswith(f"lstmprep inspect: {len(cases)} files")
+    junit = ET.fromstring(run("inspect", "--each", *paths, "--format", "junit").stdout)
+    assert len(junit.findall("testsuite/testcase")) == len(cases)

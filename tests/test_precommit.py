@@ -106,9 +106,7 @@ def test_readme_shows_the_hooks_real_output(tmp_path):
     """The README's pre-commit block is what `pre-commit run` prints on the broken sample."""
     from test_readme import shown_outputs
 
-    command, expected = next(
-        (c, o) for c, o in shown_outputs() if c.startswith("pre-commit run")
-    )
+    command, expected = next((c, o) for c, o in shown_outputs() if c.startswith("pre-commit run"))
     repo = Repo(tmp_path / "repo")
     repo.add(ROOT / "sample_data" / "problems" / "non-numeric.json", "non-numeric.json")
     done = repo(*command.split())

@@ -113,9 +113,9 @@ def _positions(dataset: Dataset, keys: list[Key]) -> dict[Key, tuple[int, int | 
         return _from_value_lines(dataset, keys)
     if dataset.format not in ("json", "jsonl", "ts"):
         return {}
-    if dataset.format == "json" and dataset.file_of is not None and dataset.lines is None:
-        if len(dataset.files) == len(dataset.ragged):
-            return {}  # possibly one sample per file: its timesteps are the top level
+    one_each = dataset.file_of is not None and len(dataset.files) == len(dataset.ragged)
+    if dataset.format == "json" and one_each:
+        return {}  # possibly one sample per file, whose top level is its timesteps: not walked
     found: dict[Key, tuple[int, int | None]] = {}
     by_file: dict[int | None, list[Key]] = {}
     for key in keys:
@@ -178,12 +178,12 @@ def _in_lines(dataset: Dataset, data: bytes, keys: list[Key]) -> dict[Key, tuple
 def _json_line(text: bytes, timestep: int | None) -> int | None:
     """Offset in a JSON line of its sequence (a list, or an object's ``"sequence"``) or of
     one of its timesteps."""
-    at = _skip(text, 0)
-    if at < len(text) and text[at : at + 1] == b"{":
+    at: int | None = _skip(text, 0)
+    if at is not None and text[at : at + 1] == b"{":
         at = _value_of(text, at, b"sequence")
-        if at is None:
-            return None
-    return at if timestep is None else _element(text, at, timestep)
+    if at is None or timestep is None:
+        return at
+    return _element(text, at, timestep)
 
 
 def _ts_value(text: bytes, timestep: int | None) -> int | None:
