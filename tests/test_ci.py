@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import lstmprep
 from lstmprep import ci
@@ -282,3 +284,33 @@ def test_every_bad_input_is_a_report_in_each_ci_format(tmp_path, run):
     assert summary.startswith(f"lstmprep inspect: {len(cases)} files")
     junit = ET.fromstring(run("inspect", "--each", *paths, "--format", "junit").stdout)
     assert len(junit.findall("testsuite/testcase")) == len(cases)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lengths=st.lists(st.integers(1, 4), min_size=1, max_size=6),
+    where=st.tuples(st.integers(0, 5), st.integers(0, 3)),
+    indent=st.sampled_from([None, 1, 4]),
+    wrapped=st.booleans(),
+    suffix=st.sampled_from([".json", ".jsonl"]),
+)
+def test_located_places_point_at_their_timestep(lengths, where, indent, wrapped, suffix, tmp_path):
+    """Whatever the layout and spacing, (line, column) is where the timestep's text starts."""
+    data = [[[float(i), float(t)] for t in range(n)] for i, n in enumerate(lengths)]
+    s, t = where[0] % len(data), where[1] % len(data[where[0] % len(data)])
+    data[s][t] = [1.0, "x"]
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps({"sequences": data} if wrapped else data, indent=indent))
+    else:
+        rows = [{"sequence": q} if wrapped else q for q in data]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    problem = next(p for p in lstmprep.inspect(path).errors if p.code == "non-numeric")
+    (place,) = problem.places
+    assert (place.sequence, place.timestep) == (s, t)
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    offset = sum(map(len, lines[: place.line - 1])) + place.column - 1
+    assert json.JSONDecoder().raw_decode(text, offset)[0] == [1.0, "x"]

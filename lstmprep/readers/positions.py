@@ -32,8 +32,8 @@ _TOKEN = re.compile(
     rb'|\[[^\[\]{}"]*(?:\[[^\[\]{}"]*\][^\[\]{}"]*)*\]'
     rb"|[\[\]{}]"
 )
-#: JSON files up to this size have their warnings located too; in larger ones only errors
-#: are (walking the text takes about a second per 100 MB)
+#: JSON (and JSON lines) files up to this size have their warnings located too; in larger
+#: ones only errors are, and warnings up to the last error (walking takes ~1 s per 100 MB)
 WARNINGS_UP_TO = 16 << 20
 _SPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
@@ -51,7 +51,7 @@ def locate(dataset: Dataset, problems: Iterable[Problem]) -> list[Problem]:
         if place.line is None and (key := _key(dataset, place)) is not None
     }
     wanted = {key for key, _ in keys}
-    if dataset.format == "json" and _size(dataset) > WARNINGS_UP_TO:
+    if dataset.format in ("json", "jsonl") and _size(dataset) > WARNINGS_UP_TO:
         # the walk goes as far as the last error: warnings on the way cost nothing more
         errors = [_order(key) for key, severity in keys if severity == "error"]
         wanted = {key for key in wanted if errors and _order(key)[:2] <= max(errors)[:2]}
@@ -156,13 +156,21 @@ def _file_starts(dataset: Dataset) -> dict[int | None, int]:
 def _in_lines(dataset: Dataset, data: bytes, keys: list[Key]) -> dict[Key, tuple[int, int | None]]:
     """JSON lines and ``.ts``: the sequence's line is known; the timestep's column is found in
     that line's text."""
-    assert dataset.lines is not None
     starts = _file_starts(dataset)
     newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    # JSON lines read by the C scanner keep no line numbers: count the non-blank lines
+    counted = (
+        _nonblank_lines(data, newlines, max(k[1] for k in keys)) if dataset.lines is None else []
+    )
     found: dict[Key, tuple[int, int | None]] = {}
     for key in keys:
         index, sequence, timestep = key
-        line = int(dataset.lines[sequence + starts.get(index, 0)])
+        if dataset.lines is not None:
+            line = int(dataset.lines[sequence + starts.get(index, 0)])
+        elif sequence < len(counted):
+            line = counted[sequence]
+        else:
+            continue
         begin = 0 if line == 1 else int(newlines[line - 2]) + 1 if line - 2 < len(newlines) else -1
         if begin < 0:
             continue
@@ -172,6 +180,18 @@ def _in_lines(dataset: Dataset, data: bytes, keys: list[Key]) -> dict[Key, tuple
             text = text[3:]
         at = _ts_value(text, timestep) if dataset.format == "ts" else _json_line(text, timestep)
         found[key] = (line, None if at is None else _column(text, at))
+    return found
+
+
+def _nonblank_lines(data: bytes, newlines: np.ndarray, last: int) -> list[int]:
+    """The 1-based numbers of the first ``last + 1`` lines that hold something."""
+    found, start = [], 0
+    for number, end in enumerate([*newlines.tolist(), len(data)], start=1):
+        if data[start:end].strip():
+            found.append(number)
+            if len(found) > last:
+                break
+        start = end + 1
     return found
 
 
