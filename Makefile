@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_pad.py
 	$(PY) benchmarks/bench_json_pad.py
 	$(PY) benchmarks/bench_compressed.py
+	$(PY) benchmarks/bench_window.py
+	$(PY) benchmarks/bench_csv_pad.py
 
 samples: $(STAMP)
 	$(PY) sample_data/make_samples.py

@@ -34,6 +34,7 @@ _EXPORTS = {
     "Dataset": ".dataset",
     "read": ".readers",
     "read_labels": ".readers",
+    "TableOptions": ".readers",
     "CODES": ".report",
     "Place": ".report",
     "Problem": ".report",
@@ -44,6 +45,11 @@ _EXPORTS = {
     "model_meta": ".train",
     "train_file": ".train",
     "train_model": ".train:train",
+    "WindowOptions": ".windowing",
+    "WindowSummary": ".windowing",
+    "Windows": ".windowing",
+    "window_file": ".windowing",
+    "windows": ".windowing",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -74,7 +80,8 @@ if TYPE_CHECKING:
     )
     from .pipeline import PadSummary, pad_file  # noqa: F401
     from .ragged import Ragged  # noqa: F401
-    from .readers import read, read_labels  # noqa: F401
+    from .readers import TableOptions, read, read_labels  # noqa: F401
     from .report import CODES, Place, Problem, Report, Stats  # noqa: F401
     from .train import TrainOptions, TrainResult, model_meta, train_file  # noqa: F401
     from .train import train as train_model  # noqa: F401
+    from .windowing import WindowOptions, Windows, WindowSummary, window_file, windows  # noqa: F401

@@ -14,6 +14,8 @@ from .options import DEFAULTS, PadOptions, parse_maxlen
 
 #: Where suggested pad commands write: the current folder, which exists.
 PADDED = "padded.npz"
+#: Where suggested window commands write.
+WINDOWED = "windows.npz"
 
 
 def command(*words: str) -> str:
@@ -26,11 +28,14 @@ def command(*words: str) -> str:
 
 
 def reading(dataset: Dataset) -> list[str]:
-    """The options that read ``dataset`` as it was read: labels, pickles, layout."""
+    """The options that read ``dataset`` as it was read: labels, pickles, layout, kind, and the
+    table columns chosen."""
     words = ["--labels", dataset.labels_path] if dataset.labels_path else []
+    words += dataset.table.words() if dataset.table else []
     words += ["--allow-pickle"] if dataset.allow_pickle else []
     words += ["--channels-first"] if dataset.channels_first else []
-    return words + ([f"--{dataset.layout}"] if dataset.layout else [])
+    words += [f"--{dataset.layout}"] if dataset.layout else []
+    return words + (["--kind", dataset.kind_option] if dataset.kind_option else [])
 
 
 def padding(options: PadOptions) -> list[str]:
@@ -58,12 +63,21 @@ def pad_command(dataset: Dataset, options: PadOptions = DEFAULTS) -> str:
     return command("pad", *dataset.arguments, "-o", PADDED, *padding(options), *reading(dataset))
 
 
+def window_command(dataset: Dataset, length: int, stride: int) -> str:
+    """The window command for ``dataset``: the label as target when there are labels, else
+    the next value (forecasting), writing :data:`WINDOWED`."""
+    target = ["--target", "label"] if dataset.labels is not None else []
+    sizes = ["--length", str(length), "--stride", str(stride)]
+    return command("window", dataset.path, "-o", WINDOWED, *sizes, *target, *reading(dataset))
+
+
 def inspect_command(dataset: Dataset) -> str:
     return command("inspect", *dataset.arguments, *reading(dataset))
 
 
-def train_command(path: str, dataset: Dataset | None = None) -> str:
-    """Train on ``path`` (pad's output), or on ``dataset``'s input read as it was."""
+def train_command(path: str, dataset: Dataset | None = None, kind: str | None = None) -> str:
+    """Train on ``path`` (pad's output, with ``--kind`` when pad was given one), or on
+    ``dataset``'s input read as it was."""
     if dataset is None:
-        return command("train", path)
+        return command("train", path, *(["--kind", kind] if kind else []))
     return command("train", *dataset.arguments, *reading(dataset))

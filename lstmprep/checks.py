@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
-from . import advice
+from . import advice, tokens
 from .dataset import Dataset
 from .options import DEFAULTS, PadOptions, percentile_length
 from .padding import first_loss
@@ -24,6 +25,9 @@ from .report import MAX_PLACES, Problem, ProblemLog
 
 #: Padding to the longest sequence that wastes more than this share is worth a warning.
 WASTE_LIMIT = 0.5
+#: Sequences longer than this (median), and no more of them than FEW_SEQUENCES, are better cut
+#: into windows (lstmprep window) of WINDOW_LENGTH steps, every WINDOW_STRIDE steps.
+LONG_STEPS, FEW_SEQUENCES, WINDOW_LENGTH, WINDOW_STRIDE = 1000, 100, 100, 50
 
 Place = tuple[int | None, int | None]
 
@@ -92,13 +96,14 @@ def check_cast(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
         return
     values = dataset.ragged.values
     kept = np.flatnonzero(~log.rows)
-    loss = first_loss(values if len(kept) == len(values) else values[kept], options.dtype)
+    dtype = tokens.output_dtype(dataset, options)
+    loss = first_loss(values if len(kept) == len(values) else values[kept], dtype)
     if loss is None:
         return
     (row, column), problem = loss
     row = int(kept[row])
     place = locate(dataset, np.array([row]))[0]
-    wider = "float64" if options.dtype != "float64" else None
+    wider = ("int64" if dataset.kind == "tokens" else "float64") if dtype[-2:] != "64" else None
     fix = f"pad with --dtype {wider}, " if wider and "too large" in problem else ""
     log.fresh_rows(np.arange(len(values)) == row)
     log.add(
@@ -108,6 +113,62 @@ def check_cast(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
         f"cast anyway",
         *place,
     )
+
+
+def check_tokens(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    """Token ids: one whole number from 0 per timestep, 0 free for padding, an id to pad with."""
+    if dataset.kind != "tokens":
+        return
+    values = dataset.ragged.values
+    as_values = advice.inspect_command(replace(dataset, kind_option="values"))
+    if values.shape[1] != 1:
+        log.add(
+            "bad-token",
+            f"token ids are one number per timestep, but these timesteps have {values.shape[1]} "
+            f"features: read them as numbers, `{as_values}`",
+        )
+        return
+    if not tokens.is_id(np.array(options.value)):
+        log.add(
+            "bad-token",
+            f"--value {options.value:g} cannot pad token ids (an Embedding takes ids from 0): "
+            f"pad with 0, or with an id no sequence uses: "
+            f"`{advice.pad_command(dataset, _with(options, value=tokens.free_id(values)))}`",
+        )
+    column = values[:, 0]
+    bad = np.flatnonzero(log.fresh_rows(~tokens.is_id(column)))
+    if len(bad):
+        first = column[bad[0]]
+        why = (
+            "negative"
+            if first < 0
+            else "not a whole number"
+            if first != np.trunc(first)
+            else "2**53 or more: float64 holds whole numbers exactly only below 2**53, so "
+            "lstmprep takes no larger ids"
+        )
+        places = locate(dataset, bad[:MAX_PLACES])
+        log.add_many(
+            "bad-token",
+            f"{_at(dataset, places[0])} is {tokens.id_text(first)}, which is {why}: token ids are "
+            f"whole numbers from 0 — fix the ids, or read the data as numbers, `{as_values}`",
+            places,
+            len(bad),
+        )
+    if options.value != 0:
+        return
+    zeros = np.flatnonzero((column == 0) & ~log.rows)
+    if len(zeros):
+        places = locate(dataset, zeros[:MAX_PLACES])
+        other = advice.pad_command(dataset, _with(options, value=tokens.free_id(values)))
+        log.add_many(
+            "zero-token",
+            f"{_at(dataset, places[0])} is id 0, a real token, but 0 is the padding too, which "
+            "Embedding(mask_zero=True) masks: shift every id up by one (ids + 1), or pad with an "
+            f"id no sequence uses and mask from the lengths (lstmprep train does): `{other}`",
+            places,
+            len(zeros),
+        )
 
 
 def check_lengths(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
@@ -148,16 +209,36 @@ def check_lengths(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
         )
 
 
+def check_long_sequences(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
+    """A few very long sequences: an LSTM learns poorly over them, windows give it samples."""
+    lengths = dataset.ragged.lengths[~log.sequences]
+    if not len(lengths) or len(lengths) > FEW_SEQUENCES:
+        return
+    median = float(np.median(lengths))
+    if median <= LONG_STEPS:
+        return
+    window = advice.window_command(dataset, WINDOW_LENGTH, WINDOW_STRIDE)
+    log.add(
+        "long-sequences",
+        f"{len(lengths)} sequence(s) of {median:,.0f} steps (median): an LSTM learns poorly "
+        f"over more than {LONG_STEPS:,} steps, and {len(lengths)} is few samples — cut them "
+        f"into windows of {WINDOW_LENGTH} steps: `{window}`",
+        int(np.argmax(dataset.ragged.lengths)),
+    )
+
+
 def check_pad_collision(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
     values = dataset.ragged.values
-    if not values.shape[1]:
+    ids = dataset.kind == "tokens"
+    if not values.shape[1] or (ids and options.value == 0):  # zero-token says it for ids
         return
     hits = (values == options.value).all(axis=1) & ~log.rows
     count = int(np.count_nonzero(hits))
     if not count:
         return
     places = locate(dataset, np.flatnonzero(hits)[:MAX_PLACES])
-    other = advice.pad_command(dataset, _with(options, value=free_value(values)))
+    free = tokens.free_id(values) if ids else free_value(values)
+    other = advice.pad_command(dataset, _with(options, value=free))
     log.add_many(
         "pad-collision",
         f"{_at(dataset, places[0])} is a real timestep whose features are all {options.value:g}: "
@@ -246,8 +327,10 @@ CHECKS: list[Check] = [
     check_no_sequences,
     check_layout,
     check_non_finite,
+    check_tokens,
     check_cast,
     check_lengths,
+    check_long_sequences,
     check_pad_collision,
     check_labels,
     check_trainable,
@@ -287,8 +370,6 @@ def _at(dataset: Dataset, place: Place) -> str:
 
 
 def _with(options: PadOptions, **changes: object) -> PadOptions:
-    from dataclasses import replace
-
     return replace(options, **changes)  # type: ignore[arg-type]
 
 

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .options import PAD_VALUE, Dtype, Side
+from .options import PAD_VALUE, Dtype, Kind, Side, Target
 
 app = typer.Typer(
     help="Turn ragged sequence data into the dense (samples, timesteps, features) tensor a "
@@ -49,8 +49,9 @@ Inputs = Annotated[
     list[Path],
     typer.Argument(
         metavar="FILE",
-        help="Sequence files (.json, .jsonl, .npy, .npz, .ts), a folder, or a quoted glob "
-        "('data/*.npy'): several files are shards of one dataset, or one sample each.",
+        help="Sequence files (.json, .jsonl, .npy, .npz, .ts, .txt, .csv, .tsv, .parquet, "
+        ".feather, .arrow), a folder, or a quoted glob ('data/*.npy'): several files are "
+        "shards of one dataset, or one sample each.",
         show_default=False,
     ),
 ]
@@ -70,7 +71,52 @@ Shards = Annotated[
 ]
 Labels = Annotated[
     Path | None,
-    typer.Option("--labels", metavar="FILE", help="Labels, one per sequence (.json/.jsonl/.npy)."),
+    typer.Option(
+        "--labels",
+        metavar="FILE",
+        help="Labels, one per sequence (.json/.jsonl/.npy/.txt, .csv: a column or id,label).",
+    ),
+]
+# Tables (.csv, .tsv, .parquet, .feather, .arrow): which column means what.
+IdColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--id-column",
+        metavar="COL",
+        help="Tables: the column naming each row's sequence (guessed: id, sequence_id, …).",
+    ),
+]
+TimeColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--time-column",
+        metavar="COL",
+        help="Tables: the column ordering a sequence's rows (guessed: t, time, timestamp, …).",
+    ),
+]
+LabelColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column",
+        metavar="COL",
+        help="Tables: the column holding each sequence's label (guessed: label, target, …).",
+    ),
+]
+FeatureColumns = Annotated[
+    str | None,
+    typer.Option(
+        "--feature-columns",
+        metavar="A,B,…",
+        help="Tables: the feature columns. Default: every other numeric column.",
+    ),
+]
+SequenceColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--sequence-column",
+        metavar="COL",
+        help="Parquet/Arrow with one sequence per row: the list column (default: the only one).",
+    ),
 ]
 AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
@@ -87,6 +133,13 @@ class Format(str, Enum):
     junit = "junit"
 
 
+KindOption = Annotated[
+    Kind | None,
+    typer.Option(
+        help="Read the numbers as token ids (for an Embedding) or as values. Default: token "
+        "ids when univariate whole numbers from 0 with 20 or more distinct values."
+    ),
+]
 AllowPickle = Annotated[
     bool,
     typer.Option(
@@ -195,6 +248,12 @@ def inspect(
     channels_first: ChannelsFirst = False,
     per_sample: PerSample = False,
     shards: Shards = False,
+    kind: KindOption = None,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
     each: Annotated[
         bool,
         typer.Option(
@@ -228,6 +287,7 @@ def inspect(
     from .inspection import inspect as inspect_file
     from .inspection import inspect_each, unreadable
 
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     form = output_format.value
     if as_json and output_format not in (Format.text, Format.json):
         raise UsageError(f"--json and --format {form} contradict each other", hint="pass one")
@@ -244,13 +304,24 @@ def inspect(
                     hint=f"pass one of {flag} and --each",
                 )
         reports = inspect_each(
-            files, allow_pickle=allow_pickle, channels_first=channels_first, strict=strict
+            files,
+            allow_pickle=allow_pickle,
+            channels_first=channels_first,
+            strict=strict,
+            kind=kind.value if kind else None,
+            table=table,
         )
     else:
         how = reading(files, channels_first, per_sample, shards)
         try:
             report = inspect_file(
-                how.pop("source"), labels=labels, allow_pickle=allow_pickle, strict=strict, **how
+                how.pop("source"),
+                labels=labels,
+                allow_pickle=allow_pickle,
+                strict=strict,
+                kind=kind.value if kind else None,
+                table=table,
+                **how,
             )
         except (UnreadableInput, TooLarge) as e:
             if form in ("text", "json"):
@@ -296,7 +367,13 @@ def pad(
         typer.Option(help="Cut long sequences at the start ('pre': keep the latest) or 'post'."),
     ] = Side.pre,
     value: Annotated[float, typer.Option(help="The padding value.")] = PAD_VALUE,
-    dtype: Annotated[Dtype, typer.Option(help="The output's dtype.")] = Dtype.float32,
+    dtype: Annotated[
+        Dtype | None,
+        typer.Option(
+            help="The output's dtype. Default: float32, or int32 for token ids (int64 when an "
+            "id needs it)."
+        ),
+    ] = None,
     allow_lossy: Annotated[
         bool, typer.Option("--allow-lossy", help="Cast even when --dtype changes the values.")
     ] = False,
@@ -308,8 +385,14 @@ def pad(
     channels_first: ChannelsFirst = False,
     per_sample: PerSample = False,
     shards: Shards = False,
+    kind: KindOption = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
 ) -> None:
     """Pad sequences into the dense (samples, timesteps, features) tensor.
 
@@ -323,10 +406,99 @@ def pad(
     from .options import PadOptions
     from .pipeline import pad_file
 
-    options = PadOptions(maxlen, padding.value, truncating.value, value, dtype.value, allow_lossy)
+    options = PadOptions(
+        maxlen, padding.value, truncating.value, value, dtype.value if dtype else None, allow_lossy
+    )
     how = reading(files, channels_first, per_sample, shards)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
+            how.pop("source"),
+            output,
+            options,
+            labels=labels,
+            force=force,
+            allow_pickle=allow_pickle,
+            kind=kind.value if kind else None,
+            step=step,
+            **how,
+            table=table,
+        )
+    if as_json:
+        emit_json(summary.to_dict())
+    elif not quiet:
+        render.pad_summary(summary, err)
+
+
+@app.command()
+@handled
+def window(
+    files: Inputs,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Where to write: .npz (x, lengths, y, source, meta) or .npy (x)."
+        ),
+    ],
+    length: Annotated[int, typer.Option(metavar="W", help="Timesteps per window.")],
+    stride: Annotated[
+        int, typer.Option(metavar="S", help="Steps from one window to the next.")
+    ] = 1,
+    sampling_rate: Annotated[
+        int, typer.Option(metavar="R", help="Take every Rth step (as Keras's sampling_rate).")
+    ] = 1,
+    target: Annotated[
+        Target,
+        typer.Option(
+            help="y: the next --horizon values (forecasting), the series' label, or none."
+        ),
+    ] = Target.next,
+    horizon: Annotated[
+        int, typer.Option(metavar="H", help="How many values --target next predicts.")
+    ] = 1,
+    target_columns: Annotated[
+        str | None,
+        typer.Option(
+            metavar="A,B",
+            help="The features --target next predicts (0 is the first). Default: all.",
+        ),
+    ] = None,
+    pad_short: Annotated[
+        bool,
+        typer.Option(
+            "--pad-short", help="Pad a series shorter than one window into one (else skip it)."
+        ),
+    ] = False,
+    labels: Labels = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing output file.")
+    ] = False,
+    allow_pickle: AllowPickle = False,
+    channels_first: ChannelsFirst = False,
+    per_sample: PerSample = False,
+    shards: Shards = False,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Cut long series into fixed-length training windows, each with its target.
+
+    \b
+    Example: lstmprep window sample_data/prices.jsonl -o windows.npz --length 20 --target-columns 0
+
+    Windows never cross from one series into the next; a series shorter than one window is
+    reported and skipped, or padded with --pad-short. For one series, x and y are what
+    keras.utils.timeseries_dataset_from_array yields. Data with errors is refused (exit 1)
+    and nothing is written; an existing output is kept unless --force.
+    """
+    from . import render
+    from .windowing import WindowOptions, window_file
+
+    options = WindowOptions(
+        length, stride, sampling_rate, target.value, horizon, target_columns, pad_short
+    )
+    how = reading(files, channels_first, per_sample, shards)
+    with render.Steps(err, enabled=not (quiet or as_json)) as step:
+        summary = window_file(
             how.pop("source"),
             output,
             options,
@@ -339,7 +511,7 @@ def pad(
     if as_json:
         emit_json(summary.to_dict())
     elif not quiet:
-        render.pad_summary(summary, err)
+        render.window_summary(summary, err)
 
 
 @app.command()
@@ -370,11 +542,17 @@ def train(
     channels_first: ChannelsFirst = False,
     per_sample: PerSample = False,
     shards: Shards = False,
+    kind: KindOption = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Show TensorFlow's own log messages.")
     ] = False,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
 ) -> None:
     """Train a small masked LSTM on a sequence file and check that padding is invisible to it.
 
@@ -395,6 +573,7 @@ def train(
     from .train import TrainOptions, train_file
 
     options = TrainOptions(epochs, units, batch_size, validation_split, seed)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     if quiet and verbose:
         raise UsageError("--quiet and --verbose contradict each other", hint="pass one of them")
     how = reading(files, channels_first, per_sample, shards)
@@ -410,6 +589,8 @@ def train(
             progress=progress,
             verbose=verbose,
             **how,
+            kind=kind.value if kind else None,
+            table=table,
         )
     if as_json:
         emit_json(result.to_dict())
@@ -419,6 +600,13 @@ def train(
         unsaved = ", so the model was not saved" if save is not None else ""
         err.print(f"[bold red]error:[/] {_escape(result.failure)}{unsaved}")
         raise typer.Exit(1)
+
+
+def _table(*columns: str | None) -> Any:
+    """The table options given (a ``TableOptions``), or ``None``."""
+    from .readers.tables import TableOptions
+
+    return TableOptions.parse(*columns)
 
 
 def emit_json(value: Any) -> None:

@@ -19,6 +19,7 @@ from .report import Problem
 
 if TYPE_CHECKING:
     from .padded_file import PadMeta
+    from .readers.tables import TableOptions
 
 
 def _no_indices() -> np.ndarray:
@@ -41,7 +42,7 @@ class Dataset:
 
     #: the file, as the user named it
     path: str
-    #: the format it was read as: "json", "jsonl", "npy", "npz"
+    #: the format it was read as: "json", "jsonl", "npy", "npz", "txt"
     format: str
     ragged: Ragged
     labels: np.ndarray | None = None
@@ -85,6 +86,15 @@ class Dataset:
             return Path(self.files[self.file_of[sequence]]).name
         return None
 
+    #: "tokens" (ids for an Embedding) or "values"; None: undecided (``tokens.with_kind``)
+    kind: str | None = None
+    #: the kind as the user forced it (``--kind``), to repeat in suggested commands
+    kind_option: str | None = None
+    #: the id of each sequence, for formats that name them (a table's id column)
+    ids: np.ndarray | None = None
+    #: the table columns chosen by options (``--id-column`` …), to repeat in advice
+    table: TableOptions | None = None
+
     def where(self, sequence: int) -> str:
         """Sequence ``sequence`` in words, with its file and line where they are known."""
         within = []
@@ -93,4 +103,8 @@ class Dataset:
             within.append(name)
         if self.lines is not None and 0 <= sequence < len(self.lines):
             within.append(f"line {self.lines[sequence]}")
+        if self.ids is not None and 0 <= sequence < len(self.ids):
+            name = self.ids[sequence]
+            name = name.item() if isinstance(name, np.generic) else name
+            within.append(f"id {name!r}")
         return f"sequence {sequence}" + (f" ({', '.join(within)})" if within else "")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import advice
-from .checks import free_value, run_checks
+from . import advice, tokens
+from .checks import WINDOW_LENGTH, WINDOW_STRIDE, free_value, run_checks
 from .dataset import Dataset
 from .errors import LstmprepError
-from .options import DEFAULTS, PadOptions, percentile_length
-from .readers import Source, files_of, positions, read
+from .options import DEFAULTS, PadOptions, checking_options, percentile_length
+from .readers import Source, TableOptions, files_of, positions, read
 from .report import Place, Problem, Report, Stats
 from .target import classes_of, task_of
 
@@ -30,10 +30,14 @@ def inspect(
     channels_first: bool = False,
     layout: str | None = None,
     strict: bool = False,
+    kind: str | None = None,
+    table: TableOptions | None = None,
 ) -> Report:
     """Read sequences (or take a :class:`Dataset`) and report every problem found.
 
     ``source`` and the options are :func:`~lstmprep.read`'s: a file, several, a folder, a glob.
+
+    ``kind``: "tokens" or "values" (see :mod:`lstmprep.tokens`); by default the data decides.
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "seed.json")
@@ -43,7 +47,7 @@ def inspect(
     (True, ['ragged-length'], (3, 2))
     """
     dataset = (
-        source
+        tokens.with_kind(source, kind)
         if isinstance(source, Dataset)
         else read(
             source,
@@ -51,9 +55,11 @@ def inspect(
             allow_pickle=allow_pickle,
             channels_first=channels_first,
             layout=layout,
+            kind=kind,
+            table=table,
         )
     )
-    return diagnose(dataset, strict=strict, locate=True)
+    return diagnose(dataset, strict=strict, options=checking_options(dataset.meta), locate=True)
 
 
 def inspect_each(
@@ -62,6 +68,8 @@ def inspect_each(
     allow_pickle: bool = False,
     channels_first: bool = False,
     strict: bool = False,
+    kind: str | None = None,
+    table: TableOptions | None = None,
 ) -> list[Report]:
     """Inspect each file on its own: one report per file, in order.
 
@@ -86,11 +94,18 @@ def inspect_each(
             continue
         for path in paths:
             try:
-                dataset = read(path, allow_pickle=allow_pickle, channels_first=channels_first)
+                dataset = read(
+                    path,
+                    allow_pickle=allow_pickle,
+                    channels_first=channels_first,
+                    kind=kind,
+                    table=table,
+                )
             except (LstmprepError, RecursionError) as e:
                 reports.append(unreadable(e, str(path)))
                 continue
-            reports.append(diagnose(dataset, strict=strict, locate=True))
+            options = checking_options(dataset.meta)
+            reports.append(diagnose(dataset, strict=strict, options=options, locate=True))
     return reports
 
 
@@ -123,16 +138,20 @@ def diagnose(
     problems = run_checks(dataset, options)
     if locate or (locate is None and any(p.severity == "error" for p in problems)):
         problems = positions.locate(dataset, problems)
-    collides = any(p.code == "pad-collision" for p in problems)
-    report = Report(stats(dataset, options.value, collides), tuple(problems), dataset.notes, strict)
+    collides = any(p.code in ("pad-collision", "zero-token") for p in problems)
+    described = stats(dataset, options.value, collides)
+    report = Report(described, tuple(problems), dataset.notes, strict)
     return replace(report, next_command=next_command(dataset, report))
 
 
 def next_command(dataset: Dataset, report: Report) -> str | None:
-    """What to run next: pad when the lengths differ, else train; None while there are errors."""
+    """What to run next: window when sequences are few and long, pad when the lengths differ,
+    else train; None while there are errors."""
     if report.errors:
         return None
     codes = report.codes()
+    if "long-sequences" in codes:
+        return advice.window_command(dataset, WINDOW_LENGTH, WINDOW_STRIDE)
     if "ragged-length" in codes:
         maxlen = "p95" if "length-outlier" in codes else None
         return advice.pad_command(dataset, PadOptions(maxlen=maxlen))
@@ -153,7 +172,22 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
     longest = int(lengths.max()) if n else 0
     cells = n * longest
     labels = dataset.labels
-    return Stats(
+    ids: dict = {"kind": "tokens"} if dataset.kind == "tokens" else {}
+    if dataset.kind == "tokens" and features == 1:
+        column = ragged.values[:, 0]
+        vocabulary = tokens.vocabulary_size(column, value)
+        mask_zero = value == 0 and not collides
+        ids = dict(
+            kind="tokens",
+            vocabulary_size=vocabulary,
+            distinct_ids=tokens.distinct(column[tokens.is_id(column)]),
+            zero_id=bool((column == 0).any()),
+            embedding=tokens.embedding(vocabulary, mask_zero),
+            input_shape=(longest,),
+            mask_value=float(tokens.free_id(column)) if collides else value,
+        )
+    itemsize = 8 if tokens.id_dtype(ids.get("vocabulary_size", 0)) == "int64" else 4
+    described = Stats(
         file=dataset.path,
         format=dataset.format,
         sequences=n,
@@ -165,7 +199,7 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
         max_length=longest,
         dtype=dataset.dtype,
         padding_waste=round(float(1 - lengths.sum() / cells), 4) if cells else 0.0,
-        padded_mb=round(cells * features * 4 / 1e6, 3),
+        padded_mb=round(cells * features * itemsize / 1e6, 3),
         labels=None if labels is None else (1 if labels.ndim == 0 else len(labels)),
         label_kind=None if labels is None else label_kind(labels),
         input_shape=(longest, features),
@@ -174,6 +208,7 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
         task=None if labels is None else task_of(labels),
         classes=classes(labels),
     )
+    return replace(described, **ids)
 
 
 def classes(labels: np.ndarray | None) -> tuple | None:

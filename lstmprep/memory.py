@@ -81,3 +81,15 @@ def check_pad_memory(n: int, maxlen: int, features: int, dtype: str, path: str) 
         path,
         hint="pad to fewer timesteps (--maxlen p95, --maxlen N), or pad part of the data",
     )
+
+
+def check_embedding_memory(vocabulary: int, dim: int, path: str) -> None:
+    """Refuse an Embedding whose weights, gradient and Adam's two slots would not fit."""
+    check_memory(
+        vocabulary * dim * 4 * 4,
+        f"an Embedding of {vocabulary:,} ids (the largest id + 1) x {dim} float32 "
+        "(weights, gradient and the optimizer's two slots)",
+        path,
+        hint="number the ids densely from 1 (e.g. keep the most frequent ids and map the rest "
+        "to one id), so that the largest id is small",
+    )

@@ -1,10 +1,12 @@
 """The Keras model lstmprep trains: a masked LSTM, its batches, and the mask check.
 
 ``keras.Input((None, features))`` and a boolean mask input → ``Normalization`` →
-``LSTM(units)(x, mask=mask)`` → a head chosen from the task. The mask is built from the real
-lengths, never from the pad value, so a real timestep whose features all equal the pad value
-is still seen. The *mask check* feeds sequences once padded in a batch and once alone,
-unpadded, and compares the predictions: equal predictions prove the padding was invisible.
+``LSTM(units)(x, mask=mask)`` → a head chosen from the task; token ids go in as
+``keras.Input((None,), int)`` → ``Embedding`` instead of the normalization. The mask is built
+from the real lengths, never from the pad value, so a real timestep whose features all equal
+the pad value (or a real id 0) is still seen. The *mask check* feeds sequences once padded
+in a batch and once alone, unpadded, and compares the predictions: equal predictions prove the
+padding was invisible.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from .padding import timestep_mask
 from .target import Target, moments
+from .tokens import EMBEDDING_DIM, id_dtype
 
 #: Sequences the mask check compares, padded in a batch and alone.
 MASK_CHECK_SIZE = 32
@@ -88,10 +91,15 @@ def build_model(keras: Any, target: Target, units: int) -> Any:
     features = target.inputs.n_features
     activation, loss, metric = TASKS[target.task]
     outputs = len(target.classes) if target.task == "multiclass" else target.y.shape[1]
-    mean, std = moments(target.inputs.values)
-    sequences = keras.Input(shape=(None, features), name="sequences")
     mask = keras.Input(shape=(None,), dtype="bool", name="mask")
-    h = keras.layers.Normalization(mean=mean, variance=std**2, name="normalize")(sequences)
+    if target.vocabulary is not None:  # token ids; the mask comes from the lengths, not id 0
+        dtype = id_dtype(target.vocabulary)
+        sequences = keras.Input(shape=(None,), dtype=dtype, name="sequences")
+        h = keras.layers.Embedding(target.vocabulary, EMBEDDING_DIM, name="embedding")(sequences)
+    else:
+        mean, std = moments(target.inputs.values)
+        sequences = keras.Input(shape=(None, features), name="sequences")
+        h = keras.layers.Normalization(mean=mean, variance=std**2, name="normalize")(sequences)
     h = keras.layers.LSTM(units, name="lstm")(h, mask=mask)
     head = keras.layers.Dense(outputs, activation=activation, name="head")(h)
     model = keras.Model([sequences, mask], head, name="lstmprep")
@@ -119,7 +127,7 @@ def mask_check(
     The sequences are spread over the range of lengths, shortest and longest included.
     """
     signature = [
-        tf.TensorSpec((None, None, x.shape[2]), tf.float32),
+        tf.TensorSpec((None, None, *x.shape[2:]), tf.as_dtype(x.dtype)),
         tf.TensorSpec((None, None), tf.bool),
     ]
     predict = tf.function(lambda x, m: model([x, m], training=False), input_signature=signature)
@@ -144,7 +152,7 @@ def masks_for(
 ) -> np.ndarray:
     """``(samples, timesteps)``: true on real timesteps (with ``how="lengths"``)."""
     if how == "value":
-        return ~(x == value).all(axis=2)
+        return ~(x == value).reshape(*x.shape[:2], -1).all(axis=2)
     if how == "none":
         return np.ones(x.shape[:2], dtype=bool)
     return timestep_mask(lengths, x.shape[1], padding)
@@ -171,7 +179,7 @@ def make_batches(x, masks, y, lengths, padding, batch_size):
 
         signature = (
             (
-                tf.TensorSpec((None, None, x.shape[2]), tf.float32),
+                tf.TensorSpec((None, None, *x.shape[2:]), tf.as_dtype(x.dtype)),
                 tf.TensorSpec((None, None), tf.bool),
             ),
             tf.TensorSpec((None, *y.shape[1:]), tf.as_dtype(y.dtype)),

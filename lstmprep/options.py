@@ -17,6 +17,8 @@ from .errors import UsageError
 if TYPE_CHECKING:
     import numpy as np
 
+    from .padded_file import PadMeta
+
 #: The value lstmprep pads with unless told otherwise (and Keras's Masking default).
 PAD_VALUE = 0.0
 
@@ -41,9 +43,26 @@ class Dtype(str, Enum):
     uint8 = "uint8"
 
 
+class Target(str, Enum):
+    """What ``lstmprep window`` gives each window as its target."""
+
+    next = "next"
+    label = "label"
+    none = "none"
+
+
+class Kind(str, Enum):
+    """What the numbers are (``--kind``): token ids for an Embedding, or values."""
+
+    tokens = "tokens"
+    values = "values"
+
+
 @dataclass(frozen=True)
 class PadOptions:
     """How to pad. ``maxlen`` is a length, ``"pNN"`` (a percentile of the lengths) or None.
+
+    ``dtype`` None: float32 for values, int32 for token ids (int64 when an id needs it).
 
     >>> PadOptions(maxlen="p95", padding="pre").maxlen
     'p95'
@@ -57,7 +76,7 @@ class PadOptions:
     padding: str = "post"
     truncating: str = "pre"
     value: float = PAD_VALUE
-    dtype: str = "float32"
+    dtype: str | None = None
     allow_lossy: bool = False
 
     def __post_init__(self) -> None:
@@ -69,7 +88,7 @@ class PadOptions:
                 raise UsageError(f"--{name} must be 'pre' or 'post', not {side!r}")
             object.__setattr__(self, name, side)
         dtype = self.dtype.value if isinstance(self.dtype, Dtype) else self.dtype
-        if dtype not in {d.value for d in Dtype}:
+        if dtype is not None and dtype not in {d.value for d in Dtype}:
             raise UsageError(
                 f"--dtype {dtype!r} is not a numeric dtype lstmprep writes",
                 hint="use " + ", ".join(d.value for d in Dtype),
@@ -122,3 +141,8 @@ def percentile_length(lengths: np.ndarray, q: float) -> int:
 
 #: The defaults, as one value.
 DEFAULTS = PadOptions()
+
+
+def checking_options(meta: PadMeta | None) -> PadOptions:
+    """The options to check pad's own output with: its pad value, as its meta says."""
+    return PadOptions(value=meta.value) if meta is not None else DEFAULTS

@@ -1,13 +1,16 @@
 """The padded file lstmprep pad writes, and reading it back: one owner for the format.
 
-An ``.npz`` with ``x`` ``(N, T, F)``, ``lengths`` ``(N,)`` (real timesteps per row, after
-truncation), ``y`` when there are labels, and ``meta``: a JSON object (:class:`PadMeta`) saying
-how the rows were padded. An ``.npy`` holds ``x`` alone. Both load with
+An ``.npz`` with ``x`` ``(N, T, F)`` (token ids: ``(N, T)`` integers), ``lengths`` ``(N,)``
+(real timesteps per row, after truncation), ``y`` when there are labels, and ``meta``: a JSON
+object (:class:`PadMeta`) saying how the rows were padded, and whether ``x`` holds token ids.
+``lstmprep window`` writes the same format (``command: "window"``), with ``source`` ``(N, 2)``:
+the series and start step of each window. An ``.npy`` holds ``x`` alone. Both load with
 ``np.load(path, allow_pickle=False)``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -15,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from .dataset import Dataset
 from .errors import UnreadableInput
 from .options import PAD_VALUE
 from .output import Inputs, atomic_path
 from .padding import timestep_mask
 
 #: The members of a padded .npz, in the order they are written.
-MEMBERS = ("x", "lengths", "y", "meta")
+MEMBERS = ("x", "lengths", "y", "source", "meta")
 SUFFIXES = (".npz", ".npy")
 
 
@@ -50,6 +54,14 @@ class PadMeta:
     lstmprep: str = ""
     #: each sample of the source was (features, timesteps) and was transposed on read
     channels_first: bool = False
+    #: the command that wrote the file: "pad" or "window"
+    command: str = "pad"
+    #: for windows, how they were cut (:class:`lstmprep.windowing.WindowOptions` as a dict)
+    window: dict | None = None
+    #: "tokens" (x is (N, T) ids) or "values"; None in files from before lstmprep knew ids
+    kind: str | None = None
+    #: token ids: the Embedding's input_dim, the pad id included
+    vocabulary: int | None = None
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -74,9 +86,14 @@ class PadMeta:
         if isinstance(values.get("classes"), list):
             values["classes"] = tuple(values["classes"])
         meta = cls(**values)
-        if meta.padding not in ("pre", "post") or not isinstance(meta.value, (int, float)):
+        if (
+            meta.padding not in ("pre", "post")
+            or not isinstance(meta.value, (int, float))
+            or meta.kind not in (None, "tokens", "values")
+        ):
             raise UnreadableInput(
-                f"member meta says padding {meta.padding!r} with value {meta.value!r}",
+                f"member meta says padding {meta.padding!r} with value {meta.value!r} "
+                f"({meta.kind or 'values'})",
                 path=path,
                 hint="write the file again with lstmprep pad",
             )
@@ -91,8 +108,9 @@ def write_padded(
     meta: PadMeta,
     *,
     inputs: Inputs | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member.
+    """Write atomically: ``.npy`` gets ``x`` alone, ``.npz`` every member (and ``extra``).
 
     The free space is checked first, and nothing is renamed into place if one of ``inputs``
     (:func:`~lstmprep.output.watch_inputs`, taken before reading) changed meanwhile.
@@ -102,6 +120,7 @@ def write_padded(
         arrays["lengths"] = lengths
         if y is not None:
             arrays["y"] = y
+        arrays.update(extra or {})
         arrays["meta"] = np.array(meta.to_json())
     size = sum(a.nbytes for a in arrays.values())
     with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
@@ -124,7 +143,7 @@ def unpad(
     if lengths.shape != x.shape[:1] or (
         len(lengths) and not 0 <= lengths.min() <= lengths.max() <= x.shape[1]
     ):
-        longest, shortest = (lengths.max(), lengths.min()) if len(lengths) else (0, 0)
+        longest, shortest = (lengths.max(), lengths.min()) if lengths.size else (0, 0)
         raise UnreadableInput(
             f"lengths {lengths.shape} (from {shortest} to {longest}) do not fit x {x.shape}: "
             f"one length per row of x, each from 0 to its {x.shape[1]} timesteps",
@@ -133,3 +152,23 @@ def unpad(
         )
     padding = meta.padding if meta else "post"
     return x[timestep_mask(lengths, x.shape[1], padding)], lengths
+
+
+def source_meta(dataset: Dataset, files: list[Path]) -> dict[str, str]:
+    """The source's name and sha256; for several files, the sha256 of their names and hashes."""
+    if len(files) == 1 and not dataset.files:
+        return {"file": files[0].name, "sha256": sha256(files[0])}
+    listing = "".join(f"{sha256(f)}  {f.name}\n" for f in files)
+    return {
+        "file": dataset.path,
+        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
+        "files": str(len(files)),
+    }
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -7,7 +7,6 @@ the output is written atomically and never over the input or an existing file (u
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -16,16 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, advice
-from .dataset import Dataset
+from . import __version__, advice, tokens
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .memory import check_pad_memory
 from .options import DEFAULTS, PadOptions
 from .output import check_destination, watch_inputs
-from .padded_file import SUFFIXES, PadMeta, write_padded
+from .padded_file import SUFFIXES, PadMeta, source_meta, write_padded
 from .padding import pad_ragged
-from .readers import Source, files_of, read
+from .readers import Source, TableOptions, files_of, read
 from .report import Problem
 from .target import classes_of, task_of
 
@@ -35,7 +33,8 @@ class PadSummary:
     """What ``pad_file`` wrote."""
 
     output: str
-    shape: tuple[int, int, int]
+    #: (N, T, F), or (N, T) for token ids
+    shape: tuple[int, ...]
     dtype: str
     maxlen: int
     truncated_sequences: int
@@ -64,12 +63,18 @@ def pad_file(
     allow_pickle: bool = False,
     channels_first: bool = False,
     layout: str | None = None,
+    kind: str | None = None,
     step: Callable[[str], None] = lambda name: None,
+    table: TableOptions | None = None,
 ) -> PadSummary:
     """Pad the sequences in ``source`` and write them to ``output`` (.npz or .npy).
 
     ``source`` is what :func:`~lstmprep.readers.read` reads (a file, several, a folder, a
     glob), read with ``channels_first`` and ``layout`` as it says.
+
+    Token ids (``kind``, or as the data says: :mod:`lstmprep.tokens`) stay whole numbers,
+    int32 unless an id needs int64 (or ``options.dtype`` says otherwise), shaped ``(N, T)``.
+
     ``step(name)`` is called as each phase starts (reading, checking, padding, writing).
     Raises :class:`RefusedData` (exit 1) when the data has errors, with the report.
 
@@ -100,6 +105,8 @@ def pad_file(
         allow_pickle=allow_pickle,
         channels_first=channels_first,
         layout=layout,
+        kind=kind,
+        table=table,
     )
     step("checking")
     report = diagnose(dataset, options=options)
@@ -109,27 +116,33 @@ def pad_file(
     step("padding")
     ragged = dataset.ragged
     maxlen = options.resolve_maxlen(ragged.lengths)
-    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, options.dtype, dataset.path)
+    dtype = tokens.output_dtype(dataset, options)
+    check_pad_memory(ragged.n_sequences, maxlen, ragged.n_features, dtype, dataset.path)
     x, kept = pad_ragged(
         ragged,
         maxlen,
         padding=options.padding,
         truncating=options.truncating,
         value=options.value,
-        dtype=options.dtype,
+        dtype=dtype,
     )
+    ids = dataset.kind == "tokens"
+    if ids:
+        x = x[:, :, 0]  # the (N, T) an Embedding takes
     classify = task_of(dataset.labels) in ("binary", "multiclass")
     meta = PadMeta(
         maxlen=maxlen,
         padding=options.padding,
         truncating=options.truncating,
         value=options.value,
-        dtype=options.dtype,
+        dtype=dtype,
         source=source_meta(dataset, files),
         labels=None if labels is None else Path(labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,
         channels_first=dataset.channels_first,
+        kind=dataset.kind,
+        vocabulary=tokens.vocabulary_size(ragged.values, options.value) if ids else None,
     )
 
     step("writing")
@@ -137,7 +150,7 @@ def pad_file(
     cells = x.shape[0] * x.shape[1]
     return PadSummary(
         output=str(output),
-        shape=(int(x.shape[0]), int(x.shape[1]), int(x.shape[2])),
+        shape=tuple(int(n) for n in x.shape),
         dtype=str(x.dtype),
         maxlen=maxlen,
         truncated_sequences=int(np.count_nonzero(ragged.lengths > kept)),
@@ -147,25 +160,7 @@ def pad_file(
         labels=dataset.labels is not None,
         warnings=report.warnings,
         meta=meta,
-        next_command=advice.train_command(str(output)) if output.suffix.lower() == ".npz" else None,
+        next_command=advice.train_command(str(output), kind=dataset.kind_option)
+        if output.suffix.lower() == ".npz"
+        else None,
     )
-
-
-def source_meta(dataset: Dataset, files: list[Path]) -> dict[str, str]:
-    """The source's name and sha256; for several files, the sha256 of their names and hashes."""
-    if len(files) == 1 and not dataset.files:
-        return {"file": files[0].name, "sha256": sha256(files[0])}
-    listing = "".join(f"{sha256(f)}  {f.name}\n" for f in files)
-    return {
-        "file": dataset.path,
-        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
-        "files": str(len(files)),
-    }
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -21,10 +21,12 @@ from rich.text import Text
 from .model import LayerInfo
 from .model import Progress as TrainHooks
 from .report import Report
+from .tokens import id_dtype
 from .train import TrainResult
 
 if TYPE_CHECKING:
     from .pipeline import PadSummary
+    from .windowing import WindowSummary
 
 STYLE = {"error": "bold red", "warning": "yellow"}
 
@@ -65,19 +67,26 @@ def summary(rep: Report) -> Table:
         f"min {s.min_length}, median {s.median_length:g}, p95 {s.p95_length}, max {s.max_length}",
     )
     table.add_row("timesteps", f"{s.total_timesteps:,} ({s.dtype})")
+    ids = s.vocabulary_size is not None
+    shape = f"{s.max_length}" if ids else f"{s.max_length} x {s.features}"
+    dtype = id_dtype(s.vocabulary_size or 0) if ids else "float32"
     table.add_row(
         "padded to longest",
-        f"{s.sequences:,} x {s.max_length} x {s.features} float32 = {s.padded_mb:,.1f} MB, "
-        f"{s.padding_waste:.0%} padding",
+        f"{s.sequences:,} x {shape} {dtype} = {s.padded_mb:,.1f} MB, {s.padding_waste:.0%} padding",
     )
+    if ids:
+        zero = ", 0 among them" if s.zero_id else ""
+        table.add_row(
+            "token ids",
+            f"vocabulary size {s.vocabulary_size:,} (largest id + 1), "
+            f"{s.distinct_ids:,} distinct{zero}",
+        )
     if s.labels is not None:
         kinds = "" if s.classes is None else f", {len(s.classes)} classes"
         table.add_row("labels", f"{s.labels:,} ({s.task or s.label_kind}{kinds})")
-    table.add_row(
-        "keras",
-        f"keras.Input(shape=({s.input_shape[0]}, {s.input_shape[1]})), "
-        f"Masking(mask_value={s.mask_value:g})",
-    )
+    shape = ", ".join(map(str, s.input_shape)) + ("," if len(s.input_shape) == 1 else "")
+    layer = s.embedding if ids else f"Masking(mask_value={s.mask_value:g})"
+    table.add_row("keras", f"keras.Input(shape=({shape})), {layer}")
     return table
 
 
@@ -214,9 +223,9 @@ def next_step(rep: Report) -> Group:
 
 def pad_summary(summary: PadSummary, console: Console) -> None:
     """What pad wrote, in a few lines, and its warnings."""
-    n, t, f = summary.shape
+    n, *rest = summary.shape
     lines = [
-        f"wrote {summary.output}: x {n:,} x {t} x {f} {summary.dtype}, "
+        f"wrote {summary.output}: x {n:,} x {' x '.join(map(str, rest))} {summary.dtype}, "
         f"{summary.padding_share:.0%} padding, {summary.bytes / 1e6:,.1f} MB",
     ]
     if summary.truncated_sequences:
@@ -232,6 +241,22 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
         if p.code != "ragged-length":  # padding is the answer to that one
             lead = Text(f"warning: {p.code}: ", style="yellow")
             console.print(_message(p.message, lead))
+    if summary.next_command:
+        console.print(_message(f"`{summary.next_command}`", Text("next:", style="bold green")))
+
+
+def window_summary(summary: WindowSummary, console: Console) -> None:
+    """What window wrote, in a few lines, and its warnings."""
+    n, t, f = summary.shape
+    y = "" if summary.y_shape is None else ", y " + " x ".join(f"{d:,}" for d in summary.y_shape)
+    console.print(
+        f"wrote {summary.output}: x {n:,} x {t} x {f} {summary.dtype}{y}, "
+        f"{n:,} windows from {summary.series:,} series, {summary.bytes / 1e6:,.1f} MB"
+    )
+    if not summary.output.lower().endswith(".npz"):
+        console.print("targets and sources are not saved in .npy: write .npz to keep them")
+    for p in summary.warnings:
+        console.print(_message(p.message, Text(f"warning: {p.code}: ", style="yellow")))
     if summary.next_command:
         console.print(_message(f"`{summary.next_command}`", Text("next:", style="bold green")))
 
@@ -334,11 +359,12 @@ def train_result(result: TrainResult, console: Console) -> None:
             f"{check.max_abs_diff:.1e} (tolerance {check.tolerance:g})",
         ),
     )
-    n, t, f = result.padded_shape
+    n, *rest = result.padded_shape
+    shape = ", ".join(map(str, result.input_shape)) + ("," if len(result.input_shape) == 1 else "")
     table.add_row(
         "keras",
-        f"keras.Input(shape=({result.input_shape[0]}, {result.input_shape[1]})) and a mask from "
-        f"the lengths; padded {n:,} x {t} x {f}",
+        f"keras.Input(shape=({shape})) and a mask from the lengths; padded {n:,} x "
+        f"{' x '.join(map(str, rest))}",
     )
     if result.saved is not None:
         table.add_row("saved", result.saved)

@@ -24,6 +24,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "lossy-cast": ("error", "a value would change when cast to the output dtype (float32)"),
     "too-short": ("error", "no labels and no sequence of two timesteps: nothing to train on"),
     "channels-first": ("error", "samples stored (features, timesteps): read with --channels-first"),
+    "bad-token": ("error", "token data holds a value that is not an id (a whole number from 0)"),
+    "zero-token": ("error", "id 0 is a real token, but it is also the padding mask_zero masks"),
+    "duplicate-time": ("error", "two rows of a table give one sequence the same time"),
     "ragged-length": ("warning", "sequences have different lengths: the data needs padding"),
     "empty-sequence": ("warning", "a sequence has no timesteps (a fully masked row)"),
     "pad-collision": ("warning", "real timesteps equal the pad value and would be masked"),
@@ -32,6 +35,8 @@ CODES: dict[str, tuple[Severity, str]] = {
         "warning",
         "more features than timesteps: maybe (features, timesteps)",
     ),
+    "long-sequences": ("warning", "few sequences of over 1,000 steps: cut them into windows"),
+    "short-series": ("warning", "a series is shorter than one window (lstmprep window)"),
     # only in reports of files checked one by one (inspect --each): a file that cannot be read
     # is a report too, with this one error, so that CI always gets something to parse
     "unreadable": ("error", "the file cannot be read (missing, malformed, unknown format, …)"),
@@ -200,13 +205,21 @@ class Stats:
     padded_mb: float
     labels: int | None
     label_kind: str | None
-    input_shape: tuple[int, int]
+    input_shape: tuple[int, ...]
     mask_value: float
     histogram: tuple[tuple[int, int, int], ...] = field(default=())
     #: what a model learns from the labels (lstmprep.target.task_of), None without labels
     task: str | None = None
     #: the class names in index order (natural order), when the labels are classes
     classes: tuple | None = None
+    #: "tokens" (ids for an Embedding) or "values"
+    kind: str = "values"
+    #: token ids: the Embedding's input_dim (largest id + 1), the distinct ids, whether 0 is one
+    vocabulary_size: int | None = None
+    distinct_ids: int | None = None
+    zero_id: bool | None = None
+    #: token ids: the Keras layer that takes them
+    embedding: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -9,13 +9,14 @@ meta that ``train`` learns.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .dataset import Dataset
 from .errors import DataError
 from .ragged import Ragged
+from .tokens import vocabulary_size
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,15 @@ class Target:
     y: np.ndarray
     classes: tuple = ()
     notes: tuple[str, ...] = ()
+    #: token ids: the Embedding's input_dim (ids and pad id below it); None: the inputs are values
+    vocabulary: int | None = None
 
 
 def make_target(dataset: Dataset) -> Target:
     """Choose the task from the labels, or derive a self-supervised target without them.
+
+    The task does not depend on the kind of inputs: token ids (``dataset.kind``) are read
+    the same way, and the target says their vocabulary, the pad id included.
 
     Float labels give regression, two classes (numbers or names) binary classification,
     more classes multiclass, 2-D labels multi-output regression. Without labels, the model
@@ -47,6 +53,14 @@ def make_target(dataset: Dataset) -> Target:
     >>> t.task, t.inputs.lengths.tolist(), t.y.tolist()
     ('self-supervised', [1], [[1.0]])
     """
+    target = _make_target(dataset)
+    if dataset.kind != "tokens":
+        return target
+    pad = dataset.meta.value if dataset.meta else 0.0
+    return replace(target, vocabulary=vocabulary_size(dataset.ragged.values, pad))
+
+
+def _make_target(dataset: Dataset) -> Target:
     ragged, labels = dataset.ragged, dataset.labels
     shortest = 1 if labels is not None else 2
     keep = np.flatnonzero(ragged.lengths >= shortest)

@@ -24,7 +24,7 @@ from .dataset import Dataset
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .keras_env import import_keras, keras_quiet, require_tensorflow
-from .memory import check_pad_memory
+from .memory import check_embedding_memory, check_pad_memory
 from .model import (
     TASKS,
     LayerInfo,
@@ -37,11 +37,13 @@ from .model import (
     mask_check,
     masks_for,
 )
+from .options import checking_options
 from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import PadMeta
 from .padding import pad_ragged
-from .readers import Source, files_of, read
+from .readers import Source, TableOptions, files_of, read
 from .target import make_target
+from .tokens import EMBEDDING_DIM, id_dtype
 
 #: Share of the sequences held out for validation unless told otherwise.
 DEFAULT_VALIDATION = 0.2
@@ -95,7 +97,8 @@ class TrainResult:
     loss: str
     metric: str
     input_shape: tuple[int | None, ...]
-    padded_shape: tuple[int, int, int]
+    #: (N, T, F), or (N, T) for token ids
+    padded_shape: tuple[int, ...]
     layers: tuple[LayerInfo, ...]
     params: int
     epochs: int
@@ -199,7 +202,7 @@ def train(
     progress = progress or Progress()
     require_tensorflow()
     progress.on_step("checking the data")
-    report = diagnose(dataset)
+    report = diagnose(dataset, options=checking_options(dataset.meta))
     if report.errors:
         raise RefusedData(report, "no training was started", inspect_command(dataset))
     target = make_target(dataset)
@@ -209,8 +212,13 @@ def train(
     maxlen = meta.maxlen if dataset.meta else None
     inputs = target.inputs
     longest = maxlen or (int(inputs.lengths.max()) if len(inputs.lengths) else 0)
-    check_pad_memory(inputs.n_sequences, longest, inputs.n_features, "float32", dataset.path)
-    x, lengths = pad_ragged(inputs, maxlen, padding=padding, value=value, dtype="float32")
+    dtype = "float32" if target.vocabulary is None else id_dtype(target.vocabulary)
+    check_pad_memory(inputs.n_sequences, longest, inputs.n_features, dtype, dataset.path)
+    if target.vocabulary is not None:
+        check_embedding_memory(target.vocabulary, EMBEDDING_DIM, dataset.path)
+    x, lengths = pad_ragged(inputs, maxlen, padding=padding, value=value, dtype=dtype)
+    if target.vocabulary is not None:
+        x = x[:, :, 0]  # the (N, T) ids an Embedding takes
     masks = masks_for(x, lengths, padding, value, mask)
     notes = list(target.notes)
     if dataset.meta:
@@ -253,8 +261,8 @@ def train(
         classes=target.classes,
         loss=loss,
         metric=metric,
-        input_shape=(None, x.shape[2]),
-        padded_shape=(int(x.shape[0]), int(x.shape[1]), int(x.shape[2])),
+        input_shape=(None, *x.shape[2:]),
+        padded_shape=tuple(int(n) for n in x.shape),
         layers=layers,
         params=params,
         epochs=options.epochs,
@@ -280,6 +288,8 @@ def train_file(
     force: bool = False,
     progress: Progress | None = None,
     verbose: bool = False,
+    kind: str | None = None,
+    table: TableOptions | None = None,
 ) -> TrainResult:
     """Read ``source``, train on it and, when training went well, save the model to ``save``.
 
@@ -296,6 +306,8 @@ def train_file(
         allow_pickle=allow_pickle,
         channels_first=channels_first,
         layout=layout,
+        kind=kind,
+        table=table,
     )
     result = train(dataset, options, progress=progress, verbose=verbose)
     if save is not None and result.ok:

@@ -5,7 +5,11 @@
   (the fault is in the order of the vibration readings: rising, not settling)
 - prices.jsonl: one ticker per line with next-day return as the label (regression)
 - tokens.npz: token-id sequences as np.savez(*seqs) writes them, with class labels
+- reviews.txt: tokenized "reviews", one per line, ids separated by spaces; reviews_labels.json
+  says positive or negative, which only a few marker ids among the noise tell
 - problems/<code>.json: one small file per problem code that `lstmprep inspect` reports
+- visits.csv: a long table, one row per hourly reading of 60 patients (rows shuffled), read
+  with --id-column patient --time-column hour --label-column outcome
 """
 
 from __future__ import annotations
@@ -102,6 +106,43 @@ def tokens(rng: np.random.Generator) -> None:
     np.save(HERE / "tokens_labels.npy", np.array(labels, dtype=np.int64))
 
 
+def review_ids(
+    rng: np.random.Generator, n: int, vocabulary: int = 2000, markers: int = 6
+) -> tuple[list[np.ndarray], list[str]]:
+    """``n`` tokenized reviews and their sentiment; ids from 1 (0 is left for padding).
+
+    Most ids are noise, drawn with a Zipf-like frequency. A few marker ids, scattered over
+    the vocabulary, carry the sentiment: a review holds two to four markers of its own
+    sentiment and sometimes one of the other. Nothing about the size of an id says anything,
+    so only a model that tells ids apart (an Embedding) learns the task.
+    """
+    chosen = rng.choice(np.arange(1, vocabulary), 2 * markers, replace=False)
+    good, bad = chosen[:markers], chosen[markers:]
+    noise = np.setdiff1d(np.arange(1, vocabulary), chosen)
+    weights = 1 / np.arange(1, len(noise) + 1)
+    noise = noise[rng.permutation(len(noise))]  # frequent ids anywhere in the vocabulary
+    reviews, labels = [], []
+    for _ in range(n):
+        positive = rng.random() < 0.5
+        own, other = (good, bad) if positive else (bad, good)
+        words = list(rng.choice(noise, int(rng.integers(8, 60)), p=weights / weights.sum()))
+        signs = list(rng.choice(own, int(rng.integers(2, 5))))
+        signs += list(rng.choice(other, 1)) if rng.random() < 0.3 else []
+        for sign in signs:
+            words.insert(int(rng.integers(0, len(words) + 1)), sign)
+        reviews.append(np.array(words, dtype=np.int64))
+        labels.append("positive" if positive else "negative")
+    return reviews, labels
+
+
+def reviews(rng: np.random.Generator) -> None:
+    """Text classification: sample_data/reviews.txt and reviews_labels.json."""
+    ids, labels = review_ids(rng, 600)
+    lines = [" ".join(map(str, review)) for review in ids]
+    (HERE / "reviews.txt").write_text("\n".join(lines) + "\n")
+    write_json(HERE / "reviews_labels.json", labels)
+
+
 def problems() -> None:
     """The smallest file that shows each problem code."""
     ok = [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6], [0.7, 0.8]]]
@@ -121,9 +162,28 @@ def problems() -> None:
         "length-outlier": [[[0.1, 0.2]] * 3 for _ in range(30)] + [[[0.3, 0.4]] * 200],
         "lossy-cast": [[[0.1, 1e300], [0.3, 0.4]], [[0.5, 0.6], [0.7, 0.8]]],
         "too-short": [[[0.1, 0.2]], [[0.3, 0.4]]],
+        "long-sequences": np.round(1.5 + np.sin(np.arange(1200) / 20 + np.c_[0:2]), 3).tolist(),
+        "zero-token": [[5, 0, 17, 3, 9, 12, 1, 20, 6, 10], [4, 8, 15, 16, 23, 42, 7, 11, 2, 19]],
     }
     for code, value in files.items():
         write_json(HERE / "problems" / f"{code}.json", value)
+    # token ids from a .txt file: a negative id is not one
+    (HERE / "problems" / "bad-token.txt").write_text("5 12 7\n3 -1 9\n")
+
+
+def visits() -> None:
+    """A long-format table: columns patient, hour, heart_rate, temperature, outcome."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for patient in range(60):
+        outcome = ["home", "ward", "icu"][int(rng.integers(0, 3))]
+        for hour in range(int(rng.integers(3, 13))):
+            rate = 70 + 10 * rng.standard_normal() + 8 * hour * (outcome == "icu")
+            temp = 36.8 + 0.4 * rng.standard_normal()
+            rows.append(f"p{patient:03d},{hour},{rate:.1f},{temp:.2f},{outcome}")
+    order = rng.permutation(len(rows))
+    lines = ["patient,hour,heart_rate,temperature,outcome", *(rows[i] for i in order)]
+    (HERE / "visits.csv").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -132,7 +192,9 @@ def main() -> None:
     sensors(rng)
     prices(rng)
     tokens(rng)
+    reviews(rng)
     problems()
+    visits()
 
 
 if __name__ == "__main__":

@@ -707,13 +707,74 @@ def _(folder: Path) -> Case:
     return Case(path, frozenset({2}), ("gzip-compressed", "decompress"))
 
 
+# Token ids ----------------------------------------------------------------------------------------
+
+
+@case("txt-word-not-an-id")
+def _(folder: Path) -> Case:
+    path = _text(folder, "words.txt", "3 1 4\n1 5 great 9\n")
+    return Case(path, frozenset({1}), ("line 2, column 5", "great"))
+
+
+@case("txt-fraction-not-an-id")
+def _(folder: Path) -> Case:
+    path = _text(folder, "fraction.txt", "3 1 4\n1 5.5 9\n")
+    return Case(path, frozenset({1}), ("line 2, column 3", "5.5"))
+
+
+@case("txt-negative-id")
+def _(folder: Path) -> Case:
+    path = _text(folder, "negative.txt", "3 1 4\n1 -5 9\n")
+    return Case(path, frozenset({1}), ("line 2", "timestep 1", "negative"))
+
+
+@case("txt-id-beyond-int64")
+def _(folder: Path) -> Case:
+    path = _text(folder, "beyond.txt", "3 1 4\n1 99999999999999999999 9\n")
+    return Case(path, frozenset({1}), ("line 2", "timestep 1", "2**53"))
+
+
+@case("txt-not-utf8")
+def _(folder: Path) -> Case:
+    path = _text(folder, "latin1.txt", b"3 1 4\n1 \xe9 9\n")
+    return Case(path, frozenset({2}), ("line 2", "utf-8"))
+
+
+@case("tokens-forced-fraction")
+def _(folder: Path) -> Case:
+    path = _text(folder, "forced_fraction.json", json.dumps([[1, 2, 3], [4, 2.5]]))
+    return Case(
+        path, frozenset({1}), ("sequence 1", "timestep 1", "2.5"), args=("--kind", "tokens")
+    )
+
+
+@case("tokens-forced-negative")
+def _(folder: Path) -> Case:
+    path = folder / "forced_negative.npy"
+    np.save(path, np.array([[1, 2, 3], [4, -2, 6]], dtype=np.int64))
+    return Case(path, frozenset({1}), ("sequence 1", "timestep 1", "-2"), args=("--kind", "tokens"))
+
+
+@case("tokens-forced-beyond-int64")
+def _(folder: Path) -> Case:
+    path = _text(folder, "forced_huge.jsonl", "[1, 2]\n[3, 18446744073709551616]\n")
+    words = ("sequence 1", "timestep 1", "18446744073709551616")
+    return Case(path, frozenset({1}), words, args=("--kind", "tokens"))
+
+
+@case("tokens-zero-id")
+def _(folder: Path) -> Case:
+    path = _text(folder, "zero_id.txt", "3 1 4\n1 0 9\n")
+    return Case(path, frozenset({1}), ("line 2", "timestep 1", "id 0"))
+
+
 # Files that are not files -------------------------------------------------------------------
 
 
 @case("unknown-extension")
 def _(folder: Path) -> Case:
-    path = _text(folder, "data.csv", "1,2\n3,4\n")
-    return Case(path, frozenset({2}), (".csv", ".json"))
+    path = _text(folder, "data.xlsx", "1,2\n3,4\n")
+    return Case(path, frozenset({2}), (".xlsx", ".json"))
 
 
 @case("no-extension")
@@ -857,6 +918,109 @@ def _(folder: Path) -> Case:
         ("x2.npy", "no label"),
         args=("--labels", str(labels)),
         names="sample_labels.csv",
+    )
+
+
+# Tables -------------------------------------------------------------------------------------------
+
+LONG = "id,t,a,b\n1,1,0.5,1.5\n1,2,0.25,2.5\n2,1,1.0,3.0\n"
+
+
+@case("empty-csv")
+def _(folder: Path) -> Case:
+    return Case(_text(folder, "empty.csv", ""), frozenset({2}), ("empty",))
+
+
+@case("truncated-csv")
+def _(folder: Path) -> Case:
+    path = _text(folder, "truncated.csv", LONG + "2,2,0.")
+    return Case(path, frozenset({2}), ("line 5", "truncated"))
+
+
+@case("wrong-delimiter-csv")
+def _(folder: Path) -> Case:
+    path = _text(folder, "semicolons.csv", LONG.replace(",", ";"))
+    return Case(path, frozenset({2}), ("semicolons",))
+
+
+@case("headerless-csv")
+def _(folder: Path) -> Case:
+    path = _text(folder, "headerless.csv", "1,1,0.5,1.5\n1,2,0.25,2.5\n")
+    return Case(path, frozenset({2}), ("line 1", "header"))
+
+
+@case("no-id-column-csv")
+def _(folder: Path) -> Case:
+    path = _text(folder, "no_id.csv", LONG.replace("id,t", "run,hour"))
+    return Case(path, frozenset({2}), ("'run', 'hour', 'a', 'b'", "--id-column"))
+
+
+@case("missing-column-option")
+def _(folder: Path) -> Case:
+    path = _text(folder, "option.csv", LONG)
+    return Case(
+        path, frozenset({2}), ("'nope'", "'id', 't', 'a', 'b'"), args=("--id-column", "nope")
+    )
+
+
+@case("text-feature-csv")
+def _(folder: Path) -> Case:
+    path = _text(folder, "text.csv", LONG.replace("0.25", "oops"))
+    return Case(path, frozenset({1}), ("line 3", "column 'a'", "oops"))
+
+
+@case("duplicate-time-csv")
+def _(folder: Path) -> Case:
+    path = _text(folder, "duplicate.csv", LONG + "1,2,0.5,0.5\n")
+    return Case(path, frozenset({1}), ("duplicate-time", "line 3 and line 5"))
+
+
+@case("label-changes-csv")
+def _(folder: Path) -> Case:
+    text = "id,t,a,label\n1,1,0.5,x\n1,2,0.25,y\n2,1,1.0,x\n2,2,1.5,x\n"
+    path = _text(folder, "label_changes.csv", text)
+    return Case(path, frozenset({1}), ("label-mismatch", "line 3"))
+
+
+@case("bad-time-csv")
+def _(folder: Path) -> Case:
+    path = _text(folder, "bad_time.csv", LONG.replace("1,2,0.25", "1,soon,0.25"))
+    return Case(path, frozenset({2}), ("line 3", "'soon'"))
+
+
+@case("truncated-parquet")
+def _(folder: Path) -> Case:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"id": [1, 1, 2], "t": [1, 2, 1], "a": [0.5, 0.25, 1.0]}), buffer)
+    path = _text(folder, "truncated.parquet", buffer.getvalue()[:-20])
+    return Case(path, frozenset({2}), ("Parquet",))
+
+
+@case("garbage-feather")
+def _(folder: Path) -> Case:
+    path = _text(folder, "garbage.feather", b"ARROW1\x00\x00" + b"\xff" * 40)
+    return Case(path, frozenset({2}), ("Arrow",))
+
+
+@case("two-list-columns-parquet")
+def _(folder: Path) -> Case:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / "two_lists.parquet"
+    pq.write_table(pa.table({"x": [[1.0, 2.0], [3.0]], "y": [[1.0], [2.0]]}), path)
+    return Case(path, frozenset({2}), ("'x', 'y'", "--sequence-column"))
+
+
+@case("blank-line-labels-txt")
+def _(folder: Path) -> Case:
+    path = _text(folder, "seqs_txt_labels.json", json.dumps(SEQS))
+    labels = _text(folder, "blank_labels.txt", "1\n\n0\n")
+    return Case(
+        path, frozenset({2}), ("line 2",), args=("--labels", str(labels)), names=labels.name
     )
 
 

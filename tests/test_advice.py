@@ -59,22 +59,28 @@ SAMPLE_RUNS = [
     ("seed_lists.json",),
     ("seed_padding.json",),
     ("tokens.npz", "--labels", "tokens_labels.npy"),
+    ("reviews.txt", "--labels", "reviews_labels.json"),
+    ("problems/bad-token.txt",),
+    ("visits.csv", "--id-column", "patient", "--time-column", "hour", "--label-column", "outcome"),
     *[(f"problems/{p.name}",) for p in sorted((SAMPLES / "problems").glob("*.json"))],
 ]
 
 
-@pytest.mark.parametrize("words", SAMPLE_RUNS, ids=lambda w: w[0])
+@pytest.mark.parametrize("words", SAMPLE_RUNS, ids=lambda w: " ".join(w[::2]))
 def test_every_suggested_command_runs(words, data_dir):
     path = str(Path("my data") / words[0])
-    args = [path] + [str(Path("my data") / w) if w.endswith(".npy") else w for w in words[1:]]
+    args = [path] + [
+        str(Path("my data") / w) if w.endswith((".npy", ".json")) else w for w in words[1:]
+    ]
     result = cli(["inspect", *args, "--json"])
     report = json.loads(result.stdout)
     suggestions = [c for p in report["problems"] for c in QUOTED.findall(p["message"])]
     if report["next_command"]:
         suggestions.append(report["next_command"])
         assert "'my data/" in report["next_command"]  # the path as given, quoted
-        if "--labels" in words:
-            assert "--labels" in report["next_command"]
+        for option in ("--labels", "--kind"):
+            if option in words:
+                assert option in report["next_command"]
     else:
         assert result.exit_code == 1
     followed = set()  # pad's next step is the same command each time: train it once
@@ -103,14 +109,14 @@ def test_advice_already_followed_is_not_repeated(data_dir):
 
 def help_examples() -> list[str]:
     examples = []
-    for command in ("inspect", "pad", "train"):
+    for command in ("inspect", "pad", "window", "train"):
         text = cli([command, "--help"]).stdout
         examples += re.findall(r"Example: (lstmprep .+)", text)
     return examples
 
 
 def test_every_command_has_a_help_example():
-    assert len(help_examples()) == 3
+    assert len(help_examples()) == 4
 
 
 @pytest.mark.parametrize("example", help_examples())
@@ -155,9 +161,9 @@ def test_commands_agree_on_the_corpus(tmp_path):
         agree(verdicts(case.path, tmp_path, case.args, case.env), case.name)
 
 
-@pytest.mark.parametrize("words", SAMPLE_RUNS, ids=lambda w: w[0])
+@pytest.mark.parametrize("words", SAMPLE_RUNS, ids=lambda w: " ".join(w[::2]))
 def test_commands_agree_on_the_samples(words, tmp_path):
-    args = tuple(str(SAMPLES / w) if w.endswith(".npy") else w for w in words[1:])
+    args = tuple(str(SAMPLES / w) if w.endswith((".npy", ".json")) else w for w in words[1:])
     agree(verdicts(SAMPLES / words[0], tmp_path, args), words[0])
 
 

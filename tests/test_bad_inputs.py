@@ -96,6 +96,8 @@ def command_line(command: str, case: Case, out: Path) -> list[str]:
     if command.startswith("pad"):
         force = ["--force"] if command == "pad --force" else []
         return ["pad", path, "-o", str(out / "padded.npz"), *force, *case.args]
+    if command == "window":
+        return ["window", path, "-o", str(out / "windows.npz"), "--length", "1", *case.args]
     return ["train", path, "--save", str(out / "model.keras"), "--epochs", "1", *case.args]
 
 
@@ -119,7 +121,7 @@ def test_the_pickles_are_live(tmp_path):
     assert marker.exists()
 
 
-@pytest.mark.parametrize("command", ["inspect", "pad", "pad --force", "train"])
+@pytest.mark.parametrize("command", ["inspect", "pad", "pad --force", "window", "train"])
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_bad_input(name, command, corpus, tmp_path, monkeypatch):
     folder, cases = corpus

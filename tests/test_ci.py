@@ -35,11 +35,16 @@ ANNOTATIONS = {
     "ragged-length": [("warning", 1, 2, "ragged-length")],
     "rank": [("error", 1, 3, "rank"), ("error", 1, 35, "rank")],
     "too-short": [("error", None, None, "too-short")],
+    "long-sequences": [("warning", 1, 2, "long-sequences")],
+    "zero-token": [("error", 1, 6, "zero-token")],
+    "bad-token": [("error", 2, 3, "bad-token")],
 }
+#: the sample's file name
+FILES = {p.stem: p.name for p in PROBLEMS.iterdir()}
 
 
 def test_every_problem_sample_has_its_annotations():
-    assert set(ANNOTATIONS) == {p.stem for p in PROBLEMS.glob("*.json")}
+    assert set(ANNOTATIONS) == set(FILES)
 
 
 def parse_command(line: str) -> tuple[str, dict[str, str], str]:
@@ -53,7 +58,7 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str]:
 @pytest.mark.parametrize("name", sorted(ANNOTATIONS))
 def test_github_annotations_of_each_problem_sample(name, run, monkeypatch):
     monkeypatch.chdir(PROBLEMS.parent.parent)
-    path = f"sample_data/problems/{name}.json"
+    path = f"sample_data/problems/{FILES[name]}"
     result = run("inspect", path, "--format", "github")
     report = lstmprep.inspect(path)
     assert result.exit_code == (0 if report.ok else 1)
@@ -146,14 +151,14 @@ def test_junit_report_of_the_problem_samples(run, monkeypatch):
     root = ET.fromstring(result.stdout)
     (suite,) = root.findall("testsuite")
     cases = suite.findall("testcase")
-    assert [c.get("name") for c in cases] == [
-        f"sample_data/problems/{name}.json" for name in sorted(ANNOTATIONS)
-    ]
-    failed = {c.get("name").split("/")[-1][:-5] for c in cases if c.find("failure") is not None}
+    names = sorted(FILES.values())  # natural order: no digits in these names
+    assert [c.get("name") for c in cases] == [f"sample_data/problems/{n}" for n in names]
+    failed = {Path(c.get("name")).stem for c in cases if c.find("failure") is not None}
     assert failed == {n for n, a in ANNOTATIONS.items() if any(x[0] == "error" for x in a)}
-    assert suite.get("tests") == "12" and suite.get("failures") == str(len(failed))
+    assert suite.get("tests") == str(len(FILES)) and suite.get("failures") == str(len(failed))
     assert suite.get("errors") == "0"
-    (failure,) = cases[sorted(ANNOTATIONS).index("non-numeric")].findall("failure")
+    stems = [Path(n).stem for n in names]
+    (failure,) = cases[stems.index("non-numeric")].findall("failure")
     assert failure.get("type") == "non-numeric"
     assert (
         failure.get("message")
@@ -162,7 +167,7 @@ def test_junit_report_of_the_problem_samples(run, monkeypatch):
     assert failure.text.splitlines()[1] == (
         "at: sequence 0, timestep 1 (line 1, column 15); sequence 1, timestep 0 (line 1, column 31)"
     )
-    out = cases[sorted(ANNOTATIONS).index("ragged-length")].find("system-out")
+    out = cases[stems.index("ragged-length")].find("system-out")
     assert out.text.startswith("warning ragged-length: lengths range from 1 to 3 timesteps")
 
 
@@ -314,3 +319,19 @@ def test_located_places_point_at_their_timestep(lengths, where, indent, wrapped,
     lines = text.splitlines(keepends=True)
     offset = sum(map(len, lines[: place.line - 1])) + place.column - 1
     assert json.JSONDecoder().raw_decode(text, offset)[0] == [1.0, "x"]
+
+
+def test_lines_in_csv_follow_the_rows_through_sorting(tmp_path, run):
+    """A table's rows are grouped by id and sorted by time; places keep their file lines."""
+    path = tmp_path / "t.csv"
+    path.write_text("id,t,a,b\n1,0,0.5,1\n1,1,0.6,x\n2,0,0.7,2\n2,1,0.1,3\n1,2,0.2,NaN\n")
+    commands = run("inspect", path, "--format", "github").stdout.splitlines()[:-1]
+    got = [
+        (parse_command(c)[0], parse_command(c)[1].get("line"), parse_command(c)[1]["title"])
+        for c in commands
+    ]
+    assert got == [
+        ("error", "3", "lstmprep non-numeric"),
+        ("error", "6", "lstmprep non-finite"),
+        ("warning", "2", "lstmprep ragged-length"),
+    ]

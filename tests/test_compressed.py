@@ -133,7 +133,7 @@ def test_compressed_arrays_are_refused_with_the_fix(tmp_path):
     buffer = tmp_path / "x.npy"
     np.save(buffer, np.ones((2, 3)))
     path.write_bytes(gzip.compress(buffer.read_bytes()))
-    with pytest.raises(UnreadableInput, match="gzip-compressed: .npy and .npz files"):
+    with pytest.raises(UnreadableInput, match="gzip-compressed: .npy, .npz, .parquet"):
         lstmprep.read(path)
 
 
@@ -146,3 +146,13 @@ def test_pad_on_a_compressed_file_equals_pad_on_the_plain_one(tmp_path, run):
     assert run("pad", packed, "-o", tmp_path / "b.npz").exit_code == 0
     a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
     np.testing.assert_array_equal(a["x"], b["x"])
+
+
+@pytest.mark.parametrize("codec", sorted(COMPRESS))
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_compressed_tables_read_as_plain(codec, suffix, tmp_path):
+    text = "id,t,a\n1,1,0.5\n1,2,1.5\n2,1,2.5\n".replace(",", "\t" if suffix == ".tsv" else ",")
+    plain, packed = tmp_path / f"d{suffix}", tmp_path / f"d{suffix}{codec}"
+    plain.write_text(text)
+    packed.write_bytes(COMPRESS[codec](text.encode()))
+    same(lstmprep.read(packed), lstmprep.read(plain))

@@ -31,12 +31,17 @@ CASES = {
         (None, None),
     ),
     "maybe-channels-first": ([[[0.1, 0.2, 0.3, 0.4, 0.5]] * 2] * 2, (None, None)),
+    "long-sequences": ([[[0.5, 1.5]] * 1001] * 3 + [[[0.5, 1.5]] * 1002], (3, None)),
+    "zero-token": ([list(range(1, 21)), [4, 0, 7]], (1, 1)),
 }
 
 
 def test_every_code_has_a_case():
-    # non-finite: test_non_finite_literals; unreadable: tests/test_ci.py (inspect --each)
-    assert set(CASES) | {"non-finite", "unreadable"} == set(CODES)
+    # short-series is window's own warning (tests/test_windows.py); non-finite has its own
+    # tests below; bad-token needs --kind tokens (tests/test_tokens.py); duplicate-time needs
+    # a table (tests/test_tables.py); unreadable: tests/test_ci.py (inspect --each)
+    codes = {"non-finite", "short-series", "bad-token", "duplicate-time", "unreadable"}
+    assert set(CASES) | codes == set(CODES)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
@@ -221,7 +226,7 @@ def test_tables_name_the_problem_and_next_step(write, run):
         ("bad.json", b"[[[1, 2],\n [3, 4]]", "line 2, column"),
         ("bad.json", b"", "empty"),
         ("bad.json", b'"text"', "top level is a string"),
-        ("bad.txt", b"[]", "unknown file type"),
+        ("bad.xyz", b"[]", "unknown file type"),
         ("bad.json", b"[[\xff]]", "not UTF-8"),
         ("bad.jsonl", b"[[1]]\n[[2]\n", "line 2"),
     ],

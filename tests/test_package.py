@@ -20,7 +20,7 @@ def test_unknown_name_is_an_attribute_error():
         lstmprep.no_such_thing  # noqa: B018
 
 
-@pytest.mark.parametrize("command", ["inspect", "pad", "train"])
+@pytest.mark.parametrize("command", ["inspect", "pad", "window", "train"])
 def test_every_command_has_help_with_an_example(run, command):
     result = run(command, "--help")
     assert result.exit_code == 0

@@ -14,23 +14,32 @@ from pathlib import Path
 
 from ..dataset import Dataset
 from ..errors import UnreadableInput, UsageError
+from ..tokens import KINDS, with_kind
 from .files import check_file, compression_notes, expand, refuse_compressed_arrays
 from .json_reader import read_json, read_jsonl
 from .labels import one_per_sequence, read_labels
 from .numpy_reader import read_npy, read_npz
 from .samples import PER_SAMPLE, SHARDS, labels_by_file, read_files
+from .tables import TABLE_READERS, TableOptions, check_options
+from .text_reader import read_txt
 from .ts_reader import read_ts
 
-#: file suffix → reader(path, allow_pickle, channels_first=…)
+#: file suffix → reader(path, allow_pickle, …): tables take ``table``, the others
+#: ``channels_first``
 READERS: dict[str, Callable[..., Dataset]] = {
     ".json": read_json,
     ".jsonl": read_jsonl,
     ".npy": read_npy,
     ".npz": read_npz,
     ".ts": read_ts,
+    ".txt": read_txt,
+    **TABLE_READERS,  # .csv .tsv .parquet .feather .arrow
 }
 
-__all__ = ["READERS", "Dataset", "Source", "files_of", "read", "read_labels"]
+#: Formats read as they are (memory-mapped or by pyarrow): never compressed as a whole file.
+BINARY = (".npy", ".npz", ".parquet", ".feather", ".arrow")
+
+__all__ = ["READERS", "Dataset", "Source", "TableOptions", "files_of", "read", "read_labels"]
 
 #: What to read: a path (a file, a folder, a glob) or several.
 Source = str | Path | Sequence[str | Path]
@@ -50,8 +59,11 @@ def read(
     allow_pickle: bool = False,
     channels_first: bool = False,
     layout: str | None = None,
+    kind: str | None = None,
+    table: TableOptions | None = None,
 ) -> Dataset:
-    """Read sequences from a file (.json, .jsonl, .npy, .npz, .ts), several, a folder or a glob.
+    """Read sequences from a file (.json, .jsonl, .npy, .npz, .ts, .txt, .csv, .tsv, .parquet,
+    .feather, .arrow), several, a folder or a glob. ``table`` names a table's columns.
 
     Several files are shards of one dataset or one sample per file (:mod:`.samples`);
     ``layout`` ("shards" or "per-sample") says which instead of the rule. ``channels_first``:
@@ -59,6 +71,8 @@ def read(
     labels file (for one sample per file, also a CSV of file name, label).
 
     Text formats may be compressed (gzip, bzip2, xz, zstd): ``data.jsonl.gz``.
+    ``kind`` ("tokens" or "values") says what the numbers are; by default the reader or the
+    data decides (:mod:`lstmprep.tokens`).
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "two.json")
@@ -67,6 +81,8 @@ def read(
     >>> data.format, data.ragged.lengths, data.ragged.n_features, data.labels
     ('json', array([3, 1]), 1, array([0, 1]))
     """
+    if kind not in (None, *KINDS):
+        raise UsageError(f"--kind must be 'tokens' or 'values', not {kind!r}")
     if layout not in (None, SHARDS, PER_SAMPLE):
         raise UsageError(f"layout must be {SHARDS!r} or {PER_SAMPLE!r}, not {layout!r}")
     sources = [source] if isinstance(source, (str, Path)) else list(source)
@@ -81,10 +97,20 @@ def read(
             )
 
     def read_one(path: Path) -> Dataset:
-        reader = READERS[check_file(path)]
-        if reader in (read_npy, read_npz):
+        suffix = check_file(path)
+        reader = READERS[suffix]
+        check_options(suffix, table)
+        if suffix in BINARY:
             refuse_compressed_arrays(path)
-        dataset = reader(path, allow_pickle, channels_first=channels_first)
+        if suffix in TABLE_READERS:
+            if channels_first:
+                raise UsageError(
+                    "--channels-first does not apply to a table: its rows are timesteps",
+                    path=str(path),
+                )
+            dataset = reader(path, allow_pickle, table)
+        else:
+            dataset = reader(path, allow_pickle, channels_first=channels_first)
         return replace(dataset, notes=compression_notes(path) + dataset.notes)
 
     applied = None
@@ -102,9 +128,12 @@ def read(
             values, notes = labels_by_file(Path(labels), dataset)
             dataset = replace(dataset, labels=values, notes=dataset.notes + notes)
         else:
-            dataset = replace(dataset, labels=read_labels(labels, allow_pickle=allow_pickle))
+            dataset = replace(
+                dataset,
+                labels=read_labels(labels, allow_pickle=allow_pickle, ids=dataset.ids),
+            )
         dataset = replace(dataset, labels_path=str(labels))
     if dataset.labels is not None:
         values, notes = one_per_sequence(dataset.labels)
         dataset = replace(dataset, labels=values, notes=dataset.notes + notes)
-    return dataset
+    return with_kind(dataset, kind)

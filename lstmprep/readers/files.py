@@ -143,14 +143,16 @@ def compression_notes(path: Path) -> tuple[str, ...]:
 
 
 def refuse_compressed_arrays(path: Path) -> None:
-    """NumPy files are read as they are (memory-mapped): a compressed one is refused."""
+    """Binary formats are read as they are (memory-mapped, or by pyarrow): a file compressed
+    as a whole is refused, with the fix."""
     codec = compression(path)
     if codec:
         raise UnreadableInput(
-            f"the file is {codec}-compressed: .npy and .npz files are read uncompressed "
-            "(np.savez_compressed archives are fine)",
+            f"the file is {codec}-compressed: .npy, .npz, .parquet, .feather and .arrow files "
+            "are read as they are (their own compression is fine: np.savez_compressed, Parquet's "
+            "codecs)",
             path=str(path),
-            hint="decompress it first, or write it with np.savez_compressed",
+            hint="decompress it first, or compress inside the format",
         )
 
 

@@ -12,13 +12,21 @@ from .json_text import json_lines, load_json
 from .numpy_reader import load_npy, npy_header
 
 
-def read_labels(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
-    """Read one label per sequence from a .json list, a .jsonl file or a .npy array.
+def read_labels(
+    path: str | Path, *, allow_pickle: bool = False, ids: np.ndarray | None = None
+) -> np.ndarray:
+    """Read one label per sequence from a .json list, a .jsonl file, a .npy array, a .txt file
+    (one per line) or a .csv file (one column, or id,label pairs matched to ``ids``, the
+    sequences' ids).
 
     Text files may be compressed (gzip, bzip2, xz, zstd).
     """
     path = Path(path)
     suffix = check_file(path)
+    if suffix == ".txt":
+        return _text_labels(path)
+    if suffix == ".csv":
+        return _csv_labels(path, ids)
     if suffix == ".npy":
         refuse_compressed_arrays(path)
         with open(path, "rb") as f:
@@ -36,8 +44,86 @@ def read_labels(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
     if suffix == ".jsonl":
         return labels_array([value for _, value in json_lines(path)])
     raise UnreadableInput(
-        f"unknown labels file type {suffix!r}", path=str(path), hint="use .json, .jsonl or .npy"
+        f"unknown labels file type {suffix!r}",
+        path=str(path),
+        hint="use .json, .jsonl, .npy, .txt or .csv",
     )
+
+
+def _text_labels(path: Path) -> np.ndarray:
+    """One label per line: numbers when every line is one, else class names."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise UnreadableInput(
+            f"not UTF-8 text (byte {e.start})", path=str(path), hint="save it as UTF-8"
+        ) from None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    words = [line.strip() for line in lines]
+    if "" in words:
+        raise UnreadableInput(
+            f"line {words.index('') + 1} is empty: one label per line",
+            path=str(path),
+            hint="write one label on every line",
+        )
+    return _typed(np.array(words, dtype=str))
+
+
+def _typed(words: np.ndarray) -> np.ndarray:
+    """Text labels as integers or floats when they all are, else as they are."""
+    for kind in (np.int64, np.float64):
+        try:
+            return words.astype(kind)
+        except (ValueError, OverflowError):
+            continue
+    return words
+
+
+def _csv_labels(path: Path, ids: np.ndarray | None) -> np.ndarray:
+    """A .csv of labels: a single column, or an id column and a label column."""
+    from .tables import ID_NAMES, LABEL_NAMES, _csv_table, _guess, _labels_array
+
+    table = _csv_table(path, ",")
+    names = table.column_names
+    if len(names) == 1:
+        return _labels_array(table.column(0).combine_chunks())
+    id_name = _guess(names, ID_NAMES, set())
+    label_name = _guess(names, LABEL_NAMES, {id_name} if id_name else set())
+    if len(names) != 2 or id_name is None or label_name is None:
+        raise UnreadableInput(
+            f"a labels .csv holds one column, or an id and a label column; its columns are {names}",
+            path=str(path),
+            hint="write one column of labels, or two columns named id,label",
+        )
+    pairs_ids = table.column(id_name).to_numpy(zero_copy_only=False)
+    labels = _labels_array(table.column(label_name).combine_chunks())
+    if ids is None:
+        return labels
+    return _match(path, pairs_ids, labels, ids)
+
+
+def _match(path: Path, pairs: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The labels of id,label pairs in the order of the sequences' ``ids``."""
+    keys = pairs.astype(str)
+    wanted = ids.astype(str)
+    unique, first = np.unique(keys, return_index=True)
+    if len(unique) != len(keys):
+        twice = keys[np.setdiff1d(np.arange(len(keys)), first)[0]]
+        raise UnreadableInput(
+            f"the id {twice!r} has two labels", path=str(path), hint="give each id one label"
+        )
+    at = np.searchsorted(unique, wanted)
+    found = (at < len(unique)) & (unique[np.minimum(at, len(unique) - 1)] == wanted)
+    if not found.all():
+        missing = wanted[~found]
+        raise UnreadableInput(
+            f"no label for {len(missing)} of the {len(wanted)} sequences, such as the ids "
+            f"{', '.join(repr(m) for m in missing[:3])}",
+            path=str(path),
+            hint="give every sequence's id a label",
+        )
+    return labels[first[at]]
 
 
 def labels_array(labels: list) -> np.ndarray:

@@ -268,10 +268,16 @@ def _from_padded(path: Path, arrays: dict[str, np.ndarray], labels: np.ndarray |
     """lstmprep pad's own output: the padding cut away again, as its ``lengths`` and meta say."""
     x = arrays["x"]
     meta = PadMeta.from_json(str(arrays["meta"]), str(path)) if "meta" in arrays else None
+    if meta and meta.command == "window" and labels is not None and labels.ndim == 3:
+        labels = labels.reshape(len(labels), -1)  # (N, horizon, C): one vector per window
+    kind = meta.kind if meta else None
+    if "lengths" in arrays and x.ndim == 2:  # token ids: (N, T)
+        x = x[:, :, None]
     if "lengths" not in arrays or x.ndim != 3:
-        return replace(_from_array(path, "npz", x), labels=labels, meta=meta)
+        return replace(_from_array(path, "npz", x), labels=labels, meta=meta, kind=kind)
     values, lengths = unpad(x, _lengths(arrays["lengths"], path), meta, str(path))
-    return replace(_from_array(path, "npz", values, lengths), labels=labels, meta=meta)
+    dataset = _from_array(path, "npz", values, lengths)
+    return replace(dataset, labels=labels, meta=meta, kind=kind)
 
 
 def _dense_note(array: np.ndarray) -> str:

@@ -1,12 +1,13 @@
 """Where a problem is in its file: the line and column of a (sequence, timestep).
 
 Readers record what costs nothing while reading: the line of each sequence for the formats
-with one a line (JSON lines, ``.ts``: :attr:`Dataset.lines`), the line of each timestep for
-those with one a row (:attr:`Dataset.value_lines`), and the exact line and column of the
-problems they find themselves (``.ts`` values). Everything else is located here, after the
-checks, for the few places a report lists (at most five per problem): the JSON text is read
-again and walked only as far as the last of them, and a line's text only is scanned for a
-timestep's column. Files without lines (``.npy``, ``.npz``) keep sequence and timestep alone.
+with one a line (JSON lines, ``.ts``, token-id text: :attr:`Dataset.lines`), the line of each
+timestep for those with one a row (CSV/TSV: :attr:`Dataset.value_lines`), and the exact line
+and column of the problems they find themselves (``.ts`` values). Everything else is located
+here, after the checks, for the few places a report lists (at most five per problem): the
+JSON text is read again and walked only as far as the last of them, and a line's text only is
+scanned for a timestep's column. Files without lines (``.npy``, ``.npz``, Parquet) keep
+sequence and timestep alone.
 
 Columns are 1-based and count characters, as editors and GitHub's annotations do.
 """
@@ -111,7 +112,7 @@ def _positions(dataset: Dataset, keys: list[Key]) -> dict[Key, tuple[int, int | 
         return {}
     if dataset.value_lines is not None:
         return _from_value_lines(dataset, keys)
-    if dataset.format not in ("json", "jsonl", "ts"):
+    if dataset.format not in ("json", "jsonl", "ts", "txt"):
         return {}
     one_each = dataset.file_of is not None and len(dataset.files) == len(dataset.ragged)
     if dataset.format == "json" and one_each:
@@ -178,7 +179,13 @@ def _in_lines(dataset: Dataset, data: bytes, keys: list[Key]) -> dict[Key, tuple
         text = data[begin:end]
         if line == 1 and text.startswith(_BOM):
             text = text[3:]
-        at = _ts_value(text, timestep) if dataset.format == "ts" else _json_line(text, timestep)
+        at = (
+            _ts_value(text, timestep)
+            if dataset.format == "ts"
+            else _word(text, timestep)
+            if dataset.format == "txt"
+            else _json_line(text, timestep)
+        )
         found[key] = (line, None if at is None else _column(text, at))
     return found
 
@@ -218,6 +225,12 @@ def _ts_value(text: bytes, timestep: int | None) -> int | None:
             return None
         at = comma + 1
     return _skip(text, at)
+
+
+def _word(text: bytes, timestep: int | None) -> int | None:
+    """Offset in a line of token ids of the id at ``timestep``."""
+    words = re.finditer(rb"[^ \t\r]+", text)
+    return next((w.start() for k, w in enumerate(words) if k == (timestep or 0)), None)
 
 
 def _in_json(data: bytes, keys: list[Key]) -> dict[Key, tuple[int, int | None]]:
