@@ -8,7 +8,7 @@ OUT := out
 
 .PHONY: demo test lint bench samples clean
 
-$(STAMP): pyproject.toml lstmprep/_padcore.c lstmprep/_fastjson.c
+$(STAMP): pyproject.toml setup.py lstmprep/_padcore.c lstmprep/_fastjson.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[train,dev]'
@@ -20,8 +20,15 @@ demo: $(STAMP)
 	$(BIN)/lstmprep pad sample_data/sensors.json -o $(OUT)/sensors.npz --force
 	$(BIN)/lstmprep train $(OUT)/sensors.npz --epochs 3
 
+# Then the padding, reader and fastjson tests again without the C modules, as on a machine
+# without a compiler (LSTMPREP_NO_C=1), so that both paths stay correct.
+NO_C_TESTS := tests/test_padding.py tests/test_fastjson.py tests/test_without_c.py \
+	tests/test_inspect.py tests/test_bad_inputs.py lstmprep/padding.py lstmprep/fastjson.py \
+	lstmprep/readers
+
 test: $(STAMP)
 	$(PY) -m pytest -q
+	LSTMPREP_NO_C=1 $(PY) -m pytest -q $(NO_C_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lstmprep tests benchmarks sample_data
@@ -48,7 +55,7 @@ clean:
 # fuzz/corpus/<harness>. New inputs, logs and crashers go to build/fuzz-runs/.
 #   make fuzz FUZZ_SECONDS=900 FUZZ_HARNESSES="copy_rows pad"
 FUZZ_SECONDS ?= 300
-FUZZ_HARNESSES ?= copy_rows scan_json scan_jsonl read pad
+FUZZ_HARNESSES ?= copy_rows scan_json scan_jsonl read pad pad_lists
 FUZZ_BUILD := build/fuzz
 FUZZ_RUNS := build/fuzz-runs
 # PYTHONMALLOC=malloc: without it pymalloc hides overflows of small Python buffers from ASan.

@@ -20,6 +20,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "lstmprep"
 MODULES = ("_padcore", "_fastjson")
@@ -71,6 +73,7 @@ def flags(cc: str, coverage: bool) -> list[str]:
         "-Wextra",
         "-Werror=implicit-function-declaration",
         f"-I{sysconfig.get_paths()['include']}",
+        f"-I{numpy.get_include()}",  # _padcore uses numpy's C API
     ]
 
 

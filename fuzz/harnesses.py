@@ -19,6 +19,12 @@ Each harness takes the fuzzer's bytes and checks properties, not just "no crash"
 - ``pad``: ``padding.pad_into`` and ``padding.pad_ragged`` on decoded values, lengths, maxlen,
   sides, dtype and padding value. Either an ``LstmprepError`` (for arguments that do not fit),
   or exactly the reference result.
+- ``pad_lists``: ``padding.pad_sequences`` on decoded lists of arrays or of Python numbers
+  (ints past int64, floats, NaN, bools, None, text, numpy scalars, ragged features), which
+  reach ``_padcore.copy_arrays`` and ``_padcore.fill_lists``: the result (bytes and dtype) or
+  the error must be exactly what the general path without ``_padcore`` gives. Then both C
+  functions are called directly with an output of a decoded shape and dtype that need not fit:
+  they may only raise TypeError, ValueError or OverflowError, or return.
 
 A harness fails (a crash for libFuzzer) on a sanitizer report, a wrong result, or an
 exception from C where Python promises none. What the *Python* layer lets through that it
@@ -464,10 +470,107 @@ def read(data: bytes) -> None:
         )
 
 
+# --- pad_sequences on lists ------------------------------------------------------------------
+
+NUMBERS: list[Any] = [0, 1, -7, 2**31 - 1, 2**31, -(2**31) - 1, 2**63 - 1, -(2**63), 2**64]
+NUMBERS += [10**400, 0.5, -0.0, 1e300, float("nan"), float("-inf"), True, None, "x"]
+NUMBERS += [np.int64(3), np.float32(1.5), [1.0]]
+
+
+def decoded_sequences(b: Bytes) -> tuple[list | tuple, int]:
+    """A list (or tuple) of arrays or lists of numbers, and the feature count (0: bare)."""
+    features = b.choice([0, 0, 1, 2, 3])
+    sequences: list[Any] = []
+    for _ in range(b.number(0, 6)):
+        length = b.length() % 12
+        kind = b.byte() % 8
+        if kind == 0:  # an array, maybe of another dtype, shape or layout
+            shape = (length,) if features == 0 else (length, features + (b.byte() % 7 == 6))
+            a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape) % 7
+            a = a.astype(b.choice(["float32", "float64", "int32", "int64", "<f8", ">f8"]))
+            sequences.append(a[::-1] if b.byte() % 5 == 4 else a)
+            continue
+        common = b.flag()
+
+        def number(common: bool = common) -> Any:
+            return b.number(-99, 99) if common else b.choice(NUMBERS)
+
+        if features == 0:
+            seq: Any = [number() for _ in range(length)]
+        else:
+            width = features + (b.byte() % 9 == 8)
+            seq = [[number() for _ in range(width)] for _ in range(length)]
+        sequences.append(tuple(seq) if kind == 1 else seq)
+    return (tuple(sequences) if b.byte() % 6 == 5 else sequences), features
+
+
+def _pad_outcome(sequences: Any, kwargs: dict[str, Any]) -> tuple[Any, str | None]:
+    try:
+        with np.errstate(all="ignore"):
+            return padding.pad_sequences(sequences, **kwargs), None
+    except Exception as e:  # compared between the two paths
+        return None, f"{type(e).__name__}: {e}"
+
+
+def pad_lists(data: bytes) -> None:
+    b = Bytes(data)
+    sequences, features = decoded_sequences(b)
+    kwargs: dict[str, Any] = {
+        "maxlen": b.choice([None, 0, 1, 2, 5, 300]),
+        "dtype": b.choice([None, None, "int32", "int64", "float32", "float64", "int8"]),
+        "padding": b.choice(["pre", "post"]),
+        "truncating": b.choice(["pre", "post"]),
+        "value": b.choice([0.0, -1, 2**40, 0.5, float("nan")]),
+    }
+    fast, fast_error = _pad_outcome(sequences, kwargs)
+    with _patched(padding, "_padcore", None):
+        slow, slow_error = _pad_outcome(sequences, kwargs)
+    assert fast_error == slow_error, f"with C: {fast_error}; without: {slow_error}"
+    if slow is not None:
+        assert (fast.dtype, fast.shape) == (slow.dtype, slow.shape), (fast.dtype, slow.dtype)
+        if slow.dtype == object:
+            assert repr(fast.tolist()) == repr(slow.tolist()), "object results differ"
+        elif fast.tobytes() != slow.tobytes():
+            # The general path casts whole stacked sequences, dropped timesteps included
+            # (a -inf beside 2**63 - 1 makes it float64 first); Keras casts only what it keeps.
+            # With an explicit dtype, Keras's own loop is the judge.
+            assert kwargs["dtype"] is not None, "results differ from the general path"
+            maxlen = kwargs["maxlen"]
+            if maxlen is None:
+                maxlen = max((len(x) for x in sequences), default=0)
+            with np.errstate(all="ignore"):
+                keras = padding._pad_loop(
+                    sequences,
+                    maxlen,
+                    np.dtype(kwargs["dtype"]),
+                    kwargs["padding"] == "pre",
+                    kwargs["truncating"] == "pre",
+                    kwargs["value"],
+                )
+            assert fast.tobytes() == keras.tobytes(), "results differ from Keras's loop"
+
+    # The C functions on an output that need not fit the sequences.
+    rows = len(sequences) + b.choice([0, 0, 0, 1, -1])
+    shape = (max(rows, 0), b.choice([0, 1, 3, 12])) + ((b.choice([0, 1, 2, 3]),) * b.flag())
+    dtype = b.choice(["float64", "float32", "int32", "int64", "int8", ">f8"])
+    out = np.full(shape, 7, dtype=dtype)
+    if b.flag():
+        out = out[::-1] if b.flag() else out.T
+    sides = b.flag(), b.flag()
+    for call in (
+        lambda: _padcore.longest(sequences),
+        lambda: _padcore.copy_arrays(out, sequences, *sides),
+        lambda: _padcore.fill_lists(out, sequences, *sides, b.flag()),
+    ):
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            call()
+
+
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "copy_rows": copy_rows,
     "scan_json": scan_json,
     "scan_jsonl": scan_jsonl,
     "read": read,
     "pad": pad,
+    "pad_lists": pad_lists,
 }

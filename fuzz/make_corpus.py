@@ -139,6 +139,17 @@ def main() -> None:
     seeds["pad"]["plain"] = pad_case([3, 0, 5], 2, 0, b"\3\1\0\0\1")
     seeds["pad"]["value-out-of-range"] = pad_case([2, 1], 1, 0, b"\2\0\0\6\4")
 
+    # pad_lists: decoded field by field (fuzz/harnesses.py: decoded_sequences, pad_lists);
+    # random bytes reach every kind of sequence, number and option
+    rng = np.random.default_rng(11)
+    seeds["pad_lists"] = {f"random-{i}": rng.bytes(int(rng.integers(8, 200))) for i in range(8)}
+    # bare ints, 3 lists of common numbers, dtype None, maxlen 2
+    seeds["pad_lists"]["token-ids"] = (
+        b"\0"
+        + u16(3)
+        + b"".join(bytes([4, 2, 1]) + b"".join(u16(v) for v in (5, 150, 60, 7)) for _ in range(3))
+    )
+
     for harness, cases in seeds.items():
         folder = CORPUS / harness
         folder.mkdir(parents=True, exist_ok=True)

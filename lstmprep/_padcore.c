@@ -14,11 +14,43 @@
  * As a second line of defence, each memcpy is checked against the buffers' sizes right
  * before it runs: the lengths are read again during the copy, without the GIL, and another
  * thread could have changed them since they were checked.
+ *
+ * The Keras drop-in lstmprep.padding.pad_sequences takes what users have, a list, and the
+ * two functions below pad it without first stacking it into one array:
+ *
+ * copy_arrays(out, sequences, pre_padding, pre_truncating)
+ *   out        writable C-contiguous ndarray (n, maxlen, *sample_shape), padding filled in
+ *   sequences  list or tuple of n sequences
+ *   Each non-empty sequence must be a C-contiguous ndarray of out's dtype and sample shape:
+ *   its kept timesteps are copied into its row with one memcpy.
+ *
+ * fill_lists(out, sequences, pre_padding, pre_truncating, check_all)
+ *   out        writable aligned C-contiguous ndarray (n, maxlen) or (n, maxlen, features) of
+ *              int32, int64, float32 or float64, padding filled in
+ *   sequences  list or tuple of n sequences
+ *   Each non-empty sequence must be a list or tuple of timesteps: Python ints and floats (out
+ *   2-D) or lists or tuples of `features` of them (out 3-D). Each kept number is converted
+ *   as numpy converts it (an int to a float through a double) and written straight into out.
+ *   check_all: also check the numbers that truncation drops (to infer a dtype from them all).
+ *
+ * longest(sequences)
+ *   The length of the longest sequence of a list or tuple of arrays (of one dimension or
+ *   more), lists and tuples, or None if another item is among them: maxlen for the two
+ *   functions below without a Python call per sequence.
+ *
+ * copy_arrays and fill_lists return None when every sequence was padded, or (reason, i) for the first sequence i
+ * they do not handle, leaving out partly written: the caller takes its general path. reason
+ * (fill_lists): 1 a float where out is an integer dtype, 2 an int outside out's integer
+ * range (or, with check_all, outside int64), 3 anything else. Both hold the GIL throughout
+ * and run no Python code, so the lists cannot change under them. Arguments that do not fit
+ * together raise TypeError, ValueError or OverflowError, before anything is written.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
 
 /* Overflow-checked arithmetic on Py_ssize_t: *res = a + b (or a * b), or return nonzero
  * when that overflows. The compiler's builtins where it has them (GCC, Clang), else the
@@ -218,11 +250,326 @@ done:
     return result;
 }
 
+
+/* The size of one timestep of `out` (an ndarray of ndim >= 2) in bytes, and its number of
+ * rows n * maxlen, checked against out's own size; -1 with an exception if they overflow or
+ * do not add up. */
+static int
+out_layout(PyArrayObject *out, Py_ssize_t *row_bytes, Py_ssize_t *items_per_row)
+{
+    const int ndim = PyArray_NDIM(out);
+    const npy_intp *dims = PyArray_DIMS(out);
+    Py_ssize_t items = 1, cells, total;
+    for (int d = 2; d < ndim; d++) {
+        if (mul_overflows(items, (Py_ssize_t)dims[d], &items)) {
+            PyErr_SetString(PyExc_OverflowError, "out's sample shape overflows");
+            return -1;
+        }
+    }
+    if (mul_overflows(items, (Py_ssize_t)PyArray_ITEMSIZE(out), row_bytes) ||
+        mul_overflows((Py_ssize_t)dims[0], (Py_ssize_t)dims[1], &cells) ||
+        mul_overflows(cells, *row_bytes, &total)) {
+        PyErr_SetString(PyExc_OverflowError, "out's size overflows");
+        return -1;
+    }
+    if (total != (Py_ssize_t)PyArray_NBYTES(out)) {
+        PyErr_Format(PyExc_ValueError, "out has %zd bytes, its shape says %zd",
+                     (Py_ssize_t)PyArray_NBYTES(out), total);
+        return -1;
+    }
+    *items_per_row = items;
+    return 0;
+}
+
+/* out and sequences as both functions need them: a writable C-contiguous ndarray of
+ * ndim >= min_ndim whose first dimension is the number of sequences, a list or a tuple. */
+static int
+check_out(PyObject *out_obj, PyObject *sequences, int min_ndim, int max_ndim)
+{
+    if (!PyArray_Check(out_obj)) {
+        PyErr_SetString(PyExc_TypeError, "out must be a numpy array");
+        return -1;
+    }
+    PyArrayObject *out = (PyArrayObject *)out_obj;
+    if (PyArray_NDIM(out) < min_ndim || PyArray_NDIM(out) > max_ndim) {
+        PyErr_Format(PyExc_ValueError, "out must have %d to %d dimensions, not %d", min_ndim,
+                     max_ndim, PyArray_NDIM(out));
+        return -1;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(out) || !PyArray_ISWRITEABLE(out) || !PyArray_ISALIGNED(out)) {
+        PyErr_SetString(PyExc_ValueError, "out must be writable, aligned and C-contiguous");
+        return -1;
+    }
+    if (!PyList_CheckExact(sequences) && !PyTuple_CheckExact(sequences)) {
+        PyErr_SetString(PyExc_TypeError, "sequences must be a list or a tuple");
+        return -1;
+    }
+    if ((Py_ssize_t)PyArray_DIM(out, 0) != PySequence_Fast_GET_SIZE(sequences)) {
+        PyErr_Format(PyExc_ValueError, "out has %zd rows for %zd sequences",
+                     (Py_ssize_t)PyArray_DIM(out, 0), PySequence_Fast_GET_SIZE(sequences));
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+not_handled(int reason, Py_ssize_t i)
+{
+    return Py_BuildValue("(in)", reason, i);
+}
+
+static PyObject *
+longest(PyObject *Py_UNUSED(self), PyObject *sequences)
+{
+    if (!PyList_CheckExact(sequences) && !PyTuple_CheckExact(sequences)) {
+        PyErr_SetString(PyExc_TypeError, "sequences must be a list or a tuple");
+        return NULL;
+    }
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(sequences);
+    PyObject **items = PySequence_Fast_ITEMS(sequences);
+    Py_ssize_t most = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = items[i];
+        Py_ssize_t length;
+        if (PyArray_Check(item) && PyArray_NDIM((PyArrayObject *)item) >= 1)
+            length = (Py_ssize_t)PyArray_DIM((PyArrayObject *)item, 0);
+        else if (PyList_CheckExact(item) || PyTuple_CheckExact(item))
+            length = PySequence_Fast_GET_SIZE(item);
+        else
+            Py_RETURN_NONE;
+        if (length > most)
+            most = length;
+    }
+    return PyLong_FromSsize_t(most);
+}
+
+static PyObject *
+copy_arrays(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *out_obj, *sequences;
+    int pre_padding, pre_truncating;
+    if (!PyArg_ParseTuple(args, "OOpp", &out_obj, &sequences, &pre_padding, &pre_truncating))
+        return NULL;
+    if (check_out(out_obj, sequences, 2, NPY_MAXDIMS) < 0)
+        return NULL;
+    PyArrayObject *out = (PyArrayObject *)out_obj;
+    const int ndim = PyArray_NDIM(out);
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(sequences);
+    const Py_ssize_t maxlen = (Py_ssize_t)PyArray_DIM(out, 1);
+    const Py_ssize_t out_len = (Py_ssize_t)PyArray_NBYTES(out);
+    PyObject **items = PySequence_Fast_ITEMS(sequences);
+    PyArray_Descr *descr = PyArray_DESCR(out);
+    char *dst = PyArray_BYTES(out);
+    Py_ssize_t row_bytes, per_row;
+    if (out_layout(out, &row_bytes, &per_row) < 0)
+        return NULL;
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = items[i];
+        if (!PyArray_Check(item))
+            return not_handled(3, i);
+        PyArrayObject *a = (PyArrayObject *)item;
+        if (PyArray_NDIM(a) >= 1 && PyArray_DIM(a, 0) == 0)
+            continue; /* an empty sequence: nothing to copy, its shape is not checked */
+        if (PyArray_NDIM(a) != ndim - 1 || !PyArray_IS_C_CONTIGUOUS(a) ||
+            !PyArray_EquivTypes(PyArray_DESCR(a), descr))
+            return not_handled(3, i);
+        for (int d = 1; d < ndim - 1; d++) {
+            if (PyArray_DIM(a, d) != PyArray_DIM(out, d + 1))
+                return not_handled(3, i);
+        }
+        const Py_ssize_t length = (Py_ssize_t)PyArray_DIM(a, 0);
+        const Py_ssize_t a_len = (Py_ssize_t)PyArray_NBYTES(a);
+        Py_ssize_t from, to, nbytes;
+        if (plan_copy(i, length, 0, maxlen, row_bytes, pre_padding, pre_truncating, a_len,
+                      out_len, &from, &to, &nbytes) < 0) {
+            PyErr_Format(PyExc_ValueError, "sequence %zd does not fit its row of out", i);
+            return NULL;
+        }
+        if (overlaps(dst + to, nbytes, PyArray_BYTES(a) + from, nbytes)) {
+            PyErr_Format(PyExc_ValueError, "sequence %zd and out overlap in memory", i);
+            return NULL;
+        }
+        memcpy(dst + to, PyArray_BYTES(a) + from, (size_t)nbytes);
+    }
+    Py_RETURN_NONE;
+}
+
+/* The kinds of out fill_lists writes. */
+enum { OUT_I32, OUT_I64, OUT_F32, OUT_F64 };
+
+/* Writes the number `v` into *dst as `kind`, or, with dst NULL, only checks it. Returns 0,
+ * or the not-handled reason. */
+static inline int
+put_number(PyObject *v, int kind, char *dst, int check_all)
+{
+    if (PyLong_CheckExact(v)) {
+        int overflow;
+        const long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow) {
+            if (kind <= OUT_I64 || check_all)
+                return 2;
+            const double d = PyLong_AsDouble(v); /* numpy: int -> double -> float */
+            if (d == -1.0 && PyErr_Occurred()) {
+                PyErr_Clear();
+                return 2;
+            }
+            if (dst && kind == OUT_F32) {
+                const float f = (float)d;
+                memcpy(dst, &f, sizeof f);
+            }
+            else if (dst) {
+                memcpy(dst, &d, sizeof d);
+            }
+            return 0;
+        }
+        if (x == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 3;
+        }
+        if (!dst)
+            return kind == OUT_I32 && (x < INT32_MIN || x > INT32_MAX) ? 2 : 0;
+        switch (kind) {
+        case OUT_I32: {
+            if (x < INT32_MIN || x > INT32_MAX)
+                return 2;
+            const int32_t y = (int32_t)x;
+            memcpy(dst, &y, sizeof y);
+            break;
+        }
+        case OUT_I64: {
+            const int64_t y = (int64_t)x;
+            memcpy(dst, &y, sizeof y);
+            break;
+        }
+        case OUT_F32: {
+            const float y = (float)(double)x;
+            memcpy(dst, &y, sizeof y);
+            break;
+        }
+        default: {
+            const double y = (double)x;
+            memcpy(dst, &y, sizeof y);
+        }
+        }
+        return 0;
+    }
+    if (PyFloat_CheckExact(v)) {
+        if (kind <= OUT_I64)
+            return 1;
+        const double d = PyFloat_AS_DOUBLE(v);
+        if (dst && kind == OUT_F32) {
+            const float f = (float)d;
+            memcpy(dst, &f, sizeof f);
+        }
+        else if (dst) {
+            memcpy(dst, &d, sizeof d);
+        }
+        return 0;
+    }
+    return 3;
+}
+
+static PyObject *
+fill_lists(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *out_obj, *sequences;
+    int pre_padding, pre_truncating, check_all;
+    if (!PyArg_ParseTuple(args, "OOppp", &out_obj, &sequences, &pre_padding, &pre_truncating,
+                          &check_all))
+        return NULL;
+    if (check_out(out_obj, sequences, 2, 3) < 0)
+        return NULL;
+    PyArrayObject *out = (PyArrayObject *)out_obj;
+    int kind;
+    switch (PyArray_TYPE(out)) {
+    case NPY_INT32: kind = OUT_I32; break;
+    case NPY_INT64: kind = OUT_I64; break;
+    case NPY_FLOAT32: kind = OUT_F32; break;
+    case NPY_FLOAT64: kind = OUT_F64; break;
+    default:
+        PyErr_SetString(PyExc_TypeError, "out must be int32, int64, float32 or float64");
+        return NULL;
+    }
+    if (!PyArray_ISNOTSWAPPED(out)) {
+        PyErr_SetString(PyExc_ValueError, "out must be in the machine's byte order");
+        return NULL;
+    }
+    const int nested = PyArray_NDIM(out) == 3;
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(sequences);
+    const Py_ssize_t maxlen = (Py_ssize_t)PyArray_DIM(out, 1);
+    const Py_ssize_t out_len = (Py_ssize_t)PyArray_NBYTES(out);
+    const Py_ssize_t itemsize = (Py_ssize_t)PyArray_ITEMSIZE(out);
+    PyObject **seqs = PySequence_Fast_ITEMS(sequences);
+    char *dst = PyArray_BYTES(out);
+    Py_ssize_t row_bytes, features;
+    if (out_layout(out, &row_bytes, &features) < 0)
+        return NULL;
+    if (nested && features == 0) {
+        PyErr_SetString(PyExc_ValueError, "out has timesteps of no features");
+        return NULL;
+    }
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *seq = seqs[i];
+        if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq))
+            return not_handled(3, i);
+        const Py_ssize_t length = PySequence_Fast_GET_SIZE(seq);
+        if (length == 0)
+            continue;
+        PyObject **steps = PySequence_Fast_ITEMS(seq);
+        /* where the kept timesteps go: bytes [to, to + nbytes) of out, checked */
+        Py_ssize_t from, to, nbytes, values_len;
+        if (mul_overflows(length, row_bytes, &values_len) ||
+            plan_copy(i, length, 0, maxlen, row_bytes, pre_padding, pre_truncating, values_len,
+                      out_len, &from, &to, &nbytes) < 0) {
+            PyErr_Format(PyExc_ValueError, "sequence %zd does not fit its row of out", i);
+            return NULL;
+        }
+        const Py_ssize_t kept = row_bytes ? nbytes / row_bytes : 0;
+        const Py_ssize_t first = row_bytes ? from / row_bytes : 0; /* first kept timestep */
+        for (Py_ssize_t t = 0; t < length; t++) {
+            const int keep = t >= first && t - first < kept;
+            if (!keep && !check_all)
+                continue;
+            char *at = keep ? dst + to + (t - first) * row_bytes : NULL;
+            PyObject *step = steps[t];
+            int reason;
+            if (!nested) {
+                reason = put_number(step, kind, at, check_all);
+            }
+            else if ((PyList_CheckExact(step) || PyTuple_CheckExact(step)) &&
+                     PySequence_Fast_GET_SIZE(step) == features) {
+                PyObject **numbers = PySequence_Fast_ITEMS(step);
+                reason = 0;
+                for (Py_ssize_t f = 0; f < features && !reason; f++)
+                    reason = put_number(numbers[f], kind, at ? at + f * itemsize : NULL,
+                                        check_all);
+            }
+            else {
+                reason = 3;
+            }
+            if (reason)
+                return not_handled(reason, i);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"copy_rows", copy_rows, METH_VARARGS,
      "copy_rows(out, values, lengths, maxlen, pre_padding, pre_truncating): copy each "
      "sequence's kept timesteps into its row of out. Raises ValueError or OverflowError for "
      "arguments that do not fit together, before copying anything."},
+    {"longest", longest, METH_O,
+     "longest(sequences): the length of the longest array, list or tuple in sequences, or "
+     "None if something else is among them."},
+    {"copy_arrays", copy_arrays, METH_VARARGS,
+     "copy_arrays(out, sequences, pre_padding, pre_truncating): copy each array of sequences "
+     "into its row of out; None, or (3, i) for the first sequence it does not handle."},
+    {"fill_lists", fill_lists, METH_VARARGS,
+     "fill_lists(out, sequences, pre_padding, pre_truncating, check_all): write the numbers "
+     "of lists of Python numbers into the rows of out; None, or (reason, i)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -230,4 +577,9 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_padcore", NULL, -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__padcore(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC
+PyInit__padcore(void)
+{
+    import_array();
+    return PyModule_Create(&module);
+}

@@ -477,6 +477,12 @@ def window(
     channels_first: ChannelsFirst = False,
     per_sample: PerSample = False,
     shards: Shards = False,
+    kind: KindOption = None,
+    id_column: IdColumn = None,
+    time_column: TimeColumn = None,
+    label_column: LabelColumn = None,
+    feature_columns: FeatureColumns = None,
+    sequence_column: SequenceColumn = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -497,6 +503,7 @@ def window(
         length, stride, sampling_rate, target.value, horizon, target_columns, pad_short
     )
     how = reading(files, channels_first, per_sample, shards)
+    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = window_file(
             how.pop("source"),
@@ -505,6 +512,8 @@ def window(
             labels=labels,
             force=force,
             allow_pickle=allow_pickle,
+            kind=kind.value if kind else None,
+            table=table,
             step=step,
             **how,
         )

@@ -29,6 +29,7 @@ needs several bytes of memory per input byte; it came out ~5x slower than ``json
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,8 @@ import numpy as np
 from .ragged import Ragged
 
 try:
+    if os.environ.get("LSTMPREP_NO_C") == "1":  # test the paths without C
+        raise ImportError("LSTMPREP_NO_C=1")
     from . import _fastjson  # type: ignore[attr-defined, unused-ignore]
 except ImportError:  # built without a C compiler: every document takes the exact path
     _fastjson = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import operator
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -20,7 +21,9 @@ from lstmprep.errors import UsageError
 from lstmprep.options import PAD_VALUE
 from lstmprep.ragged import Ragged, check_lengths
 
-try:  # the C row copy; without it the numpy masked copy below does the same work
+try:  # the C row copies; without them the numpy paths below do the same work
+    if os.environ.get("LSTMPREP_NO_C") == "1":  # test the paths without C
+        raise ImportError("LSTMPREP_NO_C=1")
     from lstmprep import _padcore
 except ImportError:  # pragma: no cover - built with the package where a compiler exists
     _padcore = None
@@ -171,8 +174,11 @@ def pad_into(
 def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating="pre", value=0.0):
     """Pads sequences to the same length: a drop-in for `keras.utils.pad_sequences`.
 
-    Same arguments, results and error messages as Keras, faster: numeric sequences are
-    stacked with one `np.concatenate` and padded by `pad_ragged`.
+    Same arguments, results and error messages as Keras, faster: a list of arrays is
+    copied row by row (one `memcpy` per sequence), a list of lists of Python numbers is
+    read number by number straight into the result (both in C, `lstmprep._padcore`);
+    other numeric sequences are stacked with one `np.concatenate` and padded by
+    `pad_ragged`.
 
     >>> sequence = [[1], [2, 3], [4, 5, 6]]
     >>> pad_sequences(sequence)
@@ -243,6 +249,9 @@ def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating=
     else:
         if not isinstance(sequences, (list, tuple, np.ndarray)):
             sequences = list(sequences)
+        padded = _pad_in_c(sequences, maxlen, dtype, pre_padding, pre_truncating, value)
+        if padded is not None:
+            return padded
         lengths = _lengths(sequences)
         values = _stack(sequences, lengths)
     if maxlen is None:
@@ -276,6 +285,77 @@ def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating=
         dtype=out_dtype,
     )
     return x.reshape((len(lengths), maxlen) + sample_shape)
+
+
+#: The dtypes `_padcore.fill_lists` writes Python numbers into.
+_LIST_DTYPES = {np.dtype(t) for t in (np.int32, np.int64, np.float32, np.float64)}
+
+
+def _pad_in_c(sequences, maxlen, dtype, pre_padding, pre_truncating, value):
+    """`pad_sequences` of a list of arrays or of lists of numbers in C, or None.
+
+    None (the caller then takes the general path) without the C module, for other inputs,
+    and for whatever the C functions leave to it: arrays of another dtype or shape, numbers
+    of another type, or (with an explicit dtype) a number the dtype would change.
+    """
+    if _padcore is None or not isinstance(sequences, (list, tuple)) or isinstance(value, str):
+        return None
+    longest = _padcore.longest(sequences)
+    maxlen = longest if maxlen is None else maxlen
+    if not longest or maxlen == 0:  # maxlen 0 still checks every sequence: the general path
+        return None
+    first = next(s for s in sequences if len(s))  # one there is: longest > 0
+    if isinstance(first, np.ndarray):
+        if first.ndim == 0 or first.dtype.kind not in "biufc":
+            return None
+        out_dtype = _infer_dtype([first[:0]], value) if dtype is None else _check_dtype(dtype)
+        if out_dtype != first.dtype:  # a cast: the general path
+            return None
+        out = _new_output((len(sequences), maxlen, *first.shape[1:]), value, out_dtype)
+        if out is None or _padcore.copy_arrays(out, sequences, pre_padding, pre_truncating):
+            return None
+        return out
+    if type(first) not in (list, tuple):
+        return None
+    try:  # the sample shape as Keras finds it, from the whole first sequence
+        sample_shape = np.asarray(first).shape[1:]
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path raises Keras's error
+    if len(sample_shape) > 1 or 0 in sample_shape:
+        return None
+    # dtype=None: start from what `value` allows (int32, int64 or float32), move to int64
+    # when an int does not fit int32, to float32 on meeting a float (see `_infer_dtype`).
+    infer = dtype is None
+    out_dtype = _infer_dtype([np.zeros(0, np.int64)], value) if infer else _check_dtype(dtype)
+    while out_dtype in _LIST_DTYPES:
+        out = _new_output((len(sequences), maxlen, *sample_shape), value, out_dtype)
+        if out is None:
+            return None
+        result = _padcore.fill_lists(out, sequences, pre_padding, pre_truncating, infer)
+        if result is None:
+            return out
+        del out  # before the next try allocates its own
+        reason = result[0]
+        if infer and reason == 1 and out_dtype.kind == "i":
+            out_dtype = np.dtype(np.float32)
+        elif infer and reason == 2 and out_dtype == np.int32:
+            out_dtype = np.dtype(np.int64)
+        else:
+            return None
+    return None
+
+
+def _new_output(shape: tuple[int, ...], value, dtype: np.dtype) -> np.ndarray | None:
+    """`np.full(shape, value, dtype)`, zeros left to calloc; None if `value` does not fit."""
+    try:
+        fill = np.full(shape[2:], value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path raises Keras's error
+    if not fill.reshape(-1).view(np.uint8).any():
+        return np.zeros(shape, dtype)
+    out = np.empty(shape, dtype)
+    out[...] = fill
+    return out
 
 
 def timestep_mask(lengths: np.ndarray, maxlen: int, padding: str = "post") -> np.ndarray:
@@ -409,7 +489,7 @@ def _fill_row(value, dtype: np.dtype, features: int) -> np.ndarray:
     row = np.empty(features, dtype)
     try:
         np.copyto(row, value, casting="unsafe")
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise UsageError(
             f"value {value!r} cannot pad {features} features of dtype {dtype}",
             hint="pass a number, or one number per feature",

@@ -34,7 +34,7 @@ from .options import PAD_VALUE
 from .output import check_destination, watch_inputs
 from .padded_file import SUFFIXES, PadMeta, source_meta, write_padded
 from .ragged import Ragged
-from .readers import Source, files_of, read
+from .readers import Source, TableOptions, files_of, read
 from .report import MAX_PLACES, Problem, ProblemLog
 from .target import classes_of, task_of
 
@@ -392,6 +392,8 @@ def window_file(
     allow_pickle: bool = False,
     channels_first: bool = False,
     layout: str | None = None,
+    kind: str | None = None,
+    table: TableOptions | None = None,
     step: Any = lambda name: None,
 ) -> WindowSummary:
     """Cut the series in ``source`` into windows and write them to ``output`` (.npz or .npy).
@@ -426,6 +428,8 @@ def window_file(
         allow_pickle=allow_pickle,
         channels_first=channels_first,
         layout=layout,
+        kind=kind,
+        table=table,
     )
     target_columns(options, dataset.ragged.n_features)
     if options.target == "label" and dataset.labels is None:

@@ -263,3 +263,24 @@ print("refused", len(cases))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("refused ")
+
+
+def test_fuzz_findings_in_the_readers_are_refused_cleanly():
+    """Crashers the fuzzer found (fuzz/corpus): each an lstmprep error, never another."""
+    import lstmprep
+    from lstmprep.errors import UsageError
+
+    corpus = Path(__file__).parent.parent / "fuzz" / "corpus"
+    zipped = corpus / "read" / "zip-member-name-not-utf8"
+    if zipped.exists():
+        import shutil
+        import tempfile
+
+        target = Path(tempfile.mkdtemp()) / "odd_names.npz"
+        shutil.copy(zipped, target)
+        with pytest.raises(lstmprep.LstmprepError):
+            lstmprep.read(target)
+    with pytest.raises(UsageError, match="cannot pad"):
+        lstmprep.pad_ragged(
+            lstmprep.Ragged(np.ones((2, 1)), np.array([2])), value=200, dtype="int8"
+        )

@@ -2,9 +2,10 @@
 
 ``_padcore.copy_rows`` is called directly, with arguments no Python caller should pass:
 lengths whose int64 sum wraps around to ``len(values)``, negative lengths, ``n * maxlen``
-past 2**64, a huge ``maxlen``, rows of zero bytes, buffers of the wrong size. Each call
-runs in its own subprocess, so a crash (SIGSEGV, SIGFPE) fails its test instead of killing
-pytest; the subprocess prints the exception's type, which must be the expected one.
+past 2**64, a huge ``maxlen``, rows of zero bytes, buffers of the wrong size. The calls run
+in a subprocess, so a crash (SIGSEGV, SIGFPE) fails the tests of the case that crashed and
+those after it instead of killing pytest; the subprocess prints each exception's type,
+which must be the expected one.
 
 The scanner allocates in proportion to what it has parsed, not to the size of the input:
 checked with tracemalloc, which sees the bytearrays it grows.
@@ -136,39 +137,198 @@ HOSTILE: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: name -> (a call of copy_arrays or fill_lists as Python source, the exception or "None")
+HOSTILE_LISTS: dict[str, tuple[str, str]] = {
+    "copy_arrays: out not an array": (
+        "_padcore.copy_arrays(bytearray(8), [np.zeros(2)], 0, 0)",
+        "TypeError",
+    ),
+    "copy_arrays: read-only out": (
+        "_padcore.copy_arrays(readonly, [np.zeros((1, 1))], 0, 0)",
+        "ValueError",
+    ),
+    "copy_arrays: out not contiguous": (
+        "_padcore.copy_arrays(np.zeros((2, 4, 1))[:, ::2], [np.zeros((1, 1))] * 2, 0, 0)",
+        "ValueError",
+    ),
+    "copy_arrays: out of one dimension": (
+        "_padcore.copy_arrays(np.zeros(3), [np.zeros(1)] * 3, 0, 0)",
+        "ValueError",
+    ),
+    "copy_arrays: more sequences than rows": (
+        "_padcore.copy_arrays(np.zeros((1, 2, 1)), [np.zeros((1, 1))] * 2, 0, 0)",
+        "ValueError",
+    ),
+    "copy_arrays: sequences a generator": (
+        "_padcore.copy_arrays(np.zeros((1, 2, 1)), (a for a in [np.zeros((1, 1))]), 0, 0)",
+        "TypeError",
+    ),
+    "copy_arrays: a sequence that is out itself": (
+        "_padcore.copy_arrays(shared_out, [shared_out[0]], 1, 1)",
+        "ValueError",
+    ),
+    "copy_arrays: a sequence longer than maxlen, truncated": (
+        "_padcore.copy_arrays(np.zeros((1, 2, 3)), [np.ones((5, 3))], 1, 0)",
+        "None",
+    ),
+    "copy_arrays: zero-byte rows": (
+        "_padcore.copy_arrays(np.zeros((2, 3, 0)), [np.zeros((9, 0)), np.zeros((1, 0))], 0, 1)",
+        "None",
+    ),
+    "copy_arrays: an array of another dtype": (
+        "_padcore.copy_arrays(np.zeros((1, 2, 1)), [np.zeros((1, 1), np.float32)], 0, 0)",
+        "(3, 0)",
+    ),
+    "copy_arrays: a byte-swapped array": (
+        "_padcore.copy_arrays(np.zeros((1, 2, 1)), [np.zeros((1, 1), '>f8')], 0, 0)",
+        "(3, 0)",
+    ),
+    "copy_arrays: an array of another sample shape": (
+        "_padcore.copy_arrays(np.zeros((1, 2, 2)), [np.zeros((1, 3))], 0, 0)",
+        "(3, 0)",
+    ),
+    "copy_arrays: a list among the arrays": (
+        "_padcore.copy_arrays(np.zeros((2, 2, 1)), [np.zeros((1, 1)), [[1.0]]], 0, 0)",
+        "(3, 1)",
+    ),
+    "longest: sequences a generator": ("_padcore.longest(iter([[1]]))", "TypeError"),
+    "longest: a 0-d array among the sequences": (
+        "_padcore.longest([np.zeros(3), np.float64(1.0), np.zeros(())])",
+        "None",
+    ),
+    "longest: arrays, lists, tuples, empty ones": (
+        "_padcore.longest([np.zeros((4, 2)), [1, 2], (), np.zeros(0), (1,) * 9])",
+        "9",
+    ),
+    "fill_lists: out of an unsupported dtype": (
+        "_padcore.fill_lists(np.zeros((1, 2), np.int8), [[1]], 0, 0, 0)",
+        "TypeError",
+    ),
+    "fill_lists: byte-swapped out": (
+        "_padcore.fill_lists(np.zeros((1, 2), '>i4'), [[1]], 0, 0, 0)",
+        "ValueError",
+    ),
+    "fill_lists: unaligned out": (
+        "_padcore.fill_lists(unaligned, [[1.0, 2.0]], 0, 0, 0)",
+        "ValueError",
+    ),
+    "fill_lists: out of four dimensions": (
+        "_padcore.fill_lists(np.zeros((1, 2, 1, 1)), [[[1.0]]], 0, 0, 0)",
+        "ValueError",
+    ),
+    "fill_lists: timesteps of no features": (
+        "_padcore.fill_lists(np.zeros((1, 2, 0)), [[[]]], 0, 0, 0)",
+        "ValueError",
+    ),
+    "fill_lists: fewer sequences than rows": (
+        "_padcore.fill_lists(np.zeros((3, 2)), [[1]], 0, 0, 0)",
+        "ValueError",
+    ),
+    "fill_lists: huge ints and floats into int32": (
+        f"_padcore.fill_lists(np.zeros((2, 2), np.int32), [[{2**200}], [1.5]], 0, 0, 0)",
+        "(2, 0)",
+    ),
+    "fill_lists: an int past float64 into float32": (
+        f"_padcore.fill_lists(np.zeros((1, 2), np.float32), [[{10**400}]], 0, 0, 0)",
+        "(2, 0)",
+    ),
+    "fill_lists: a timestep with too many features": (
+        "_padcore.fill_lists(np.zeros((1, 2, 2)), [[[1.0, 2.0, 3.0]]], 0, 0, 0)",
+        "(3, 0)",
+    ),
+    "fill_lists: bool, None, numpy scalar": (
+        "[_padcore.fill_lists(np.zeros((1, 1)), [[v]], 0, 0, 0) for v in (True, None, I64(1))]",
+        "[(3, 0), (3, 0), (3, 0)]",
+    ),
+    "fill_lists: long sequences, maxlen 1, both sides": (
+        "_padcore.fill_lists(np.zeros((2, 1)), [list(range(10**5)), (1.5,) * 9], 1, 1, 1)",
+        "None",
+    ),
+}
+
 PRELUDE = """
 import numpy as np
 from numpy import int64 as I64
 from lstmprep import _padcore
 shared = bytearray(16)
+readonly = np.zeros((1, 2, 1))
+readonly.flags.writeable = False
+shared_out = np.zeros((1, 4, 2))
+unaligned = np.frombuffer(bytearray(17), np.uint8)[1:].view(np.float64).reshape(1, 2)
 """
 
 
-def run_copy_rows(arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """copy_rows(<arguments>) in a fresh python; prints the exception type, or None."""
-    code = PRELUDE + textwrap.dedent(f"""
-        try:
-            result = _padcore.copy_rows({arguments})
-        except Exception as e:
-            print(type(e).__name__, e, sep=": ")
-        else:
-            print(result)
-        """)
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+def run_hostile(
+    env: dict[str, str] | None = None, cwd: str | None = None
+) -> tuple[dict[str, str], subprocess.CompletedProcess]:
+    """Every HOSTILE call of copy_rows in one fresh python: {case: exception type or "None"}.
+
+    Each result is printed (and flushed) as it comes: if the process crashes, the cases
+    after the last result have none, and the process's status and stderr say why.
+    """
+    lines = [PRELUDE, "import sys"]
+    for case, (arguments, _) in HOSTILE.items():
+        lines.append(
+            textwrap.dedent(f"""
+            try:
+                outcome = str(_padcore.copy_rows({arguments}))
+            except Exception as e:
+                outcome = type(e).__name__
+            print({case!r}, outcome, sep=" -> ", flush=True)
+            """)
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=cwd,
     )
+    outcomes = dict(line.split(" -> ", 1) for line in done.stdout.splitlines() if " -> " in line)
+    return outcomes, done
 
 
-def check_outcome(done: subprocess.CompletedProcess, expected: str) -> None:
-    assert done.returncode == 0, f"crashed with status {done.returncode}:\n{done.stderr[-3000:]}"
-    assert done.stdout.split(":")[0].strip() == expected, done.stdout
+def check_hostile(case: str, outcomes: dict[str, str], done: subprocess.CompletedProcess) -> None:
+    assert case in outcomes, (
+        f"the subprocess crashed (status {done.returncode}) at or before {case!r}:\n"
+        f"{done.stderr[-3000:]}"
+    )
+    assert outcomes[case] == HOSTILE[case][1], f"{case}: {outcomes[case]}"
+
+
+@pytest.fixture(scope="module")
+def hostile_outcomes():
+    return run_hostile()
 
 
 @needs_padcore
 @pytest.mark.parametrize("case", HOSTILE)
-def test_copy_rows_refuses_hostile_arguments(case):
-    arguments, expected = HOSTILE[case]
-    check_outcome(run_copy_rows(arguments), expected)
+def test_copy_rows_refuses_hostile_arguments(case, hostile_outcomes):
+    check_hostile(case, *hostile_outcomes)
+
+
+@needs_padcore
+def test_hostile_calls_end_cleanly(hostile_outcomes):
+    _, done = hostile_outcomes
+    assert done.returncode == 0, f"status {done.returncode}:\n{done.stderr[-3000:]}"
+
+
+@needs_padcore
+def test_hostile_list_calls_in_one_process():
+    """copy_arrays and fill_lists: every hostile call raises or declines as it must."""
+    lines = [PRELUDE]
+    for case, (call, _) in HOSTILE_LISTS.items():
+        lines.append(
+            f"try:\n    print({case!r}, {call}, sep=' -> ')\n"
+            f"except Exception as e:\n    print({case!r}, type(e).__name__, sep=' -> ')"
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, f"crashed with status {done.returncode}:\n{done.stderr[-3000:]}"
+    expected = [f"{case} -> {outcome}" for case, (_, outcome) in HOSTILE_LISTS.items()]
+    assert done.stdout.splitlines() == expected
 
 
 @needs_padcore

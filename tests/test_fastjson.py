@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import mmap
+import os
 import shutil
 import threading
 import tracemalloc
@@ -364,6 +365,7 @@ def test_without_the_c_scanner_everything_takes_the_exact_path(monkeypatch):
 
 
 @pytest.mark.skipif(fastjson.AVAILABLE, reason="built")
+@pytest.mark.skipif(os.environ.get("LSTMPREP_NO_C") == "1", reason="LSTMPREP_NO_C=1")
 def test_c_scanner_is_built():
     """Where a C compiler is present, the install must have built the scanner."""
     if shutil.which("cc") is None and shutil.which("gcc") is None:

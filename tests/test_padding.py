@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
 
+from lstmprep import padding
 from lstmprep.errors import UsageError
 from lstmprep.padding import Padded, check_cast, pad_into, pad_ragged, pad_sequences
 from lstmprep.ragged import Ragged
@@ -434,6 +436,150 @@ def test_random_cases_same_as_keras(seed):
     if "dtype" not in kwargs:
         kwargs["dtype"] = keras_dtype_for(sequences, kwargs["value"])
     assert_same(ours, keras_pad(sequences, **kwargs))
+
+
+# --- the C paths of pad_sequences: lists of arrays, lists of Python numbers -----------------
+
+needs_padcore = pytest.mark.skipif(padding._padcore is None, reason="_padcore is not built")
+
+
+def outcome(call):
+    """(result, None) or (None, "ExceptionType: message")."""
+    try:
+        return call(), None
+    except Exception as e:
+        return None, f"{type(e).__name__}: {e}"
+
+
+def awkward_case(rng):
+    """Inputs that test where the C paths stop: odd numbers, types, shapes and dtypes."""
+    n = int(rng.integers(0, 6))
+    numbers = [0, 1, -7, 2**31 - 1, 2**31, -(2**31) - 1, 2**63 - 1, 2**64, 2**24 + 1]
+    numbers += [0.5, -0.0, 1e300, float("nan"), float("inf"), True, None, "x", np.int64(3)]
+    weights = np.array([20, 20, 20, 2, 2, 2, 2, 1, 2, 10, 2, 2, 2, 2, 1, 1, 1, 1], float)
+    pool = [numbers[i] for i in rng.choice(len(numbers), 40, p=weights / weights.sum())]
+    features = [0, 0, 2, 3][rng.integers(4)]
+    plain_ints = rng.random() < 0.4
+    sequences: list = []
+    for _ in range(n):
+        length = int(rng.integers(0, 6))
+        kind = rng.integers(10)
+        if kind == 0:  # an array
+            dtype = ["float32", "int32", "float64", "int64", "int8"][rng.integers(5)]
+            shape = (length,) if features == 0 else (length, features)
+            a = rng.integers(-9, 9, shape).astype(dtype)
+            sequences.append(a if rng.random() < 0.8 else a[::-1])
+            continue
+
+        def number():
+            return int(rng.integers(-99, 99)) if plain_ints else pool[rng.integers(len(pool))]
+
+        if features == 0:
+            seq = [number() for _ in range(length)]
+        else:
+            width = features if rng.random() < 0.9 else features + 1
+            seq = [[number() for _ in range(width)] for _ in range(length)]
+        sequences.append(tuple(seq) if kind == 1 else seq)
+    if rng.random() < 0.2:
+        sequences = tuple(sequences)
+    kwargs = {
+        "padding": ["pre", "post"][rng.integers(2)],
+        "truncating": ["pre", "post"][rng.integers(2)],
+        "value": [0.0, -1, 2**40, 0.5, float("nan")][rng.integers(5)],
+        "maxlen": [None, 0, 2, 4][rng.integers(4)],
+        "dtype": [None, None, "int32", "int64", "float32", "float64", "int8"][rng.integers(7)],
+    }
+    return sequences, kwargs
+
+
+@needs_padcore
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("seed", range(200))
+def test_c_paths_give_what_the_general_path_gives(seed, monkeypatch):
+    """With or without _padcore: the same array, dtype included, or the same error."""
+    sequences, kwargs = awkward_case(np.random.default_rng(seed))
+    fast, fast_error = outcome(lambda: pad_sequences(sequences, **kwargs))
+    monkeypatch.setattr(padding, "_padcore", None)
+    slow, slow_error = outcome(lambda: pad_sequences(sequences, **kwargs))
+    assert fast_error == slow_error
+    if slow is not None:
+        assert (fast.dtype, fast.shape) == (slow.dtype, slow.shape)
+        if slow.dtype == object:
+            assert repr(fast.tolist()) == repr(slow.tolist())
+        else:
+            assert fast.tobytes() == slow.tobytes()  # NaN and -0.0 bit for bit
+
+
+@needs_padcore
+@pytest.mark.parametrize(
+    "sequences,kwargs",
+    [
+        ([[1, 2, 3], [4]], {}),
+        (([5, 6], (7,)), {"maxlen": 1}),
+        ([[1, 2**40]], {}),  # int64
+        ([[[0.5, 1.0], [2.0, 3.0]], [[4.0, 5.0]]], {"padding": "post"}),
+        ([[1, 2], [3.5]], {"maxlen": 1, "truncating": "post"}),  # a dropped float: float32
+        ([[1, 2], [3]], {"dtype": "float64", "value": -1}),
+        ([np.zeros((3, 4), np.float32), np.ones((1, 4), np.float32)], {}),
+        ([np.arange(3, dtype=np.int32), np.arange(0)], {"value": 7}),
+        ([np.zeros(3)], {"dtype": "float64"}),
+    ],
+)
+def test_common_inputs_take_a_c_path(sequences, kwargs):
+    args = {"maxlen": None, "dtype": None, "padding": "pre", "truncating": "pre", "value": 0.0}
+    args.update(kwargs)
+    sides = (args["padding"] == "pre", args["truncating"] == "pre")
+    x = padding._pad_in_c(sequences, args["maxlen"], args["dtype"], *sides, args["value"])
+    assert x is not None
+    assert_same(x, pad_sequences(sequences, **kwargs))
+
+
+@pytest.mark.skipif(padding._padcore is not None, reason="built")
+@pytest.mark.skipif(os.environ.get("LSTMPREP_NO_C") == "1", reason="LSTMPREP_NO_C=1")
+def test_padcore_is_built():
+    """Where a C compiler is present, the install must have built lstmprep._padcore."""
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: numpy does all the work")
+    pytest.fail("lstmprep._padcore did not build: reinstall with pip -v and read why")
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("dtype", ["int32", "int64", "float32", "float64"])
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_number_lists_same_as_keras(dtype, truncating):
+    """Numbers at the edges of each dtype, read straight into the output as numpy reads them."""
+    ints = [0, -1, 2**24 + 1, 2**31 - 1, -(2**31), 2**53 + 1, 2**62 + 2**9 + 1]
+    floats = [0.1, -0.0, 1e-45, 3.4028235e38, 1e300, float("inf"), 16777217.0]
+    cases = [ints[:4], ints[4:5], [7]] if dtype == "int32" else [ints, [ints[-1]], []]
+    if dtype == "int64":
+        cases.append([-(2**63), 2**63 - 1])
+    if dtype[0] == "f":
+        cases += [floats, [floats[1], 3], [[float("nan")]][0]]
+    sequences = cases * 3
+    ours = pad_sequences(sequences, maxlen=5, dtype=dtype, truncating=truncating, value=-2)
+    with np.errstate(over="ignore"):
+        theirs = keras_pad(sequences, maxlen=5, dtype=dtype, truncating=truncating, value=-2)
+    assert_same(ours, theirs)
+    nested = [[[x, x] for x in case] for case in cases]
+    ours = pad_sequences(nested, dtype=dtype, truncating=truncating, padding="post")
+    with np.errstate(over="ignore"):
+        theirs = keras_pad(nested, dtype=dtype, truncating=truncating, padding="post")
+    assert_same(ours, theirs)
+
+
+def test_arrays_copied_row_by_row_same_as_keras():
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=(int(k), 2, 3)).astype(np.float32) for k in rng.integers(0, 9, 50)]
+    for padding_side, truncating in SIDES:
+        kwargs = {"maxlen": 5, "padding": padding_side, "truncating": truncating, "value": -1.5}
+        assert_same(pad_sequences(arrays, **kwargs), keras_pad(arrays, dtype="float32", **kwargs))
+
+
+def test_an_array_that_is_a_view_of_another_is_copied_exactly():
+    base = np.arange(24, dtype=np.float32).reshape(6, 4)
+    sequences = [base[1:3], base[2:6], base[:0]]
+    assert_same(pad_sequences(sequences), keras_pad(sequences, dtype="float32"))
 
 
 # --- where pad_sequences differs from Keras ------------------------------------------------

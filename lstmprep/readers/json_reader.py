@@ -21,7 +21,7 @@ from ..errors import UnreadableInput
 from ..fastjson import NumericScan, scan_numeric
 from ..ragged import Ragged
 from .files import read_bytes
-from .json_text import json_lines, load_json
+from .json_text import gc_paused, json_lines, load_json
 from .labels import labels_array
 from .nested import from_python
 
@@ -49,8 +49,9 @@ def read_json(path: Path, allow_pickle: bool = False, channels_first: bool = Fal
             path=str(path),
             hint='write [[t1, t2, …], …] or {"sequences": [...], "labels": [...]}',
         )
-    labels = None if labels is None else labels_array(labels)
-    return from_python(path, "json", value, labels, channels_first=channels_first)
+    label_array = None if labels is None else labels_array(labels)
+    plain = labels is None and _plain(data)
+    return from_python(path, "json", value, label_array, channels_first=channels_first, plain=plain)
 
 
 def read_jsonl(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
@@ -60,30 +61,44 @@ def read_jsonl(path: Path, allow_pickle: bool = False, channels_first: bool = Fa
     if fast is not None:
         return _from_scan(path, "jsonl", fast, channels_first)
     lines, sequences, labels = [], [], []
-    for lineno, value in json_lines(path, data):
-        if isinstance(value, dict):
-            if "sequence" not in value:
-                raise UnreadableInput(
-                    f'line {lineno}: an object with no "sequence" key',
-                    path=str(path),
-                    line=lineno,
-                    hint='write {"sequence": [...], "label": …} or a bare list on each line',
-                )
-            labels.append(value.get("label"))
-            value = value["sequence"]
-        else:
-            labels.append(None)
-        lines.append(lineno)
-        sequences.append(value)
+    with gc_paused():  # millions of lists: no collection while they are built
+        for lineno, value in json_lines(path, data):
+            if isinstance(value, dict):
+                if "sequence" not in value:
+                    raise UnreadableInput(
+                        f'line {lineno}: an object with no "sequence" key',
+                        path=str(path),
+                        line=lineno,
+                        hint='write {"sequence": [...], "label": …} or a bare list on each line',
+                    )
+                labels.append(value.get("label"))
+                value = value["sequence"]
+            else:
+                labels.append(None)
+            lines.append(lineno)
+            sequences.append(value)
     have = [label is not None for label in labels]
     label_array = labels_array(labels) if any(have) else None
+    where = lambda i: f"line {lines[i]}"  # noqa: E731
     dataset = from_python(
-        path, "jsonl", sequences, label_array, lambda i: f"line {lines[i]}", channels_first
+        path, "jsonl", sequences, label_array, where, channels_first, plain=_plain(data)
     )
     return replace(dataset, lines=np.array(lines, dtype=np.int64))
 
 
 _OBJECT_START = re.compile(rb'\s*\{\s*"sequences"\s*:\s*')
+
+
+_PLAIN_BYTES = b"[],0123456789.eE+- \t\r\n"
+
+
+def _plain(data: bytes) -> bool:
+    """Whether the text holds only brackets, commas, numbers and whitespace.
+
+    Parsed as JSON, such text holds nothing but lists, ints and floats (no text, null,
+    true/false, NaN or objects), which `from_python(plain=True)` relies on.
+    """
+    return not data.translate(None, _PLAIN_BYTES)
 
 
 def _scan(data: bytes, jsonl: bool = False) -> NumericScan | None:

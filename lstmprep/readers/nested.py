@@ -39,6 +39,7 @@ def from_nested(
     log: ProblemLog,
     where: Callable[[int], str] = lambda i: f"sequence {i}",
     channels_first: bool = False,
+    plain: bool = False,
 ) -> Converted:
     """Convert a list of sequences; each a list of timesteps, each a list of numbers or a number.
 
@@ -46,6 +47,9 @@ def from_nested(
     ``channels_first``: each sequence is a list of features, each a list of timesteps.
     Without it, sequences that all have one length while their widths vary are the signature
     of that layout: one ``channels-first`` error says so instead of a mismatch per sequence.
+
+    ``plain``: the caller knows that every value inside is a list, an int or a float (JSON
+    text made of brackets, commas and numbers only), which spares checking each number's type.
 
     >>> log = ProblemLog()
     >>> c = from_nested([[[1, 2], [3, 4]], [[5, "x"]], [[6, 7, 8]]], log)
@@ -58,7 +62,7 @@ def from_nested(
     widths: Counter[int] = Counter()
     broken = []
     for i, seq in enumerate(sequences):
-        item = _convert(seq, i, log, where)
+        item = _convert(seq, i, log, where, plain)
         if item is None:
             broken.append(i)
             item = []
@@ -161,10 +165,11 @@ def from_python(
     labels: np.ndarray | None,
     where: Callable[[int], str] = lambda i: f"sequence {i}",
     channels_first: bool = False,
+    plain: bool = False,
 ) -> Dataset:
     """A reader's dataset from Python lists: every problem located with ``where(i)``."""
     log = ProblemLog()
-    converted = from_nested(sequences, log, where, channels_first)
+    converted = from_nested(sequences, log, where, channels_first, plain)
     return Dataset(
         str(path),
         fmt,
@@ -176,7 +181,7 @@ def from_python(
 
 
 def _convert(
-    seq: Any, i: int, log: ProblemLog, where: Callable[[int], str]
+    seq: Any, i: int, log: ProblemLog, where: Callable[[int], str], plain: bool = False
 ) -> np.ndarray | list[tuple[float, ...] | None] | None:
     """One sequence as a float array (fast path) or as rows, ``None`` for a bad row."""
     if isinstance(seq, np.ndarray) and seq.dtype.kind in "iufb" and seq.ndim in (1, 2):
@@ -196,7 +201,9 @@ def _convert(
         else:
             log.add("non-numeric", f"{where(i)} is {_show(seq)}, not a list of timesteps", i)
         return None
-    fast = _fast(seq)
+    fast = _plain(seq) if plain else None
+    if fast is None:
+        fast = _fast(seq)
     if fast is not None:
         return fast
     return [_row(step, i, t, log, where) for t, step in enumerate(seq)]
@@ -217,6 +224,27 @@ def _fast(seq: list) -> np.ndarray | None:
     if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[1] == 0):
         return None
     return _as_2d(array)
+
+
+def _plain(seq: list) -> np.ndarray | None:
+    """`_fast` for a sequence known to hold only lists, ints and floats: no type checks.
+
+    One ``np.fromiter`` pass (``float()`` of each number, as the exact path) when the
+    timesteps are all numbers or all lists of one length; ``None`` for anything else
+    (deeper lists, different lengths, an int too large for a float).
+    """
+    steps = set(map(type, seq))
+    try:
+        if steps <= _NUMBER_TYPES:
+            return np.fromiter(seq, np.float64, count=len(seq)).reshape(-1, 1)
+        if steps == {list}:
+            widths = set(map(len, seq))
+            if len(widths) == 1 and (width := widths.pop()) > 0:
+                flat = np.fromiter(chain.from_iterable(seq), np.float64, count=len(seq) * width)
+                return flat.reshape(-1, width)
+    except (TypeError, ValueError, OverflowError):  # a list where a number was expected
+        pass
+    return None
 
 
 def _row(

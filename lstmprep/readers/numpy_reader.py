@@ -65,7 +65,7 @@ def read_npz(path: Path, allow_pickle: bool = False, channels_first: bool = Fals
     """
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError, NotImplementedError) as e:
         raise UnreadableInput(
             f"not a valid .npz (zip) archive: {e}", path=str(path), hint="write it with np.savez"
         ) from None
