@@ -103,8 +103,12 @@ def _header(lines: list[str], path: str) -> tuple[_Header, int]:
             raise UnreadableInput(
                 f"line {lineno}, column 1: data before the @data line",
                 path=path,
+                line=lineno,
+                column=1,
                 hint="a .ts file starts with its @ header lines, then @data, then one case a line",
             )
+        if not text[1:].strip():
+            raise _broken(lineno, "an @ with no tag after it", path)
         tag, *words = text[1:].split()
         tag = tag.lower()
         if tag == "data":
