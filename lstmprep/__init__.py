@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "diagnose": ".inspection",
     "inspect": ".inspection",
+    "inspect_each": ".inspection",
     "DataError": ".errors",
     "LstmprepError": ".errors",
     "UnreadableInput": ".errors",
@@ -66,7 +67,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from .dataset import Dataset  # noqa: F401
     from .errors import DataError, LstmprepError, TooLarge, UnreadableInput, UsageError  # noqa: F401
-    from .inspection import diagnose, inspect  # noqa: F401
+    from .inspection import diagnose, inspect, inspect_each  # noqa: F401
     from .options import PadOptions  # noqa: F401
     from .padded_file import PadMeta  # noqa: F401
     from .padding import (  # noqa: F401

@@ -116,7 +116,7 @@ def check_cast(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
     log.fresh_rows(np.arange(len(values)) == row)
     log.add(
         "lossy-cast",
-        f"{_at(dataset, place)}, feature {column} is {values[row, column]!r}, which "
+        f"{_at(dataset, place)}, feature {column} is {float(values[row, column])!r}, which "
         f"{problem.removeprefix('is ')}: {fix}scale the values, or pass --allow-lossy to "
         f"cast anyway",
         *place,

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -121,6 +122,17 @@ AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+
+
+class Format(str, Enum):
+    """What ``inspect`` prints: tables, JSON, GitHub workflow commands or JUnit XML."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
 KindOption = Annotated[
     Kind | None,
     typer.Option(
@@ -267,34 +279,92 @@ def inspect(
     feature_columns: FeatureColumns = None,
     sequence_column: SequenceColumn = None,
     memory_limit: MemoryLimit = None,
+    each: Annotated[
+        bool,
+        typer.Option(
+            "--each",
+            help="Check each file as a dataset of its own (pre-commit, a folder of unrelated "
+            "files): a report per file, then a total; the exit code is the worst.",
+        ),
+    ] = False,
+    output_format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            help="text (tables), json (as --json; with --each a list), github (workflow "
+            "commands: annotations on the file and line), junit (JUnit XML).",
+        ),
+    ] = Format.text,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
     \b
     Example: lstmprep inspect sample_data/tokens.npz --labels sample_data/tokens_labels.npy
 
-    Exit 0 when the data can become an LSTM input (warnings allowed unless --strict),
-    1 when it has errors, 2 when the file cannot be read.
-    """
-    from . import render
-    from .inspection import inspect as inspect_file
+    Several files, a folder or a glob are one dataset (shards), as pad and train read them;
+    --each checks each file alone, and a file that cannot be read is a report of its own.
 
-    how = reading(files, channels_first, per_sample, shards)
+    Exit 0 when the data can become an LSTM input (warnings allowed unless --strict),
+    1 when it has errors, 2 when the file cannot be read (--each: the worst of the files).
+    """
+    from . import ci, render
+    from .errors import TooLarge, UnreadableInput, UsageError
+    from .inspection import inspect as inspect_file
+    from .inspection import inspect_each, unreadable
+
     table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
-    report = inspect_file(
-        how.pop("source"),
-        labels=labels,
-        allow_pickle=allow_pickle,
-        strict=strict,
-        kind=kind.value if kind else None,
-        table=table,
-        **how,
-    )
-    if as_json:
-        emit_json(report.to_dict())
+    form = output_format.value
+    if as_json and output_format not in (Format.text, Format.json):
+        raise UsageError(f"--json and --format {form} contradict each other", hint="pass one")
+    form = "json" if as_json else form
+    if each:
+        for flag, given in (
+            ("--labels", labels),
+            ("--per-sample", per_sample),
+            ("--shards", shards),
+        ):
+            if given:
+                raise UsageError(
+                    f"{flag} reads several files as one dataset, and --each reads each alone",
+                    hint=f"pass one of {flag} and --each",
+                )
+        reports = inspect_each(
+            files,
+            allow_pickle=allow_pickle,
+            channels_first=channels_first,
+            strict=strict,
+            kind=kind.value if kind else None,
+            table=table,
+        )
     else:
-        render.report(report, out)
-    raise typer.Exit(0 if report.ok else 1)
+        how = reading(files, channels_first, per_sample, shards)
+        try:
+            report = inspect_file(
+                how.pop("source"),
+                labels=labels,
+                allow_pickle=allow_pickle,
+                strict=strict,
+                kind=kind.value if kind else None,
+                table=table,
+                **how,
+            )
+        except (UnreadableInput, TooLarge) as e:
+            if form in ("text", "json"):
+                raise
+            report = unreadable(e, str(files[0]))  # CI formats: every outcome is a report
+        reports = [report]
+
+    if form == "json":
+        emit_json([r.to_dict() for r in reports] if each else reports[0].to_dict())
+    elif form == "github":
+        sys.stdout.write(ci.github(reports))
+    elif form == "junit":
+        sys.stdout.write(ci.junit(reports))
+    elif each:
+        render.each(reports, out)
+    else:
+        render.report(reports[0], out)
+    raise typer.Exit(ci.worst_exit_code(reports))
 
 
 @app.command()

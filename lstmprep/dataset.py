@@ -57,6 +57,9 @@ class Dataset:
     meta: PadMeta | None = None
     #: the 1-based line each sequence is on, for formats with one sequence per line
     lines: np.ndarray | None = None
+    #: the 1-based line of each flat row of ``ragged.values`` (each timestep), for formats with
+    #: one timestep per line or row (a CSV's reader fills it): problems get their lines from it
+    value_lines: np.ndarray | None = None
     #: the labels file, as the user named it
     labels_path: str | None = None
     #: whether pickled arrays were allowed when reading

@@ -12,11 +12,22 @@ from typing import Any
 class LstmprepError(Exception):
     """Base class: a message for people, a place and a fix."""
 
-    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        hint: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.path = path
         self.hint = hint
+        #: the 1-based line and column in ``path`` where the problem is, when known
+        self.line = line
+        self.column = column
 
     def __str__(self) -> str:
         text = f"{self.path}: {self.message}" if self.path else self.message
@@ -46,7 +57,7 @@ class RefusedData(DataError):
         codes = ", ".join(p.code for p in report.errors)
         super().__init__(
             f"{len(report.errors)} kind(s) of error in the data ({codes}): {consequence}",
-            path=report.stats.file,
+            path=report.file,
             hint=f"run `{inspect_command}` and fix them",
         )
         self.report = report

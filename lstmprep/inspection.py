@@ -15,9 +15,10 @@ import numpy as np
 from . import advice, tokens
 from .checks import WINDOW_LENGTH, WINDOW_STRIDE, free_value, run_checks
 from .dataset import Dataset
+from .errors import LstmprepError
 from .options import DEFAULTS, PadOptions, checking_options, percentile_length
-from .readers import Source, TableOptions, read
-from .report import Report, Stats
+from .readers import Source, TableOptions, files_of, positions, read
+from .report import Place, Problem, Report, Stats
 from .target import classes_of, task_of
 
 
@@ -58,12 +59,85 @@ def inspect(
             table=table,
         )
     )
-    return diagnose(dataset, strict=strict, options=checking_options(dataset.meta))
+    return diagnose(dataset, strict=strict, options=checking_options(dataset.meta), locate=True)
 
 
-def diagnose(dataset: Dataset, *, strict: bool = False, options: PadOptions = DEFAULTS) -> Report:
-    """Run every check on an already-read dataset, to be padded with ``options``."""
+def inspect_each(
+    sources: Source,
+    *,
+    allow_pickle: bool = False,
+    channels_first: bool = False,
+    strict: bool = False,
+    kind: str | None = None,
+    table: TableOptions | None = None,
+) -> list[Report]:
+    """Inspect each file on its own: one report per file, in order.
+
+    Folders and globs stand for their files (in natural order, formats may mix); each file is
+    read and checked as a dataset of its own — unlike :func:`inspect`, which reads several
+    files as shards of one dataset. A file that cannot be read is a report too, with one
+    ``unreadable`` error (:func:`unreadable`), and the others are still checked.
+
+    >>> import json, tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(folder, "a.json"), "w").write("[[[1], [2]], [[3], [4]]]")
+    >>> _ = open(os.path.join(folder, "b.json"), "w").write("[[[1], [2]], [[3], [4]]")
+    >>> [(os.path.basename(r.file), r.ok, r.codes()) for r in inspect_each(folder)]
+    [('a.json', True, []), ('b.json', False, ['unreadable'])]
+    """
+    reports = []
+    for source in [sources] if isinstance(sources, (str, Path)) else list(sources):
+        try:
+            paths = files_of(source, one_format=False)
+        except LstmprepError as e:
+            reports.append(unreadable(e, str(source)))
+            continue
+        for path in paths:
+            try:
+                dataset = read(
+                    path,
+                    allow_pickle=allow_pickle,
+                    channels_first=channels_first,
+                    kind=kind,
+                    table=table,
+                )
+            except (LstmprepError, RecursionError) as e:
+                reports.append(unreadable(e, str(path)))
+                continue
+            options = checking_options(dataset.meta)
+            reports.append(diagnose(dataset, strict=strict, options=options, locate=True))
+    return reports
+
+
+def unreadable(error: LstmprepError | RecursionError, path: str) -> Report:
+    """The report of a file that cannot be read: no stats, one ``unreadable`` error at the
+    file (and the line and column, where the reader knew them)."""
+    if isinstance(error, LstmprepError):
+        message = error.message + (f"; fix: {error.hint}" if error.hint else "")
+        line, column = error.line, error.column
+        path = error.path or path
+    else:
+        message, line, column = "nested too deeply to be read", None, None
+    place = Place(line=line, column=column, path=path)
+    return Report(None, (Problem("unreadable", message, (place,)),))
+
+
+def diagnose(
+    dataset: Dataset,
+    *,
+    strict: bool = False,
+    options: PadOptions = DEFAULTS,
+    locate: bool | None = None,
+) -> Report:
+    """Run every check on an already-read dataset, to be padded with ``options``.
+
+    ``locate``: give each place its line and column in the file (:mod:`.readers.positions`;
+    for JSON that reads the file again, as far as the last place). By default only when
+    there are errors, so that data which passes costs nothing more.
+    """
     problems = run_checks(dataset, options)
+    if locate or (locate is None and any(p.severity == "error" for p in problems)):
+        problems = positions.locate(dataset, problems)
     collides = any(p.code in ("pad-collision", "zero-token") for p in problems)
     described = stats(dataset, options.value, collides)
     report = Report(described, tuple(problems), dataset.notes, strict)

@@ -37,6 +37,10 @@ def report(rep: Report, console: Console) -> None:
     Every part fits ``console.width``: long values wrap inside their cells, the histogram's bars
     shorten, and problems become blocks where their table would squeeze the messages.
     """
+    if rep.stats is None:  # a file that cannot be read (inspect --each)
+        console.print(problems(rep))
+        console.print(next_step(rep))
+        return
     console.print(summary(rep))
     if rep.stats.histogram:
         bars = console.width - 24  # room left by the bins, the counts and the gaps
@@ -50,6 +54,7 @@ def report(rep: Report, console: Console) -> None:
 
 def summary(rep: Report) -> Table:
     s = rep.stats
+    assert s is not None
     table = Table(
         title=f"{Path(s.file).name} ({s.format})", show_header=False, title_justify="left"
     )
@@ -91,16 +96,42 @@ def histogram(rep: Report, width: int = 40) -> Table:
     table.add_column(justify="right", no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
-    most = max(n for _, _, n in rep.stats.histogram) or 1
-    for lo, hi, n in rep.stats.histogram:
+    bins = rep.stats.histogram if rep.stats else ()
+    most = max((n for _, _, n in bins), default=0) or 1
+    for lo, hi, n in bins:
         label = str(lo) if lo == hi else f"{lo}-{hi}"
         bar = "█" * round(width * n / most) or ("▏" if n else "")
         table.add_row(label, Text(bar, style="cyan"), f"{n:,}")
     return table
 
 
-def problems(rep: Report) -> Problems:
-    return Problems(rep)
+def problems(rep: Report, title: str = "problems") -> Problems:
+    return Problems(rep, title)
+
+
+def each(reports: list[Report], console: Console) -> None:
+    """Reports of files checked one by one (``inspect --each``): the problems of each file
+    that has any, then a table with a row per file, then the total."""
+    from .ci import exit_code, summary
+
+    for rep in reports:
+        if rep.problems:
+            console.print(problems(rep, title=rep.file))
+    table = Table(title="files", title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("result", no_wrap=True)
+    table.add_column("sequences", justify="right", no_wrap=True)
+    table.add_column("problems", overflow="fold")
+    for rep in reports:
+        code = exit_code(rep)
+        result = ("unreadable", "bold red") if code == 2 else ("failed", "bold red")
+        if code == 0:
+            result = ("ok, warnings", "yellow") if rep.warnings else ("ok", "green")
+        found = ", ".join(p.code + (f" ×{p.count:,}" if p.count > 1 else "") for p in rep.problems)
+        sequences = f"{rep.stats.sequences:,}" if rep.stats else "—"
+        table.add_row(rep.file, Text(*result), sequences, found or "—")
+    console.print(table)
+    console.print(Text(summary(reports), style="bold"))
 
 
 class Problems:
@@ -112,7 +143,8 @@ class Problems:
     #: The "where" column's narrowest width in the table.
     WHERE_WIDTH = 16
 
-    def __init__(self, rep: Report):
+    def __init__(self, rep: Report, title: str = "problems"):
+        self.title = title
         self.rows = [
             (p.severity, p.code, f"{p.count:,}", _where(p.places), p.message) for p in rep.problems
         ]
@@ -121,7 +153,7 @@ class Problems:
         if options.max_width >= self.table_width():
             yield self.table()
         else:
-            yield Text("problems", style="italic")
+            yield Text(self.title, style="italic")
             for severity, code, count, where, message in self.rows:
                 yield Text.assemble(
                     (severity, STYLE[severity]), "  ", (code, "bold"), f"  {count} at {where}"
@@ -140,7 +172,7 @@ class Problems:
         return sum(fixed) + where + self.message_width() + 5 * 3 + 1  # borders and padding
 
     def table(self) -> Table:
-        table = Table(title="problems", title_justify="left")
+        table = Table(title=self.title, title_justify="left")
         table.add_column(HEADS[0], no_wrap=True)
         table.add_column(HEADS[1], no_wrap=True)
         table.add_column(HEADS[2], justify="right", no_wrap=True)

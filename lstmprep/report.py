@@ -37,6 +37,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     ),
     "long-sequences": ("warning", "few sequences of over 1,000 steps: cut them into windows"),
     "short-series": ("warning", "a series is shorter than one window (lstmprep window)"),
+    # only in reports of files checked one by one (inspect --each): a file that cannot be read
+    # is a report too, with this one error, so that CI always gets something to parse
+    "unreadable": ("error", "the file cannot be read (missing, malformed, unknown format, …)"),
 }
 
 #: How many places a grouped problem lists.
@@ -45,12 +48,22 @@ MAX_PLACES = 5
 
 @dataclass(frozen=True)
 class Place:
-    """Where a problem is: 0-based sequence and timestep (``None`` where it has none), and
-    the file the sequence came from when several were read."""
+    """Where a problem is: 0-based sequence and timestep (``None`` where it has none); the
+    file the sequence came from when several were read (its name, and its path as read); and
+    the 1-based line and column (in characters) in that file, where the format has them.
+
+    >>> str(Place(1, 2, line=3, column=14))
+    'sequence 1, timestep 2 (line 3)'
+    >>> Place(1, 2, line=3, column=14).to_dict()
+    {'sequence': 1, 'timestep': 2, 'line': 3, 'column': 14}
+    """
 
     sequence: int | None = None
     timestep: int | None = None
     file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
 
     def __str__(self) -> str:
         parts = []
@@ -58,12 +71,20 @@ class Place:
             parts.append(f"sequence {self.sequence}")
         if self.timestep is not None:
             parts.append(f"timestep {self.timestep}")
-        where = ", ".join(parts) or "whole file"
+        where = ", ".join(parts)
+        if self.line is not None:
+            at = f"line {self.line}"
+            if not where and self.column is not None:
+                at += f", column {self.column}"
+            where = f"{where} ({at})" if where else at
+        where = where or "whole file"
         return f"{self.file}: {where}" if self.file else where
 
     def to_dict(self) -> dict[str, Any]:
+        """``sequence`` and ``timestep`` always; ``file``, ``line``, ``column``, ``path`` when
+        known (older readers of the JSON see what they always saw)."""
         d = asdict(self)
-        return d if self.file else {k: v for k, v in d.items() if k != "file"}
+        return {k: v for k, v in d.items() if v is not None or k in ("sequence", "timestep")}
 
 
 @dataclass(frozen=True)
@@ -125,24 +146,31 @@ class ProblemLog:
         sequence: int | None = None,
         timestep: int | None = None,
         count: int = 1,
+        *,
+        line: int | None = None,
+        column: int | None = None,
     ) -> None:
-        """Record ``count`` occurrences of ``code`` whose first is at (sequence, timestep)."""
+        """Record ``count`` occurrences of ``code`` whose first is at (sequence, timestep),
+        on ``line`` and ``column`` of the file where the reader knows them."""
+        self._place(code, message, Place(sequence, timestep, line=line, column=column), count)
+
+    def _place(self, code: str, message: str, place: Place, count: int) -> None:
         self._first.setdefault(code, message)
         places = self._places.setdefault(code, [])
         if len(places) < MAX_PLACES:
-            places.append(Place(sequence, timestep))
+            places.append(place)
         self._counts[code] = self._counts.get(code, 0) + count
 
     def add_many(
         self,
         code: str,
         message: str,
-        places: Iterable[tuple[int | None, int | None]],
+        places: Iterable[tuple[int | None, int | None] | Place],
         count: int,
     ) -> None:
         """Record ``count`` occurrences of ``code`` at once; ``places`` are the first of them."""
-        for sequence, timestep in places:
-            self.add(code, message, sequence, timestep, count=0)
+        for place in places:
+            self._place(code, message, place if isinstance(place, Place) else Place(*place), 0)
         self._first.setdefault(code, message)
         self._places.setdefault(code, [])
         self._counts[code] = self._counts.get(code, 0) + count
@@ -150,8 +178,7 @@ class ProblemLog:
     def extend(self, problems: Iterable[Problem]) -> None:
         """Take problems already grouped (a reader's) into this log."""
         for p in problems:
-            places = [(place.sequence, place.timestep) for place in p.places]
-            self.add_many(p.code, p.message, places, p.count)
+            self.add_many(p.code, p.message, p.places, p.count)
 
     def problems(self) -> list[Problem]:
         return [
@@ -206,10 +233,12 @@ class Stats:
 class Report:
     """The outcome of :func:`lstmprep.inspect`: stats, problems and the assumptions made.
 
-    ``ok`` is false when there is an error (or, with ``strict``, a warning).
+    ``ok`` is false when there is an error (or, with ``strict``, a warning). A file that
+    could not be read (:func:`lstmprep.inspection.unreadable`) has no ``stats`` and one
+    ``unreadable`` error.
     """
 
-    stats: Stats
+    stats: Stats | None
     problems: tuple[Problem, ...] = ()
     notes: tuple[str, ...] = ()
     strict: bool = False
@@ -228,6 +257,17 @@ class Report:
     def ok(self) -> bool:
         return not (self.errors or (self.strict and self.warnings))
 
+    @property
+    def readable(self) -> bool:
+        return "unreadable" not in self.codes()
+
+    @property
+    def file(self) -> str:
+        """The file (or files) as the user named them."""
+        if self.stats is not None:
+            return self.stats.file
+        return next((pl.path for p in self.problems for pl in p.places if pl.path), "")
+
     def codes(self) -> list[str]:
         return [p.code for p in self.problems]
 
@@ -236,7 +276,7 @@ class Report:
             "ok": self.ok,
             "strict": self.strict,
             "problems": [p.to_dict() for p in self.problems],
-            "stats": self.stats.to_dict(),
+            "stats": None if self.stats is None else self.stats.to_dict(),
             "notes": list(self.notes),
             "next_command": self.next_command,
         }

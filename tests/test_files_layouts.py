@@ -113,7 +113,9 @@ def test_shards_concatenate_and_problems_name_their_file(tmp_path, run):
     assert report["stats"]["sequences"] == 3
     (problem,) = report["problems"][:1]
     assert problem["code"] == "non-numeric"
-    assert problem["places"] == [{"sequence": 2, "timestep": 1, "file": "part10.json"}]
+    path = str(folder / "part10.json")  # the line and column within that file
+    place = {"sequence": 2, "timestep": 1, "file": "part10.json", "line": 1, "column": 11}
+    assert problem["places"] == [{**place, "path": path}]
     assert "part10.json" in problem["message"]
     assert (
         "3 files" not in " ".join(report["notes"])

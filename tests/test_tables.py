@@ -109,7 +109,7 @@ def test_duplicate_times_and_changing_labels_are_located(run, tmp_path):
     report = run.json("inspect", path, code=1)
     problems = {p["code"]: p for p in report["problems"]}
     assert "line 3 and line 5" in problems["duplicate-time"]["message"]
-    assert problems["duplicate-time"]["places"] == [{"sequence": 0, "timestep": 2}]
+    assert problems["duplicate-time"]["places"] == [{"sequence": 0, "timestep": 2, "line": 5}]
     label = problems["label-mismatch"]["message"]
     assert "'y'" in label and "'z' at line 6" in label and "(id 'b')" in label
 
@@ -121,7 +121,10 @@ def test_text_and_empty_cells_are_located(run, tmp_path):
     (problem,) = [p for p in report["problems"] if p["code"] == "non-numeric"]
     assert "line 3, column 'a' holds the text 'n/a'" in problem["message"]
     assert problem["count"] == 2
-    assert problem["places"] == [{"sequence": 0, "timestep": 1}, {"sequence": 1, "timestep": 0}]
+    assert problem["places"] == [
+        {"sequence": 0, "timestep": 1, "line": 3},  # the file's lines, header included
+        {"sequence": 1, "timestep": 0, "line": 4},
+    ]
 
 
 def test_nan_text_is_a_non_finite_value(tmp_path):

@@ -45,9 +45,11 @@ __all__ = ["READERS", "Dataset", "Source", "TableOptions", "files_of", "read", "
 Source = str | Path | Sequence[str | Path]
 
 
-def files_of(source: Source) -> list[Path]:
-    """The files ``source`` names, found as :func:`read` finds them."""
-    return expand([source] if isinstance(source, (str, Path)) else list(source))[0]
+def files_of(source: Source, *, one_format: bool = True) -> list[Path]:
+    """The files ``source`` names, found as :func:`read` finds them (``one_format=False``: a
+    folder or glob may mix formats, for files read one by one)."""
+    sources = [source] if isinstance(source, (str, Path)) else list(source)
+    return expand(sources, one_format=one_format)[0]
 
 
 def read(

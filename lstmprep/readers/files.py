@@ -69,11 +69,12 @@ def natural_key(path: Path) -> list:
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(str(path))]
 
 
-def expand(sources: Sequence[str | Path]) -> tuple[list[Path], bool]:
+def expand(sources: Sequence[str | Path], one_format: bool = True) -> tuple[list[Path], bool]:
     """The files that ``sources`` name, and whether they are several datasets' worth of files.
 
     "Several" means more than one source, or a folder, or a glob (even when it finds one file):
-    those are read as shards or one sample per file (:mod:`.samples`).
+    those are read as shards or one sample per file (:mod:`.samples`), so they must share one
+    format unless ``one_format`` is false.
     """
     if not sources:
         raise UnreadableInput("no input file given", hint="name a file, a folder or a glob")
@@ -102,7 +103,7 @@ def expand(sources: Sequence[str | Path]) -> tuple[list[Path], bool]:
         else:
             check_file(path)
             files.append(path)
-    if several:
+    if several and one_format:
         _one_format(files)
     return files, several
 

@@ -68,6 +68,7 @@ def read_jsonl(path: Path, allow_pickle: bool = False, channels_first: bool = Fa
                     raise UnreadableInput(
                         f'line {lineno}: an object with no "sequence" key',
                         path=str(path),
+                        line=lineno,
                         hint='write {"sequence": [...], "label": …} or a bare list on each line',
                     )
                 labels.append(value.get("label"))

@@ -51,6 +51,8 @@ def load_json(data: bytes | str, path: str, lineno: int | None = None) -> Any:
         raise UnreadableInput(
             f"not valid JSON: {e.msg} at line {line}, column {e.colno}",
             path=path,
+            line=line,
+            column=e.colno,
             hint="fix the JSON at that place (a trailing comma, a missing bracket, a quote…)",
         ) from None
     except RecursionError:
@@ -59,6 +61,8 @@ def load_json(data: bytes | str, path: str, lineno: int | None = None) -> Any:
             f"nested too deeply to be sequence data: more than {MAX_DEPTH} levels at "
             f"line {line if lineno is None else lineno}, column {column}",
             path=path,
+            line=line if lineno is None else lineno,
+            column=column,
             hint="sequences nest three levels: [sequence [timestep [feature, …]]]",
         ) from None
 
@@ -126,5 +130,6 @@ def decode(data: bytes, path: str) -> str:
         raise UnreadableInput(
             f"not UTF-8 text: byte {e.start} (line {line}) is 0x{data[e.start]:02x}",
             path=path,
+            line=line,
             hint="save the file as UTF-8 JSON",
         ) from None

@@ -137,7 +137,7 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
     for path, part in zip(paths, parts, strict=True):
         ragged, name = part.ragged, path.name
         for p in part.problems:
-            places = [(_shift(q.sequence, sequence), q.timestep) for q in p.places]
+            places = [replace(q, sequence=_shift(q.sequence, sequence)) for q in p.places]
             log.add_many(p.code, f"{name}: {p.message}", places, p.count)
         bad_rows.append(part.reported.rows + row)
         bad_sequences.append(part.reported.sequences + sequence)
@@ -164,6 +164,7 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
     if len(notes) > 3:
         notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
     has_lines = all(part.lines is not None for part in parts)
+    has_value_lines = all(part.value_lines is not None for part in parts)
     dtypes = {part.dtype for part in parts}
     return Dataset(
         str(paths[0].parent),
@@ -175,6 +176,9 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         reported=Reported(np.concatenate(bad_rows), np.concatenate(bad_sequences)),
         dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
         lines=np.concatenate([part.lines for part in parts]) if has_lines else None,
+        value_lines=(
+            np.concatenate([part.value_lines for part in parts]) if has_value_lines else None
+        ),
         files=tuple(map(str, paths)),
         file_of=np.repeat(np.arange(len(parts)), [len(part.ragged) for part in parts]),
     )

@@ -473,6 +473,8 @@ def _long(
         dtype=dtype,
         ids=names_of_ids,
         table=options if options.given() else None,
+        # CSV/TSV: each timestep's line (file row + 2: the header is line 1), for problem places
+        value_lines=order + 2 if where is _line else None,
     )
 
 

@@ -103,8 +103,12 @@ def _header(lines: list[str], path: str) -> tuple[_Header, int]:
             raise UnreadableInput(
                 f"line {lineno}, column 1: data before the @data line",
                 path=path,
+                line=lineno,
+                column=1,
                 hint="a .ts file starts with its @ header lines, then @data, then one case a line",
             )
+        if not text[1:].strip():
+            raise _broken(lineno, "an @ with no tag after it", path)
         tag, *words = text[1:].split()
         tag = tag.lower()
         if tag == "data":
@@ -160,6 +164,7 @@ def _broken(lineno: int, what: str, path: str) -> UnreadableInput:
     return UnreadableInput(
         f"broken header at line {lineno}: {what}",
         path=path,
+        line=lineno,
         hint="see the header lines of the UEA/UCR .ts format "
         "(@problemName, @univariate, @dimensions, @classLabel true a b c, @data)",
     )
@@ -174,6 +179,7 @@ def _label(text: str, header: _Header, lineno: int, i: int, log: ProblemLog) -> 
                 f"@classLabel declares ({', '.join(header.classes[:10])}): fix the label or "
                 "the header",
                 i,
+                line=lineno,
             )
         return text
     if header.flags.get("targetlabel"):
@@ -185,6 +191,7 @@ def _label(text: str, header: _Header, lineno: int, i: int, log: ProblemLog) -> 
                 f"sequence {i} (line {lineno}): the target {text!r} is not a number "
                 "(@targetLabel true)",
                 i,
+                line=lineno,
             )
             return text
     return text
@@ -202,6 +209,7 @@ def _case(
             "the same dimensions (the last field is the label when @classLabel is true)",
             i,
             count=1,
+            line=lineno,
         )
         return None
     columns, bad = [], set()
@@ -224,6 +232,7 @@ def _case(
             f"{where}: its dimensions have different lengths ({counts}): "
             "within a case every dimension needs one value per timestep",
             i,
+            line=lineno,
         )
         return None
     return np.stack(columns, axis=1).reshape(-1, expected), sorted(bad)
@@ -245,10 +254,19 @@ def _value(
             "missing values before training",
             i,
             k,
+            line=lineno,
+            column=column,
         )
     else:
         shown = text.strip()[:20]
-        log.add("non-numeric", f'{place} holds the text "{shown}", which is not a number', i, k)
+        log.add(
+            "non-numeric",
+            f'{place} holds the text "{shown}", which is not a number',
+            i,
+            k,
+            line=lineno,
+            column=column,
+        )
     return float("nan")
 
 
