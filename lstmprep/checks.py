@@ -116,9 +116,8 @@ def check_cast(dataset: Dataset, log: CheckLog, options: PadOptions) -> None:
     log.fresh_rows(np.arange(len(values)) == row)
     log.add(
         "lossy-cast",
-        f"{_at(dataset, place)}, feature {column} is {float(values[row, column])!r}, which "
-        f"{problem.removeprefix('is ')}: {fix}scale the values, or pass --allow-lossy to "
-        f"cast anyway",
+        f"{_at(dataset, place)}, feature {column} is {float(values[row, column])!r}: it "
+        f"{problem} — {fix}scale the values, or pass --allow-lossy to cast anyway",
         *place,
     )
 
