@@ -41,7 +41,7 @@ def is_id(values: np.ndarray) -> np.ndarray:
     >>> is_id(np.array([0.0, 7.0, -1.0, 2.5, np.nan, 2.0**53])).tolist()
     [True, True, False, False, False, False]
     """
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # the limit overflows a float16
         return (values >= 0) & (values < EXACT_LIMIT) & (values == np.trunc(values))
 
 
@@ -58,7 +58,7 @@ def detect(ragged: Ragged, skip: np.ndarray | None = None) -> str:
     if ragged.n_features != 1:
         return "values"
     column = ragged.values[:, 0] if skip is None else ragged.values[~skip, 0]
-    if not column.size or not is_id(column).all() or column.max() >= AUTO_LIMIT:
+    if not column.size or not is_id(column).all() or float(column.max()) >= AUTO_LIMIT:
         return "values"
     return "tokens" if distinct(column) >= MIN_DISTINCT else "values"
 
@@ -67,7 +67,7 @@ def distinct(ids: np.ndarray) -> int:
     """How many distinct ids there are (``ids``: token ids as floats)."""
     if not ids.size:
         return 0
-    if ids.max() < 4 * ids.size + 2**20:  # a count per possible id is cheaper than a sort
+    if float(ids.max()) < 4 * ids.size + 2**20:  # a count per possible id is cheaper than a sort
         return int(np.count_nonzero(np.bincount(ids.astype(np.int64))))
     return len(np.unique(ids))
 
