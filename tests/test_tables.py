@@ -17,12 +17,13 @@ from lstmprep.errors import UnreadableInput, UsageError
 from lstmprep.readers import TableOptions
 
 
-def long_frame(seed: int = 0, sequences: int = 30) -> pd.DataFrame:
-    """Shuffled long-format rows: string ids, integer times, 3 features, a class label."""
+def long_frame(seed: int = 0, sequences: int = 30, step: int = 3) -> pd.DataFrame:
+    """Shuffled long-format rows: string ids, integer times ``step`` apart (1: consecutive, which
+    is grouped without a sort), 3 features, a class label."""
     rng = np.random.default_rng(seed)
     lengths = rng.integers(1, 9, sequences)
     ids = np.repeat([f"s{i}" for i in rng.permutation(sequences)], lengths)
-    t = np.concatenate([rng.permutation(np.arange(0, 3 * n, 3)) for n in lengths])
+    t = np.concatenate([rng.permutation(np.arange(0, step * n, step)) + rng.integers(-5, 5) for n in lengths])
     frame = pd.DataFrame({"id": ids, "t": t})
     for name in ("a", "b", "c"):
         frame[name] = rng.normal(size=len(ids)).round(3)
@@ -37,9 +38,10 @@ def pandas_sequences(frame: pd.DataFrame, features=("a", "b", "c")):
     return [groups[k][list(features)].to_numpy() for k in order], order
 
 
+@pytest.mark.parametrize("step", [1, 3])
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", ".feather", ".arrow"])
-def test_long_format_matches_pandas(tmp_path, suffix):
-    frame = long_frame()
+def test_long_format_matches_pandas(tmp_path, suffix, step):
+    frame = long_frame(step=step)
     path = tmp_path / f"long{suffix}"
     if suffix in (".csv", ".tsv"):
         frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
