@@ -327,16 +327,47 @@ def unpad(
     return x[timestep_mask(lengths, x.shape[1], padding)], lengths
 
 
-def source_meta(dataset: Dataset, files: list[Path]) -> dict[str, str]:
-    """The source's name and sha256; for several files, the sha256 of their names and hashes."""
+def source_meta(
+    dataset: Dataset, files: list[Path], digest: Callable[[Path], str] | None = None
+) -> dict[str, str]:
+    """The source's name and sha256; for several files, the sha256 of their names and hashes.
+
+    ``digest`` gives a file's sha256 (:func:`sha256`, or :func:`hash_in_background`'s).
+    """
+    digest = digest or sha256
     if len(files) == 1 and not dataset.files:
-        return {"file": files[0].name, "sha256": sha256(files[0])}
-    listing = "".join(f"{sha256(f)}  {f.name}\n" for f in files)
+        return {"file": files[0].name, "sha256": digest(files[0])}
+    listing = "".join(f"{digest(f)}  {f.name}\n" for f in files)
     return {
         "file": dataset.path,
         "sha256": hashlib.sha256(listing.encode()).hexdigest(),
         "files": str(len(files)),
     }
+
+
+def hash_in_background(files: list[Path]) -> Callable[[Path], str]:
+    """Start hashing ``files`` on a thread, to run beside reading them (hashlib lets go of the
+    GIL); returns the ``digest`` for :func:`source_meta`, which waits for the thread (and hashes
+    itself a file the thread could not read, to raise the error where it did before)."""
+    import threading
+
+    done: dict[Path, str] = {}
+
+    def work() -> None:
+        for path in files:
+            try:
+                done[path] = sha256(path)
+            except OSError:
+                return
+
+    thread = threading.Thread(target=work, name="lstmprep-sha256", daemon=True)
+    thread.start()
+
+    def digest(path: Path) -> str:
+        thread.join()
+        return done.get(path) or sha256(path)
+
+    return digest
 
 
 def sha256(path: Path) -> str:

@@ -21,7 +21,7 @@ from .inspection import diagnose
 from .memory import check_memory, check_pad_memory
 from .options import DEFAULTS, PadOptions, bucket_of
 from .output import check_destination, watch_inputs
-from .padded_file import SUFFIXES, PadMeta, Part, source_meta, write_padded
+from .padded_file import SUFFIXES, PadMeta, Part, hash_in_background, source_meta, write_padded
 from .padding import pad_ragged
 from .ragged import Ragged
 from .readers import Source, TableOptions, files_of, read
@@ -118,6 +118,7 @@ def pad_file(
 
     step("reading")
     inputs = watch_inputs([*files, labels])  # refused before the rename if they change
+    digest = hash_in_background(files)  # beside the reading
     dataset = read(
         source,
         labels=labels,
@@ -168,7 +169,7 @@ def pad_file(
         truncating=options.truncating,
         value=options.value,
         dtype=dtype,
-        source=source_meta(dataset, files),
+        source=source_meta(dataset, files, digest),
         labels=None if labels is None else Path(labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,
