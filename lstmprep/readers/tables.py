@@ -732,19 +732,25 @@ def _long_labels(
     place: Callable[[np.ndarray], list[tuple[int | None, int | None]]],
 ) -> np.ndarray:
     """One label per sequence, from its first row; a label that changes is a problem."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(column, null_encoding="encode")
-    codes = _numpy(encoded.indices)[order]
     starts = offsets[:-1]
-    first = codes[starts]
+    if pa.types.is_integer(column.type) and not column.null_count:  # the numbers are the codes
+        codes = _numpy(column)[order]
+        first = codes[starts]
+        labels = first
+    else:
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+        codes = _numpy(encoded.indices)[order]
+        first = codes[starts]
+        named = _values(encoded.dictionary)[first]  # no pa.array(numpy): it imports pandas
+        labels = named if named.dtype != object else labels_array(named.tolist())
     changed = np.flatnonzero(codes != np.repeat(first, lengths))
-    named = _values(encoded.dictionary)[first]  # no pa.array(numpy): it imports pandas
-    labels = named if named.dtype != object else labels_array(named.tolist())
     if len(changed):
         row = int(order[changed[0]])
         seq = int(np.searchsorted(offsets, changed[0], side="right") - 1)
-        was = encoded.dictionary[int(first[seq])].as_py()
+        was = column[int(order[starts[seq]])].as_py()
         now = column[row].as_py()
         sequences = np.unique(np.searchsorted(offsets, changed, side="right") - 1)
         log.add_many(
