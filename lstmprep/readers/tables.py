@@ -510,6 +510,14 @@ def _numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
 
 
+def _numpy_chunks(column: pa.Array | pa.ChunkedArray) -> list[np.ndarray]:
+    """Arrow numbers as numpy, chunk by chunk (no copy) when there are no nulls."""
+    dtype = _NUMPY_TYPES.get(str(column.type))
+    if dtype is None or column.null_count or not getattr(column, "num_chunks", 0):
+        return [_numpy(column)]
+    return [_numpy(c) for c in column.chunks]
+
+
 def _values(column: pa.Array) -> np.ndarray:
     """Ids or names as numpy: numbers as numbers, anything else as Python objects."""
     if str(column.type) in _NUMPY_TYPES and not column.null_count:
@@ -577,49 +585,57 @@ def _features(
     """The feature columns as one ``(rows, features)`` array in sequence order; the source dtype.
 
     ``positions()`` gives each file row's place in sequence order. The columns are stacked a
-    block of rows at a time (in the cache), and each block's rows written to their places: one
-    pass over the output, no ``(rows, features)`` copy in file order.
+    block of rows at a time (in the cache; Arrow's chunks when the columns share them), and
+    each block's rows written to their places: one pass over the output, no copy in file order.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrays = []
+    columns: list[list[np.ndarray]] = []  # each column's chunks
     for name in features:
         column = data.column(name)
         kind = column.type
         if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-            array = _numpy(column)  # nulls become NaN (the cells are reported)
+            chunks = _numpy_chunks(column)  # nulls become NaN (the cells are reported)
         elif pa.types.is_decimal(kind):
-            array = _numpy(pc.cast(column, pa.float64()))
+            chunks = [_numpy(pc.cast(column, pa.float64()))]
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             good = pc.match_substring_regex(column, _CELL_NUMBER, ignore_case=True)
             clean = pc.if_else(good, column, pa.scalar(None, kind))
-            array = _numpy(pc.cast(pc.utf8_trim_whitespace(clean), pa.float64()))
+            chunks = [_numpy(pc.cast(pc.utf8_trim_whitespace(clean), pa.float64()))]
         else:
-            array = np.full(n, np.nan)
-        arrays.append(array)
-    dtype = np.result_type(*(a.dtype for a in arrays)) if arrays else np.dtype(np.float64)
+            chunks = [np.full(n, np.nan)]
+        columns.append(chunks)
+    dtypes = [c[0].dtype if c else np.dtype(np.float64) for c in columns]
+    dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
     floating = dtype if dtype.kind == "f" else np.dtype(np.float64)
-    stacked = np.empty((n, len(arrays)), dtype=floating)
+    stacked = np.empty((n, len(columns)), dtype=floating)
+    sizes = [len(c) for c in columns[0]] if columns else []
+    if any([len(c) for c in chunks] != sizes for chunks in columns):
+        columns = [[np.concatenate(c)] if len(c) != 1 else c for c in columns]
+        sizes = [n]
     if (
         not n
-        or not arrays
+        or not columns
         or (order[0] == 0 and order[-1] == n - 1 and (np.diff(order) == 1).all())
     ):
-        for j, array in enumerate(arrays):  # in order already
-            stacked[:, j] = array
+        for j, chunks in enumerate(columns):  # in order already
+            stacked[:, j] = np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
         return stacked, str(dtype)
     places = positions()
-    step = max(1, (1 << 19) // (len(arrays) * floating.itemsize))  # ~512 KB blocks
-    block = np.empty((min(step, n), len(arrays)), dtype=floating)
+    step = max(1, (1 << 20) // (len(columns) * floating.itemsize))  # ≤ 1 MB blocks
+    block = np.empty((min(step, max(sizes)), len(columns)), dtype=floating)
     # a row as one opaque item: numpy then moves each row in one copy, twice as fast
-    row = np.dtype((np.void, len(arrays) * floating.itemsize))
+    row = np.dtype((np.void, len(columns) * floating.itemsize))
     rows_out, rows_in = stacked.view(row).reshape(n), block.view(row).reshape(len(block))
-    for start in range(0, n, step):
-        end = min(n, start + step)
-        for j, array in enumerate(arrays):
-            block[: end - start, j] = array[start:end]
-        rows_out[places[start:end]] = rows_in[: end - start]
+    first = 0  # the file row of the chunk
+    for k, size in enumerate(sizes):
+        for start in range(0, size, step):
+            end = min(size, start + step)
+            for j, chunks in enumerate(columns):
+                block[: end - start, j] = chunks[k][start:end]
+            rows_out[places[first + start : first + end]] = rows_in[: end - start]
+        first += size
     return stacked, str(dtype)
 
 
