@@ -327,11 +327,17 @@ def unpad(
     return x[timestep_mask(lengths, x.shape[1], padding)], lengths
 
 
-def source_meta(dataset: Dataset, files: list[Path]) -> dict[str, str]:
-    """The source's name and sha256; for several files, the sha256 of their names and hashes."""
+def source_meta(
+    dataset: Dataset, files: list[Path], digest: Callable[[Path], str] | None = None
+) -> dict[str, str]:
+    """The source's name and sha256; for several files, the sha256 of their names and hashes.
+
+    ``digest`` gives a file's sha256 (:func:`sha256`, or a :class:`HashInBackground`).
+    """
+    digest = digest or sha256
     if len(files) == 1 and not dataset.files:
-        return {"file": files[0].name, "sha256": sha256(files[0])}
-    listing = "".join(f"{sha256(f)}  {f.name}\n" for f in files)
+        return {"file": files[0].name, "sha256": digest(files[0])}
+    listing = "".join(f"{digest(f)}  {f.name}\n" for f in files)
     return {
         "file": dataset.path,
         "sha256": hashlib.sha256(listing.encode()).hexdigest(),
@@ -339,11 +345,50 @@ def source_meta(dataset: Dataset, files: list[Path]) -> dict[str, str]:
     }
 
 
-def sha256(path: Path) -> str:
+class HashInBackground:
+    """The files' sha256, computed on a thread beside reading them (hashlib lets go of the GIL).
+
+    Call it as :func:`source_meta`'s ``digest``: it waits for the thread (and hashes itself a
+    file the thread could not read, to raise the error where it did before). ``cancel()`` stops
+    the thread (when the padding fails). The thread reads into one buffer: it allocates nothing
+    while it runs.
+    """
+
+    def __init__(self, files: list[Path]) -> None:
+        import threading
+
+        self._done: dict[Path, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(list(files),), daemon=True)
+        self._thread.start()
+
+    def _work(self, files: list[Path]) -> None:
+        for path in files:
+            try:
+                digest = sha256(path, self._stop)
+            except OSError:
+                return
+            if self._stop.is_set():
+                return
+            self._done[path] = digest
+
+    def __call__(self, path: Path) -> str:
+        self._thread.join()
+        return self._done.get(path) or sha256(path)
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def sha256(path: Path, stop: Any = None) -> str:
+    """The file's sha256 (``stop``: a ``threading.Event`` that ends the reading early)."""
     digest = hashlib.sha256()
+    buffer = bytearray(1 << 20)
+    view = memoryview(buffer)
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+        while (size := f.readinto(buffer)) and not (stop is not None and stop.is_set()):
+            digest.update(view[:size])
     return digest.hexdigest()
 
 

@@ -21,7 +21,7 @@ from .inspection import diagnose
 from .memory import check_memory, check_pad_memory
 from .options import DEFAULTS, PadOptions, bucket_of
 from .output import check_destination, watch_inputs
-from .padded_file import SUFFIXES, PadMeta, Part, source_meta, write_padded
+from .padded_file import SUFFIXES, HashInBackground, PadMeta, Part, source_meta, write_padded
 from .padding import pad_ragged
 from .ragged import Ragged
 from .readers import Source, TableOptions, files_of, read
@@ -118,19 +118,24 @@ def pad_file(
 
     step("reading")
     inputs = watch_inputs([*files, labels])  # refused before the rename if they change
-    dataset = read(
-        source,
-        labels=labels,
-        allow_pickle=allow_pickle,
-        channels_first=channels_first,
-        layout=layout,
-        kind=kind,
-        table=table,
-    )
-    step("checking")
-    report = diagnose(dataset, options=options)
-    if report.errors:
-        raise RefusedData(report, "nothing was written", advice.inspect_command(dataset))
+    digest = HashInBackground(files)  # beside the reading
+    try:
+        dataset = read(
+            source,
+            labels=labels,
+            allow_pickle=allow_pickle,
+            channels_first=channels_first,
+            layout=layout,
+            kind=kind,
+            table=table,
+        )
+        step("checking")
+        report = diagnose(dataset, options=options)
+        if report.errors:
+            raise RefusedData(report, "nothing was written", advice.inspect_command(dataset))
+    except BaseException:
+        digest.cancel()
+        raise
 
     step("padding")
     ragged = dataset.ragged
@@ -168,7 +173,7 @@ def pad_file(
         truncating=options.truncating,
         value=options.value,
         dtype=dtype,
-        source=source_meta(dataset, files),
+        source=source_meta(dataset, files, digest),
         labels=None if labels is None else Path(labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,

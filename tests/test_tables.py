@@ -17,12 +17,15 @@ from lstmprep.errors import UnreadableInput, UsageError
 from lstmprep.readers import TableOptions
 
 
-def long_frame(seed: int = 0, sequences: int = 30) -> pd.DataFrame:
-    """Shuffled long-format rows: string ids, integer times, 3 features, a class label."""
+def long_frame(seed: int = 0, sequences: int = 30, step: int = 3) -> pd.DataFrame:
+    """Shuffled long-format rows: string ids, integer times ``step`` apart (1: consecutive, which
+    is grouped without a sort), 3 features, a class label."""
     rng = np.random.default_rng(seed)
     lengths = rng.integers(1, 9, sequences)
     ids = np.repeat([f"s{i}" for i in rng.permutation(sequences)], lengths)
-    t = np.concatenate([rng.permutation(np.arange(0, 3 * n, 3)) for n in lengths])
+    t = np.concatenate(
+        [rng.permutation(np.arange(0, step * n, step)) + rng.integers(-5, 5) for n in lengths]
+    )
     frame = pd.DataFrame({"id": ids, "t": t})
     for name in ("a", "b", "c"):
         frame[name] = rng.normal(size=len(ids)).round(3)
@@ -37,9 +40,10 @@ def pandas_sequences(frame: pd.DataFrame, features=("a", "b", "c")):
     return [groups[k][list(features)].to_numpy() for k in order], order
 
 
+@pytest.mark.parametrize("step", [1, 3])
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", ".feather", ".arrow"])
-def test_long_format_matches_pandas(tmp_path, suffix):
-    frame = long_frame()
+def test_long_format_matches_pandas(tmp_path, suffix, step):
+    frame = long_frame(step=step)
     path = tmp_path / f"long{suffix}"
     if suffix in (".csv", ".tsv"):
         frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
@@ -205,3 +209,12 @@ def test_pad_repeats_the_table_options_and_trains_the_same(run, tmp_path, monkey
     padded = np.load(tmp_path / "padded.npz")
     assert padded["x"][:, :, 0].tolist() == [[70, 80, 0], [90, 95, 99]]
     assert json.loads(str(padded["meta"]))["classes"] is None  # outcome is a numeric label
+
+
+def test_integer_labels_and_a_label_that_changes(run, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("id,t,v,label\nb,1,1,7\na,0,2,3\nb,0,3,7\na,1,4,5\n")
+    data = read(path)
+    assert data.labels.tolist() == [7, 3]  # the first row's label, in order of first appearance
+    label = {p.code: p for p in data.problems}["label-mismatch"].message
+    assert "changes from 3 (at line 3) to 5 at line 5" in label and "(id 'a')" in label

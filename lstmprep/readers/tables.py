@@ -396,15 +396,24 @@ def _long(
     times = None
     if time_column is not None:
         times = _times(data.column(time_column).combine_chunks(), time_column, path, where)
-    order = _order(codes, times, len(names_of_ids))
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    inverse: list[np.ndarray] = []  # file row → sorted row, made when a problem needs it
+    # file row → sorted row, made when needed
+    inverse: list[np.ndarray] = []
+    consecutive = _positions(codes, times, offsets[:-1], lengths)
+    if consecutive is None:
+        order = _order(codes, times, len(names_of_ids))
+    else:  # no sort needed, and no time can repeat
+        order = _inverse(consecutive)
+        inverse.append(consecutive)
 
-    def sorted_rows(rows: np.ndarray) -> np.ndarray:
+    def positions() -> np.ndarray:
         if not inverse:
             inverse.append(_inverse(order))
-        return inverse[0][rows]
+        return inverse[0]
+
+    def sorted_rows(rows: np.ndarray) -> np.ndarray:
+        return positions()[rows]
 
     def place(rows: np.ndarray) -> list[tuple[int | None, int | None]]:
         at = sorted_rows(rows)
@@ -413,7 +422,7 @@ def _long(
 
     log = ProblemLog()
     reported: list[np.ndarray] = []
-    values, dtype = _features(data, features, order, n)
+    values, dtype = _features(data, features, order, positions, n)
     for j, name in enumerate(features):
         bad = _not_numbers(data.column(name))
         if bad is None:
@@ -431,7 +440,7 @@ def _long(
         values[sorted_rows(rows), j] = np.nan
         reported.append(sorted_rows(rows))
 
-    if times is not None and n > 1:
+    if times is not None and n > 1 and consecutive is None:
         codes_sorted, times_sorted = codes[order], times[order]
         same = (codes_sorted[1:] == codes_sorted[:-1]) & (times_sorted[1:] == times_sorted[:-1])
         if same.any():
@@ -503,6 +512,14 @@ def _numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
 
 
+def _numpy_chunks(column: pa.Array | pa.ChunkedArray) -> list[np.ndarray]:
+    """Arrow numbers as numpy, chunk by chunk (no copy) when there are no nulls."""
+    dtype = _NUMPY_TYPES.get(str(column.type))
+    if dtype is None or column.null_count or not getattr(column, "num_chunks", 0):
+        return [_numpy(column)]
+    return [_numpy(c) for c in column.chunks]
+
+
 def _values(column: pa.Array) -> np.ndarray:
     """Ids or names as numpy: numbers as numbers, anything else as Python objects."""
     if str(column.type) in _NUMPY_TYPES and not column.null_count:
@@ -561,36 +578,67 @@ def _not_numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]
 
 
 def _features(
-    data: pa.Table, features: list[str], order: np.ndarray, n: int
+    data: pa.Table,
+    features: list[str],
+    order: np.ndarray,
+    positions: Callable[[], np.ndarray],
+    n: int,
 ) -> tuple[np.ndarray, str]:
-    """The feature columns as one ``(rows, features)`` array in sequence order; the source dtype."""
+    """The feature columns as one ``(rows, features)`` array in sequence order; the source dtype.
+
+    ``positions()`` gives each file row's place in sequence order. The columns are stacked a
+    block of rows at a time (in the cache; Arrow's chunks when the columns share them), and
+    each block's rows written to their places: one pass over the output, no copy in file order.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrays = []
+    columns: list[list[np.ndarray]] = []  # each column's chunks
     for name in features:
         column = data.column(name)
         kind = column.type
         if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-            array = _numpy(column)  # nulls become NaN (the cells are reported)
+            chunks = _numpy_chunks(column)  # nulls become NaN (the cells are reported)
         elif pa.types.is_decimal(kind):
-            array = _numpy(pc.cast(column, pa.float64()))
+            chunks = [_numpy(pc.cast(column, pa.float64()))]
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             good = pc.match_substring_regex(column, _CELL_NUMBER, ignore_case=True)
             clean = pc.if_else(good, column, pa.scalar(None, kind))
-            array = _numpy(pc.cast(pc.utf8_trim_whitespace(clean), pa.float64()))
+            chunks = [_numpy(pc.cast(pc.utf8_trim_whitespace(clean), pa.float64()))]
         else:
-            array = np.full(n, np.nan)
-        arrays.append(array)
-    dtype = np.result_type(*(a.dtype for a in arrays)) if arrays else np.dtype(np.float64)
+            chunks = [np.full(n, np.nan)]
+        columns.append(chunks)
+    dtypes = [c[0].dtype if c else np.dtype(np.float64) for c in columns]
+    dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
     floating = dtype if dtype.kind == "f" else np.dtype(np.float64)
-    stacked = np.empty((n, len(arrays)), dtype=floating)
-    for j, array in enumerate(arrays):
-        stacked[:, j] = array
-    if n and order[0] == 0 and order[-1] == n - 1 and (np.diff(order) == 1).all():
-        return stacked, str(dtype)  # in order already
-    # one gather of whole rows: each fetches a cache line, column by column would fetch eight
-    return np.take(stacked, order, axis=0), str(dtype)
+    stacked = np.empty((n, len(columns)), dtype=floating)
+    sizes = [len(c) for c in columns[0]] if columns else []
+    if any([len(c) for c in chunks] != sizes for chunks in columns):
+        columns = [[np.concatenate(c)] if len(c) != 1 else c for c in columns]
+        sizes = [n]
+    if (
+        not n
+        or not columns
+        or (order[0] == 0 and order[-1] == n - 1 and (np.diff(order) == 1).all())
+    ):
+        for j, chunks in enumerate(columns):  # in order already
+            stacked[:, j] = np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
+        return stacked, str(dtype)
+    places = positions()
+    step = max(1, (1 << 20) // (len(columns) * floating.itemsize))  # ≤ 1 MB blocks
+    block = np.empty((min(step, max(sizes)), len(columns)), dtype=floating)
+    # a row as one opaque item: numpy then moves each row in one copy, twice as fast
+    row = np.dtype((np.void, len(columns) * floating.itemsize))
+    rows_out, rows_in = stacked.view(row).reshape(n), block.view(row).reshape(len(block))
+    first = 0  # the file row of the chunk
+    for k, size in enumerate(sizes):
+        for start in range(0, size, step):
+            end = min(size, start + step)
+            for j, chunks in enumerate(columns):
+                block[: end - start, j] = chunks[k][start:end]
+            rows_out[places[first + start : first + end]] = rows_in[: end - start]
+        first += size
+    return stacked, str(dtype)
 
 
 def _no_nulls(column: pa.Array, name: str, path: Path, where: Callable[[int], str]) -> pa.Array:
@@ -646,6 +694,24 @@ def _times(column: pa.Array, name: str, path: Path, where: Callable[[int], str])
     )
 
 
+def _positions(
+    codes: np.ndarray, times: np.ndarray | None, starts: np.ndarray, lengths: np.ndarray
+) -> np.ndarray | None:
+    """Each row's place in sequence order, without a sort, when the integer times of every
+    sequence are consecutive (0, 1, 2, … from any start, in any row order); else ``None``."""
+    if times is None or times.dtype.kind != "i" or not len(codes):
+        return None
+    low = np.full(len(lengths), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(low, codes, times)
+    step = times - low[codes]  # ≥ 0
+    if (step >= lengths[codes]).any():
+        return None
+    places = starts[codes] + step
+    hit = np.zeros(len(codes), dtype=bool)
+    hit[places] = True
+    return places if hit.all() else None  # n rows on n places: each once, no time twice
+
+
 def _order(codes: np.ndarray, times: np.ndarray | None, groups: int) -> np.ndarray:
     """Row order: by sequence (codes in order of first appearance), then by time; stable.
 
@@ -684,19 +750,25 @@ def _long_labels(
     place: Callable[[np.ndarray], list[tuple[int | None, int | None]]],
 ) -> np.ndarray:
     """One label per sequence, from its first row; a label that changes is a problem."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(column, null_encoding="encode")
-    codes = _numpy(encoded.indices)[order]
     starts = offsets[:-1]
-    first = codes[starts]
+    if pa.types.is_integer(column.type) and not column.null_count:  # the numbers are the codes
+        codes = _numpy(column)[order]
+        first = codes[starts]
+        labels = first
+    else:
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+        codes = _numpy(encoded.indices)[order]
+        first = codes[starts]
+        named = _values(encoded.dictionary)[first]  # no pa.array(numpy): it imports pandas
+        labels = named if named.dtype != object else labels_array(named.tolist())
     changed = np.flatnonzero(codes != np.repeat(first, lengths))
-    named = _values(encoded.dictionary)[first]  # no pa.array(numpy): it imports pandas
-    labels = named if named.dtype != object else labels_array(named.tolist())
     if len(changed):
         row = int(order[changed[0]])
         seq = int(np.searchsorted(offsets, changed[0], side="right") - 1)
-        was = encoded.dictionary[int(first[seq])].as_py()
+        was = column[int(order[starts[seq]])].as_py()
         now = column[row].as_py()
         sequences = np.unique(np.searchsorted(offsets, changed, side="right") - 1)
         log.add_many(
