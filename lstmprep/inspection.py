@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import advice, tokens
-from .checks import WINDOW_LENGTH, WINDOW_STRIDE, free_value, run_checks
+from . import advice, checks, tokens
+from .checks import WINDOW_LENGTH, WINDOW_STRIDE
 from .dataset import Dataset
 from .errors import LstmprepError
 from .options import DEFAULTS, PadOptions, checking_options, percentile_length
@@ -135,11 +135,26 @@ def diagnose(
     for JSON that reads the file again, as far as the last place). By default only when
     there are errors, so that data which passes costs nothing more.
     """
-    problems = run_checks(dataset, options)
+    summary = checks.scan(dataset, options)
+    return report_of(summary, dataset, strict=strict, options=options, locate=locate)
+
+
+def report_of(
+    summary: checks.Summary,
+    dataset: Dataset,
+    *,
+    strict: bool = False,
+    options: PadOptions = DEFAULTS,
+    locate: bool | None = None,
+) -> Report:
+    """The report of data checked in chunks (:func:`lstmprep.checks.scan`, merged):
+    ``dataset`` is the whole data in memory, or its outline (:func:`lstmprep.checks.outline`).
+    """
+    problems = checks.finish(summary, dataset, options)
     if locate or (locate is None and any(p.severity == "error" for p in problems)):
         problems = positions.locate(dataset, problems)
     collides = any(p.code in ("pad-collision", "zero-token") for p in problems)
-    described = stats(dataset, options.value, collides)
+    described = stats(dataset, options.value, collides, summary.facts)
     report = Report(described, tuple(problems), dataset.notes, strict)
     return replace(report, next_command=next_command(dataset, report))
 
@@ -161,30 +176,37 @@ def next_command(dataset: Dataset, report: Report) -> str | None:
 # --- stats ---------------------------------------------------------------------------------------
 
 
-def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = False) -> Stats:
+def stats(
+    dataset: Dataset,
+    value: float = PadOptions.value,
+    collides: bool = False,
+    facts: checks.Facts | None = None,
+) -> Stats:
     """Lengths, sizes and the Keras arguments that fit the data padded to its longest sequence.
 
     ``collides``: real timesteps equal the pad ``value``, so the mask value must be another.
+    ``facts``: what the checks learnt of the values (by default, learnt from ``dataset``).
     """
+    if facts is None:
+        facts = checks.scan(dataset).facts
     ragged = dataset.ragged
     lengths = ragged.lengths
-    n, features = ragged.n_sequences, ragged.n_features
+    n, features = ragged.n_sequences, facts.features
     longest = int(lengths.max()) if n else 0
     cells = n * longest
     labels = dataset.labels
     ids: dict = {"kind": "tokens"} if dataset.kind == "tokens" else {}
     if dataset.kind == "tokens" and features == 1:
-        column = ragged.values[:, 0]
-        vocabulary = tokens.vocabulary_size(column, value)
+        vocabulary = facts.vocabulary_size(value)
         mask_zero = value == 0 and not collides
         ids = dict(
             kind="tokens",
             vocabulary_size=vocabulary,
-            distinct_ids=tokens.distinct(column[tokens.is_id(column)]),
-            zero_id=bool((column == 0).any()),
+            distinct_ids=len(facts.ids),
+            zero_id=facts.zero,
             embedding=tokens.embedding(vocabulary, mask_zero),
             input_shape=(longest,),
-            mask_value=float(tokens.free_id(column)) if collides else value,
+            mask_value=float(facts.free_id()) if collides else value,
         )
     itemsize = 8 if tokens.id_dtype(ids.get("vocabulary_size", 0)) == "int64" else 4
     described = Stats(
@@ -203,7 +225,7 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
         labels=None if labels is None else (1 if labels.ndim == 0 else len(labels)),
         label_kind=None if labels is None else label_kind(labels),
         input_shape=(longest, features),
-        mask_value=free_value(ragged.values) if collides else value,
+        mask_value=facts.free_value() if collides else value,
         histogram=histogram(lengths),
         task=None if labels is None else task_of(labels),
         classes=classes(labels),
