@@ -93,8 +93,9 @@ def unique(ids: np.ndarray) -> np.ndarray:
     return np.unique(ids.astype(np.int64))
 
 
-def with_kind(dataset: Dataset, kind: str | None = None) -> Dataset:
-    """``dataset`` with its kind decided: ``kind`` if given, else its reader's, else detected.
+def with_kind(dataset: Dataset, kind: str | None = None, detected: str | None = None) -> Dataset:
+    """``dataset`` with its kind decided: ``kind`` if given, else its reader's, else detected
+    (``detected``: what :func:`detect` said of the data, read in chunks).
 
     ``kind`` is also kept as the option to repeat in suggested commands.
     """
@@ -103,9 +104,11 @@ def with_kind(dataset: Dataset, kind: str | None = None) -> Dataset:
     chosen = kind or dataset.kind
     notes = dataset.notes
     if chosen is None:
-        skip = np.zeros(len(dataset.ragged.values), dtype=bool)
-        skip[dataset.reported.rows] = True
-        chosen = detect(dataset.ragged, skip)
+        if detected is None:
+            skip = np.zeros(len(dataset.ragged.values), dtype=bool)
+            skip[dataset.reported.rows] = True
+            detected = detect(dataset.ragged, skip)
+        chosen = detected
         if chosen == "tokens":
             notes += (
                 "read as token ids (one whole number from 0 per timestep, "

@@ -85,6 +85,25 @@ def files_of(source: Source, *, one_format: bool = True) -> list[Path]:
     return expand(sources, one_format=one_format)[0]
 
 
+def read_file(path: Path, reading: ReadOptions) -> Dataset:
+    """One file, by its format's reader (not its labels file, nor the kind: :func:`read`)."""
+    suffix = check_file(path)
+    reader = READERS[suffix]
+    check_options(suffix, reading.table)
+    if suffix in BINARY:
+        refuse_compressed_arrays(path)
+    if suffix in TABLE_READERS:
+        if reading.channels_first:
+            raise UsageError(
+                "--channels-first does not apply to a table: its rows are timesteps",
+                path=str(path),
+            )
+        dataset = reader(path, reading.allow_pickle, reading.table)
+    else:
+        dataset = reader(path, reading.allow_pickle, channels_first=reading.channels_first)
+    return replace(dataset, notes=compression_notes(path) + dataset.notes)
+
+
 def read(source: Source, reading: ReadOptions | None = None, **changes: Any) -> Dataset:
     """Read sequences from a file (.json, .jsonl, .npy, .npz, .ts, .txt, .csv, .tsv, .parquet,
     .feather, .arrow), several, a folder or a glob, with the :class:`ReadOptions` ``reading``
@@ -107,7 +126,7 @@ def read(source: Source, reading: ReadOptions | None = None, **changes: Any) -> 
     ('json', array([3, 1]), 1, array([0, 1]))
     """
     reading = ReadOptions.of(reading, **changes)
-    channels_first, allow_pickle = reading.channels_first, reading.allow_pickle
+    channels_first = reading.channels_first
     if reading.kind not in (None, *KINDS):
         raise UsageError(f"--kind must be 'tokens' or 'values', not {reading.kind!r}")
     if reading.layout not in (None, SHARDS, PER_SAMPLE):
@@ -124,21 +143,7 @@ def read(source: Source, reading: ReadOptions | None = None, **changes: Any) -> 
             )
 
     def read_one(path: Path) -> Dataset:
-        suffix = check_file(path)
-        reader = READERS[suffix]
-        check_options(suffix, reading.table)
-        if suffix in BINARY:
-            refuse_compressed_arrays(path)
-        if suffix in TABLE_READERS:
-            if channels_first:
-                raise UsageError(
-                    "--channels-first does not apply to a table: its rows are timesteps",
-                    path=str(path),
-                )
-            dataset = reader(path, allow_pickle, reading.table)
-        else:
-            dataset = reader(path, allow_pickle, channels_first=channels_first)
-        return replace(dataset, notes=compression_notes(path) + dataset.notes)
+        return read_file(path, reading)
 
     applied = None
     if several or reading.layout == PER_SAMPLE:
@@ -151,7 +156,14 @@ def read(source: Source, reading: ReadOptions | None = None, **changes: Any) -> 
         dataset = replace(dataset, path=shown, sources=tuple(map(str, sources)))
     else:
         dataset = replace(read_one(paths[0]), layout=reading.layout)
-    dataset = replace(dataset, allow_pickle=allow_pickle, channels_first=channels_first)
+    return with_kind(read_labels_of(dataset, reading, applied), reading.kind)
+
+
+def read_labels_of(dataset: Dataset, reading: ReadOptions, applied: str | None = None) -> Dataset:
+    """``dataset`` as read with ``reading``: its labels file read, its labels one per sequence
+    (``applied``: how several files were read, :data:`PER_SAMPLE` or :data:`SHARDS`)."""
+    allow_pickle = reading.allow_pickle
+    dataset = replace(dataset, allow_pickle=allow_pickle, channels_first=reading.channels_first)
     if reading.labels is not None:
         if applied == PER_SAMPLE and Path(reading.labels).suffix.lower() == ".csv":
             values, notes = labels_by_file(Path(reading.labels), dataset)
@@ -165,4 +177,4 @@ def read(source: Source, reading: ReadOptions | None = None, **changes: Any) -> 
     if dataset.labels is not None:
         values, notes = one_per_sequence(dataset.labels)
         dataset = replace(dataset, labels=values, notes=dataset.notes + notes)
-    return with_kind(dataset, reading.kind)
+    return dataset
