@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +29,7 @@ from ..memory import size_words
 from ..ragged import check_lengths
 from ..report import Problem, ProblemLog
 from . import ReadOptions, Source, read_file, read_labels_of
-from .files import _decompressed, check_file, compression, compression_notes, expand
+from .files import check_file, compression, compression_notes, expand, opened
 from .json_reader import Block, jsonl_block
 from .labels import labels_array
 from .numpy_reader import _from_array, _lengths, _npz_member
@@ -70,7 +69,7 @@ def refuse_json(path: Path, needed: int, budget: int) -> TooLarge:
     """The error for a JSON document too large to read whole: convert it to JSON lines."""
     import shlex
 
-    with _opened(path) as f:
+    with opened(path) as f:
         head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     lines = str(path.with_name(path.name.split(".")[0] + ".jsonl"))
     program = (
@@ -280,24 +279,13 @@ def _shifted(dataset: Dataset, first: int) -> Dataset:
 # --- JSON lines ----------------------------------------------------------------------------------
 
 
-@contextmanager
-def _opened(path: Path) -> Iterator[IO[bytes]]:
-    codec = compression(path)
-    if codec is None:
-        with open(path, "rb") as f:
-            yield f
-    else:
-        with _decompressed(path, codec) as f:
-            yield f
-
-
 def _jsonl_chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[Dataset, int, Block]]:
     """Blocks of about ``chunk_bytes`` of whole lines, each read as the whole file is; with
     the bytes of the file each took (compressed files: all at the end)."""
     notes = compression_notes(path)
     line, carry = 1, b""
     compressed = compression(path) is not None
-    with _opened(path) as f:
+    with opened(path) as f:
         while True:
             block = f.read(chunk_bytes)
             data = carry + block if carry else block
@@ -360,5 +348,3 @@ def _npz_chunks(
         size = int((offsets[b] - offsets[a]) * values.shape[1] * values.itemsize)
         chunks.append((replace(part, labels=labels if a == 0 else None), size))
     return chunks or None
-
-

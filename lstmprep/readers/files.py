@@ -197,6 +197,19 @@ def read_bytes(path: Path) -> bytes:
 
 
 @contextmanager
+def opened(path: Path) -> Iterator[Any]:
+    """The file as a binary stream, decompressed when its first bytes show a compression:
+    ``read(n)`` and ``readline()`` as a file's (for reading a file larger than memory)."""
+    codec = compression(path)
+    if codec is None:
+        with open(path, "rb") as f:
+            yield f
+    else:
+        with _decompressed(path, codec) as f:
+            yield f
+
+
+@contextmanager
 def _decompressed(path: Path, codec: str) -> Iterator[Any]:
     """A binary stream of the decompressed data: ``read(n)`` as a file's."""
     if codec == "gzip":
