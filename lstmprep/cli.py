@@ -363,7 +363,9 @@ def inspect(
             columns=columns,
         )
         try:
-            report = inspect_file(source, how, strict=strict)
+            with render.Steps(err, enabled=form == "text", total=1) as step:
+                step("inspecting")
+                report = inspect_file(source, how, strict=strict, progress=step.bytes)
         except (UnreadableInput, TooLarge) as e:
             if form in ("text", "json"):
                 raise
@@ -484,7 +486,9 @@ def pad(
         columns=(id_column, time_column, label_column, feature_columns, sequence_column),
     )
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
-        summary = pad_file(source, output, options, how, force=force, step=step)
+        summary = pad_file(
+            source, output, options, how, force=force, step=step, progress=step.bytes
+        )
     if as_json:
         emit_json(summary.to_dict())
     elif not quiet:

@@ -290,11 +290,8 @@ def _write_streaming(
                 dtype=dtype,
             )
             put(x[:, :, 0] if ids else x)
-            progress(
-                f"writing ({k + 1} of {passes})" if passes > 1 else "writing",
-                chunk.done,
-                chunk.total,
-            )
+            bucket = f" (bucket {k + 1} of {passes})" if passes > 1 else ""
+            progress(f"pass 2: writing the rows{bucket}", chunk.done, chunk.total)
 
     if npy:
         with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:

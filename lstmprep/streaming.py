@@ -132,7 +132,7 @@ def first_pass(
             features = _same_features(chunk, features)
             scanned = checks.scan(dataset, options, chunk.start)
             summary = scanned if summary is None else summary.merge(scanned)
-            progress("checking", chunk.done, chunk.total)
+            progress("pass 1: lengths, labels, problems", chunk.done, chunk.total)
         if summary is None:
             return None
         detected = summary.facts.kind()

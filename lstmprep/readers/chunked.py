@@ -220,7 +220,9 @@ class _File:
     dtype: str = "float64"
     reader_kind: str | None = None
     sequences: int = 0
-    exact: bool = True
+    #: whether the reader gives each sequence's line (JSON lines: one block that is not plainly
+    #: numeric makes the whole file take the exact path, which keeps them)
+    exact: bool | None = None
     lines: list[np.ndarray] = field(default_factory=list)
     raw_labels: list[Any] = field(default_factory=list)
     label_arrays: list[np.ndarray] = field(default_factory=list)
@@ -232,12 +234,12 @@ class _File:
             self.reader_kind = dataset.kind
         self.sequences += n
         if block is not None:  # a JSON lines block: lines, and labels as written
-            self.exact = self.exact and block.exact
+            self.exact = bool(self.exact) or block.exact
             self.lines.append(block.lines)
             self.raw_labels += block.labels if block.labels is not None else [None] * n
             self.any_label = self.any_label or block.labels is not None
         else:
-            self.exact = self.exact and dataset.lines is not None
+            self.exact = (self.exact is not False) and dataset.lines is not None
             if dataset.lines is not None:
                 self.lines.append(dataset.lines)
             if dataset.labels is not None:
