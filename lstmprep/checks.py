@@ -332,7 +332,8 @@ def outline(summary: Summary, template: Dataset) -> Dataset:
     chunk, or how the data was read) with the merged lengths, labels and per-sequence arrays.
 
     Its ``ragged.values`` is a read-only placeholder of the right shape that holds no memory:
-    only the checks of the whole (which never look at values) and advice use it.
+    only the checks of the whole (which never look at values) and advice use it. The template's
+    ``value_lines`` are kept (they must be the whole data's).
     """
     total = int(summary.lengths.sum())
     placeholder = np.broadcast_to(
@@ -347,7 +348,6 @@ def outline(summary: Summary, template: Dataset) -> Dataset:
         labels=labels,
         problems=(),
         reported=Reported(np.empty(0, np.int64), summary.reported - summary.start),
-        value_lines=None,
         lines=summary.columns.get("lines", template.lines),
         ids=summary.columns.get("ids", template.ids),
         file_of=summary.columns.get("file_of", template.file_of),

@@ -37,7 +37,10 @@ from .report import ProblemLog, Report
 
 #: The in-memory work per byte of input, by format: the bytes read, the values (float64),
 #: the padded output (measured: 2.9 GB of JSON lines padded with a peak of 5.6 GB)
-WORK_PER_BYTE = {".json": 2.0, ".jsonl": 2.0, ".npz": 2.5, ".npy": 2.5, ".txt": 12.0}
+WORK_PER_BYTE = {
+    ".json": 2.0, ".jsonl": 2.0, ".npz": 2.5, ".npy": 2.5, ".txt": 12.0, ".csv": 3.0, ".tsv": 3.0,
+    ".parquet": 4.0,
+}  # fmt: skip
 #: for a compressed file, per byte of the file
 COMPRESSED_WORK_PER_BYTE = 10.0
 #: A chunk's input is about this share of the budget (its values and its padded rows are a

@@ -19,7 +19,7 @@ import lstmprep
 from lstmprep import streaming
 
 #: a budget that makes every test file stream, in chunks of 4 KB
-TINY = "64KB"
+TINY = "16KB"
 
 
 @pytest.fixture(autouse=True)
@@ -184,9 +184,9 @@ def test_plan_streams_only_what_does_not_fit(tmp_path, monkeypatch):
     assert streaming.plan(source, reading) is None
     monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", "1KB")
     assert streaming.plan(source, reading) == streaming.CHUNK_MIN
-    csv = tmp_path / "d.csv"
-    csv.write_text("id,t,a\n" + "".join(f"{i},{t},1.5\n" for i in range(50) for t in range(3)))
-    assert streaming.plan(csv, reading) is None  # read whole: its reader refuses what is too large
+    dense = tmp_path / "d.npy"
+    np.save(dense, np.zeros((50, 4, 2)))
+    assert streaming.plan(dense, reading) is None  # read whole (memory-mapped), or refused
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -211,3 +211,65 @@ def test_sigkill_during_the_second_pass_leaves_no_partial_output(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.communicate()
     assert not dest.exists()
+
+
+def long_table(tmp_path: Path, suffix: str) -> Path:
+    """A long table: each sequence's rows together, its times shuffled; a text cell, a
+    duplicate time, a class label per sequence."""
+    rng = np.random.default_rng(6)
+    rows = []
+    for i in range(150):
+        times = rng.permutation(int(rng.integers(2, 12)))
+        rows += [[f"s{i}", int(t), *np.round(rng.normal(size=2), 3), f"c{i % 2}"] for t in times]
+    rows[30][2] = "n/a"
+    rows[400][1] = rows[401][1] = 99  # one sequence at time 99 twice
+    path = tmp_path / f"long{suffix}"
+    header = ["id", "t", "a", "b", "label"]
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = [r for r in rows if r[2] != "n/a"]
+        columns = list(zip(*rows, strict=True))
+        table = pa.table({n: list(c) for n, c in zip(header, columns, strict=True)})
+        pq.write_table(table, path, row_group_size=100)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_long_tables_stream_in_record_batches(suffix, run, tmp_path):
+    source = long_table(tmp_path, suffix)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    assert "duplicate-time" in {p["code"] for p in memory["problems"]}
+    fixed = tmp_path / f"fixed{suffix}"
+    if suffix == ".csv":
+        fixed.write_text(source.read_text().replace("n/a", "0.5").replace(",99,", ",98,", 1))
+    else:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(source)
+        t = table.column("t")
+        first = int(np.flatnonzero(t.to_numpy() == 99)[0])
+        times = t.to_numpy().copy()
+        times[first] = 98
+        table = table.set_column(1, "t", pc.cast(times, t.type))
+        pq.write_table(table, fixed, row_group_size=100)
+    (memory_bytes, streamed_bytes), _ = pad_both(run, tmp_path, fixed)
+    assert memory_bytes == streamed_bytes
+
+
+def test_a_table_whose_sequences_are_not_together_is_refused_in_parts(run, tmp_path):
+    lines_ = ["id,t,a"] + [f"{i % 40},{i // 40},{i * 0.5}" for i in range(4000)]
+    source = tmp_path / "mixed.csv"
+    source.write_text("\n".join(lines_) + "\n")
+    result = run("pad", source, "-o", tmp_path / "out.npz", "--memory-limit", TINY)
+    unlimited()
+    assert result.exit_code == 2
+    assert "not together" in result.output and "sort the table by 'id'" in result.output
+    assert run("pad", source, "-o", tmp_path / "out.npz").exit_code == 0

@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from .numpy_reader import _from_array, _lengths, _npz_member
 from .samples import PER_SAMPLE, SHARDS, _all_2d_npy, shard_labels
 
 #: Formats whose files are read in chunks; any other file is read whole (as one shard).
-CHUNKED = (".jsonl", ".npz")
+CHUNKED = (".jsonl", ".npz", ".csv", ".tsv", ".parquet")
 #: The default size of a chunk's input.
 CHUNK_BYTES = 32 << 20
 
@@ -108,6 +108,7 @@ class ChunkedRead:
 
     def __iter__(self) -> Iterator[Chunk]:
         self._files = []
+        self._rows = RowLines()
         start = done = 0
         for index, path in enumerate(self.paths):
             file = _File(path)
@@ -115,6 +116,8 @@ class ChunkedRead:
             for dataset, size, block in self._read(path, start):
                 n = len(dataset.ragged)
                 file.add(dataset, n, block)
+                if dataset.value_lines is not None:
+                    self._rows.add(dataset.value_lines, dataset.ragged.lengths, start)
                 if self.several:
                     dataset = _as_shard(dataset, path, index)
                 dataset = replace(
@@ -122,6 +125,7 @@ class ChunkedRead:
                     kind=self.kind or dataset.kind,
                     lines=None,
                     labels=None,
+                    value_lines=None,
                     allow_pickle=self.reading.allow_pickle,
                 )
                 done += size
@@ -135,7 +139,11 @@ class ChunkedRead:
         if suffix == ".jsonl" and not self.reading.channels_first:
             yield from _jsonl_chunks(path, start, self.chunk_bytes)
             return
-        parts = _npz_chunks(path, self.reading, self.chunk_bytes) if suffix == ".npz" else None
+        parts: Any = None
+        if suffix == ".npz":
+            parts = _npz_chunks(path, self.reading, self.chunk_bytes)
+        elif suffix in (".csv", ".tsv", ".parquet"):
+            parts = _table_chunks(path, self.reading, self.chunk_bytes, start)
         if parts is not None:
             for dataset, size in parts:
                 yield dataset, size, None
@@ -159,6 +167,7 @@ class ChunkedRead:
             labels = shard_labels(self.paths, [f.labels() for f in files], log)
         exact = all(f.exact for f in files) if self.several else first.exact
         lines = np.concatenate([f.line_array() for f in files]) if exact else None
+        rows = self._rows if all(f.value_lines for f in files) else None
         dataset = Dataset(
             str(self.paths[0]),
             first.format,
@@ -168,6 +177,8 @@ class ChunkedRead:
             notes=self._notes(),
             dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
             lines=lines,
+            value_lines=cast(np.ndarray, rows),  # indexed by flat row, as an array is
+            table=first.table,
         )
         applied = None
         if self.several:
@@ -227,12 +238,15 @@ class _File:
     raw_labels: list[Any] = field(default_factory=list)
     label_arrays: list[np.ndarray] = field(default_factory=list)
     any_label: bool = False
+    value_lines: bool = True
+    table: Any = None
 
     def add(self, dataset: Dataset, n: int, block: Block | None) -> None:
         if not self.format:
             self.format, self.notes, self.dtype = dataset.format, dataset.notes, dataset.dtype
-            self.reader_kind = dataset.kind
+            self.reader_kind, self.table = dataset.kind, dataset.table
         self.sequences += n
+        self.value_lines = self.value_lines and dataset.value_lines is not None
         if block is not None:  # a JSON lines block: lines, and labels as written
             self.exact = bool(self.exact) or block.exact
             self.lines.append(block.lines)
@@ -251,7 +265,12 @@ class _File:
     def labels(self) -> np.ndarray | None:
         if self.any_label:
             return labels_array(self.raw_labels)
-        return self.label_arrays[0] if self.label_arrays else None
+        arrays = self.label_arrays
+        if len(arrays) <= 1:
+            return arrays[0] if arrays else None
+        if len({(a.dtype.kind, a.shape[1:]) for a in arrays}) == 1:
+            return np.concatenate(arrays)
+        return labels_array([v for a in arrays for v in a.tolist()])
 
 
 def _as_shard(dataset: Dataset, path: Path, index: int) -> Dataset:
@@ -350,3 +369,164 @@ def _npz_chunks(
         size = int((offsets[b] - offsets[a]) * values.shape[1] * values.itemsize)
         chunks.append((replace(part, labels=labels if a == 0 else None), size))
     return chunks or None
+
+
+class RowLines:
+    """The line of each flat row (timestep) of a CSV table read in chunks, kept small: a
+    sequence whose rows are consecutive lines in time order keeps its first line only; the
+    others keep every line. Indexed by global flat row, as ``Dataset.value_lines`` is."""
+
+    def __init__(self) -> None:
+        self._starts: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._explicit: dict[int, np.ndarray] = {}
+        self._index: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add(self, value_lines: np.ndarray, lengths: np.ndarray, first: int) -> None:
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        starts = value_lines[np.minimum(offsets[:-1], max(len(value_lines) - 1, 0))]
+        within = np.arange(len(value_lines)) - np.repeat(offsets[:-1], lengths)
+        odd = np.flatnonzero(value_lines != np.repeat(starts, lengths) + within)
+        for s in np.unique(np.searchsorted(offsets, odd, side="right") - 1):
+            self._explicit[first + int(s)] = value_lines[offsets[s] : offsets[s + 1]].copy()
+        self._starts.append(starts if len(value_lines) else np.zeros(len(lengths), np.int64))
+        self._lengths.append(lengths)
+        self._index = None
+
+    def __getitem__(self, row: int) -> int:
+        if self._index is None:
+            lengths = np.concatenate(self._lengths)
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            self._index = (np.concatenate(self._starts), offsets)
+        starts, offsets = self._index
+        s = int(np.searchsorted(offsets, row, side="right") - 1)
+        if s in self._explicit:
+            return int(self._explicit[s][row - offsets[s]])
+        return int(starts[s] + row - offsets[s])
+
+
+# --- tables: CSV/TSV, Parquet --------------------------------------------------------------------
+
+
+def _table_chunks(
+    path: Path, reading: ReadOptions, chunk_bytes: int, start: int
+) -> Iterator[tuple[Dataset, int]] | None:
+    """Record batches of a long table, cut between sequences (``None``: read it whole —
+    nested tables, compressed CSV). A sequence's rows must be together (in any time order):
+    an id met again after other ids is refused, with the fix."""
+    import pyarrow as pa
+
+    from .tables import (
+        ID_NAMES,
+        NULLS,
+        TableOptions,
+        _from_table,
+        _guess,
+        _is_list,
+        _line,
+        _row,
+        _unreadable,
+        broken_row,
+        check_header,
+    )
+
+    suffix = check_file(path)
+    options = reading.table or TableOptions()
+    broken: list[Any] = []  # CSV rows with another number of fields than the header
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            file = pq.ParquetFile(path, memory_map=True)
+            schema = file.schema_arrow
+            row_bytes = 8 * max(1, len(schema))
+            batches: Iterator[Any] = file.iter_batches(batch_size=max(1, chunk_bytes // row_bytes))
+            where, fmt = _row, "parquet"
+        else:
+            import pyarrow.csv as pcsv
+
+            if compression(path) is not None:
+                return None
+            delimiter = "," if suffix == ".csv" else "\t"
+            with open(path, "rb") as f:
+                check_header(path, f.read(1 << 16), delimiter)
+
+            def invalid(row: Any) -> str:
+                broken.append(row)
+                return "error"
+
+            reader = pcsv.open_csv(
+                path,
+                read_options=pcsv.ReadOptions(
+                    block_size=max(1 << 16, chunk_bytes), use_threads=False
+                ),
+                parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid),
+                convert_options=pcsv.ConvertOptions(null_values=NULLS, strings_can_be_null=True),
+            )
+            schema, batches = reader.schema, iter(reader)
+            where, fmt = _line, suffix.lstrip(".")
+    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError
+        if broken:
+            raise broken_row(path, broken[0]) from None
+        raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
+    names = schema.names
+    if options.sequence_column is not None or any(_is_list(schema.field(n).type) for n in names):
+        return None
+    taken = {n for n in (options.time_column, options.label_column) if n}
+    id_column = options.id_column or _guess(names, ID_NAMES, taken)
+    if id_column is None or id_column not in names:
+        return None  # the reader of the whole file says what is wrong
+    size = path.stat().st_size
+    total_rows = file.metadata.num_rows if suffix == ".parquet" else None
+
+    def chunks() -> Iterator[tuple[Dataset, int]]:
+        pending: list[Any] = []
+        first_row, sequence = 0, start
+        seen: set[Any] = set()
+        per_row = size / total_rows if total_rows else None
+        try:
+            for batch in batches:
+                if per_row is None and batch.num_rows:  # a CSV batch is about chunk_bytes of text
+                    per_row = min(size, chunk_bytes) / batch.num_rows
+                pending.append(batch)
+                table = pa.Table.from_batches(pending)
+                ids = table.column(id_column).to_numpy(zero_copy_only=False)
+                other = np.flatnonzero(ids != ids[-1]) if len(ids) else np.empty(0, np.int64)
+                if not len(other):
+                    continue  # one sequence so far: read on
+                cut = int(other[-1]) + 1
+                pending = [b for b in table.slice(cut).to_batches() if b.num_rows]
+                dataset = chunk(table.slice(0, cut), ids[:cut], first_row, sequence, seen)
+                yield dataset, int(cut * (per_row or 0))
+                first_row += cut
+                sequence += len(dataset.ragged)
+            if pending:
+                table = pa.Table.from_batches(pending)
+                ids = table.column(id_column).to_numpy(zero_copy_only=False)
+                yield chunk(table, ids, first_row, sequence, seen), size
+        except (OSError, ValueError) as e:
+            if isinstance(e, UnreadableInput):
+                raise
+            if broken:
+                raise broken_row(path, broken[0]) from None
+            raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
+
+    def chunk(table: Any, ids: np.ndarray, first_row: int, sequence: int, seen: set) -> Dataset:
+        met = set(ids.tolist())
+        again = met & seen
+        if again:
+            name = min(again, key=lambda v: int(np.flatnonzero(ids == v)[0]))
+            row = first_row + int(np.flatnonzero(ids == name)[0])
+            raise UnreadableInput(
+                f"{where(row)}: the rows of sequence {name!r} are not together (some come "
+                "after other sequences' rows): a table larger than the memory budget is read "
+                "in parts, which needs each sequence's rows together",
+                path=str(path),
+                hint=f"sort the table by {id_column!r} (any time order within a sequence), or "
+                "pass a larger --memory-limit to read it whole",
+            )
+        seen |= met
+        dataset = _from_table(path, fmt, table, reading.table, where, first_row)
+        return _shifted(dataset, sequence)
+
+    return chunks()
