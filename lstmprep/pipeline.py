@@ -8,7 +8,7 @@ the output is written atomically and never over the input or an existing file (u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from .errors import RefusedData, UnreadableInput, UsageError
 from .inspection import report_of
 from .memory import check_memory, check_pad_memory
 from .options import DEFAULTS, PadOptions, bucket_of
-from .output import Inputs, atomic_path, check_destination, watch_inputs
+from .output import Inputs, atomic_path, check_destination, temp_path, watch_inputs
 from .padded_file import (
     SUFFIXES,
     HashInBackground,
@@ -35,8 +35,8 @@ from .padded_file import (
 from .padding import pad_ragged
 from .ragged import Ragged
 from .readers import ReadOptions, Source, files_of, read
-from .readers.chunked import ChunkedRead
-from .report import Problem
+from .readers.chunked import Chunk
+from .report import Problem, Report
 from .target import classes_of, subset, task_of
 
 
@@ -134,10 +134,12 @@ def pad_file(
     step("reading")
     inputs = watch_inputs(reading.inputs(files))  # refused before the rename if they change
     digest = HashInBackground(files)  # beside the reading
-    checked = None
+    checked, spill = None, None
     try:
         if chunk_bytes is not None:  # larger than the budget: pass 1, the checks in chunks
-            checked = streaming.first_pass(source, reading, chunk_bytes, options, progress)
+            if any(f.suffix.lower() != ".npz" for f in files):  # text: parsed once, not twice
+                spill = streaming.Spill(temp_path(output))
+            checked = streaming.first_pass(source, reading, chunk_bytes, options, progress, spill)
         if checked is not None:
             dataset, summary = checked.dataset, checked.summary
             report = checked.report(options)
@@ -150,8 +152,46 @@ def pad_file(
             raise RefusedData(report, "nothing was written", advice.inspect_command(dataset))
     except BaseException:
         digest.cancel()
+        if spill is not None:
+            spill.close()
         raise
+    try:
+        return _pad(
+            source,
+            output,
+            options,
+            reading,
+            files,
+            dataset,
+            summary,
+            report,
+            checked,
+            digest,
+            inputs,
+            step,
+            progress,
+        )
+    finally:
+        if spill is not None:
+            spill.close()
 
+
+def _pad(
+    source: Source,
+    output: Path,
+    options: PadOptions,
+    reading: ReadOptions,
+    files: list[Path],
+    dataset: Dataset,
+    summary: checks.Summary,
+    report: Report,
+    checked: streaming.Checked | None,
+    digest: HashInBackground,
+    inputs: Inputs,
+    step: Callable[[str], None],
+    progress: streaming.Progress,
+) -> PadSummary:
+    """Pad the checked ``dataset`` into ``output``: in memory, or (``checked``) chunk by chunk."""
     step("padding")
     ragged = dataset.ragged
     lengths, features = ragged.lengths, summary.facts.features
@@ -242,7 +282,7 @@ def pad_file(
 
 def _write_streaming(
     output: Path,
-    chunks: ChunkedRead,
+    chunks: Iterable[Chunk],
     members: list[np.ndarray | None],
     widths: list[int],
     kept: np.ndarray,

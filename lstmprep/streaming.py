@@ -19,7 +19,7 @@ lines (it cannot be cut into chunks without parsing all of it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from .dataset import Dataset
 from .errors import UnreadableInput
 from .memory import work_budget
 from .options import DEFAULTS, PadOptions
+from .ragged import Ragged
 from .readers import ReadOptions, Source, files_of
 from .readers.chunked import Chunk, ChunkedRead, refuse_json, streamable
 from .readers.files import check_file, compression
@@ -91,9 +92,13 @@ class Checked:
     summary: checks.Summary
     dataset: Dataset
     chunk_bytes: int
+    spill: Spill | None = None
 
-    def chunks(self, reading: ReadOptions, source: Source) -> ChunkedRead:
-        """The same chunks again (pass 2), read as the first pass read them."""
+    def chunks(self, reading: ReadOptions, source: Source) -> Iterable[Chunk]:
+        """The same chunks again (pass 2): from the spill, or read as the first pass read
+        them."""
+        if self.spill is not None:
+            return self.spill
         return ChunkedRead(source, reading, self.dataset.kind, self.chunk_bytes)
 
     def report(
@@ -108,12 +113,54 @@ class Checked:
         return report_of(self.summary, self.dataset, strict=strict, options=options, locate=locate)
 
 
+class Spill:
+    """The values pass 1 read, kept on disk for pass 2, so that text is parsed once: beside the
+    output, named as its temporary files are (a killed run's is removed by the next run).
+
+    Stored as float32 when the output is float32 values (the cast pad makes anyway), else as
+    float64 (exact)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = open(path, "w+b")  # noqa: SIM115 - closed by close()
+        self.parts: list[tuple[Chunk, int]] = []
+        self.dtype = np.dtype(np.float64)
+
+    def start(self, dtype: str) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+        self.parts.clear()
+        self.dtype = np.dtype(dtype)
+
+    def add(self, chunk: Chunk) -> None:
+        values = chunk.dataset.ragged.values
+        with np.errstate(over="ignore", invalid="ignore"):  # as pad casts (--allow-lossy)
+            values.astype(self.dtype, copy=False).tofile(self.file)
+        self.parts.append((chunk, values.shape[1]))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        """The chunks again, their values read back from the spill."""
+        self.file.flush()
+        self.file.seek(0)
+        for chunk, features in self.parts:
+            lengths = chunk.dataset.ragged.lengths
+            rows = int(lengths.sum())
+            values = np.fromfile(self.file, self.dtype, count=rows * features)
+            ragged = Ragged(values.reshape(rows, features), lengths)
+            yield replace(chunk, dataset=replace(chunk.dataset, ragged=ragged))
+
+    def close(self) -> None:
+        self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
 def first_pass(
     source: Source,
     reading: ReadOptions,
     chunk_bytes: int,
     options: PadOptions = DEFAULTS,
     progress: Progress = _no_progress,
+    spill: Spill | None = None,
 ) -> Checked | None:
     """Pass 1: every chunk read and scanned, the summaries merged; ``None`` when there is no
     chunk (an empty file: the in-memory path says what it holds).
@@ -121,6 +168,8 @@ def first_pass(
     Without ``--kind``, the first chunk's kind is taken for all of them, and checked against
     the whole data's at the end: when they differ (rare: e.g. the first chunk's whole numbers
     are too few distinct ones to be ids, the whole data's are not), the pass runs again.
+
+    ``spill``: keep the values there for pass 2.
     """
     kind = reading.kind
     for _ in range(2):
@@ -133,6 +182,11 @@ def first_pass(
                 kind = _first_kind(dataset)
                 dataset = replace(dataset, kind=kind)
             features = _same_features(chunk, features)
+            if spill is not None:
+                if summary is None:
+                    floats = dataset.kind != "tokens" and options.dtype in (None, "float32")
+                    spill.start("float32" if floats else "float64")
+                spill.add(replace(chunk, dataset=dataset))
             scanned = checks.scan(dataset, options, chunk.start)
             summary = scanned if summary is None else summary.merge(scanned)
             progress("pass 1: lengths, labels, problems", chunk.done, chunk.total)
@@ -147,7 +201,7 @@ def first_pass(
         log.extend(summary.problems)
         log.extend(chunks.problems)
         summary = replace(summary, problems=tuple(log.problems()))
-        return Checked(summary, checks.outline(summary, outline), chunk_bytes)
+        return Checked(summary, checks.outline(summary, outline), chunk_bytes, spill)
     raise AssertionError("the kind changed twice")  # pragma: no cover
 
 
