@@ -457,8 +457,9 @@ def _table_chunks(
 
             reader = pcsv.open_csv(
                 path,
+                # small blocks: the reader reads ahead several of them
                 read_options=pcsv.ReadOptions(
-                    block_size=max(1 << 16, chunk_bytes), use_threads=False
+                    block_size=max(1 << 16, chunk_bytes // 16), use_threads=False
                 ),
                 parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid),
                 convert_options=pcsv.ConvertOptions(null_values=NULLS, strings_can_be_null=True),
@@ -486,9 +487,11 @@ def _table_chunks(
         per_row = size / total_rows if total_rows else None
         try:
             for batch in batches:
-                if per_row is None and batch.num_rows:  # a CSV batch is about chunk_bytes of text
-                    per_row = min(size, chunk_bytes) / batch.num_rows
+                if per_row is None and batch.num_rows:  # a CSV batch is a block of text
+                    per_row = min(size, max(1 << 16, chunk_bytes // 16)) / batch.num_rows
                 pending.append(batch)
+                if sum(b.num_rows for b in pending) * (per_row or 0) < chunk_bytes:
+                    continue  # a chunk's worth of input first
                 table = pa.Table.from_batches(pending)
                 ids = table.column(id_column).to_numpy(zero_copy_only=False)
                 other = np.flatnonzero(ids != ids[-1]) if len(ids) else np.empty(0, np.int64)
