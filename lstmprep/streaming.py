@@ -123,7 +123,7 @@ class Spill:
     def __init__(self, path: Path):
         self.path = path
         self.file = open(path, "w+b")  # noqa: SIM115 - closed by close()
-        self.parts: list[tuple[Chunk, int]] = []
+        self.parts: list[tuple[Chunk, np.ndarray]] = []
         self.dtype = np.dtype(np.float64)
 
     def start(self, dtype: str) -> None:
@@ -136,14 +136,16 @@ class Spill:
         values = chunk.dataset.ragged.values
         with np.errstate(over="ignore", invalid="ignore"):  # as pad casts (--allow-lossy)
             values.astype(self.dtype, copy=False).tofile(self.file)
-        self.parts.append((chunk, values.shape[1]))
+        empty = Ragged(np.empty((0, values.shape[1])), np.empty(0, np.int64))
+        light = replace(chunk, dataset=replace(chunk.dataset, ragged=empty))  # not the values
+        self.parts.append((light, chunk.dataset.ragged.lengths))
 
     def __iter__(self) -> Iterator[Chunk]:
         """The chunks again, their values read back from the spill."""
         self.file.flush()
         self.file.seek(0)
-        for chunk, features in self.parts:
-            lengths = chunk.dataset.ragged.lengths
+        for chunk, lengths in self.parts:
+            features = chunk.dataset.ragged.n_features
             rows = int(lengths.sum())
             values = np.fromfile(self.file, self.dtype, count=rows * features)
             ragged = Ragged(values.reshape(rows, features), lengths)
