@@ -179,6 +179,19 @@ def main() -> int:
             f"equal to the JSON lines output: {verdict(same)}",
             flush=True,
         )
+        if "memory" not in skip:
+            anchor = out / f"{name}-memory.npz"
+            whole = run(["pad", str(source), "-o", str(anchor), "--force", "--quiet"], None)
+            assert whole["code"] == 0, whole
+            ratio = whole["seconds"] / result["seconds"]
+            same = anchor.read_bytes() == target.read_bytes()
+            print(
+                f"  {name}, in memory (anchor): {whole['seconds']:.1f} s, peak RSS "
+                f"{whole['peak'] / GIB:.2f} GiB; streamed throughput {ratio:.0%} of it "
+                f"({verdict(ratio >= 0.7)}); output byte-identical: {verdict(same)}",
+                flush=True,
+            )
+            anchor.unlink()
         target.unlink()
     (out / "stream.npz").unlink()
     if args.clean:
