@@ -8,7 +8,7 @@ OUT := out
 
 .PHONY: demo test lint bench bench-big samples clean
 
-$(STAMP): pyproject.toml setup.py lstmprep/_padcore.c lstmprep/_fastjson.c
+$(STAMP): pyproject.toml setup.py lstmprep/_padcore.c lstmprep/_fastjson.c lstmprep/_checked.h
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[train,dev]'
