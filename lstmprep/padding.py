@@ -88,7 +88,8 @@ def pad_ragged(
             sequences longer than `maxlen`.
         value: Padding value: a scalar, or one value per feature.
         dtype: Numeric dtype of the result; `None` keeps the dtype of `ragged.values`.
-            Values are cast like `ndarray.astype` (see `check_cast` to catch losses).
+            The timesteps truncation keeps are cast like `ndarray.astype` (see
+            `check_cast` to catch losses); those it drops are never cast.
         out: Optional array of shape `(samples, maxlen, features)` and dtype `dtype`
             to fill and return instead of allocating one, e.g. a `np.memmap`.
 
@@ -179,9 +180,11 @@ def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating=
 
     Same arguments, results and error messages as Keras, faster: a list of arrays is
     copied row by row (one `memcpy` per sequence), a list of lists of Python numbers is
-    read number by number straight into the result (both in C, `lstmprep._padcore`);
-    other numeric sequences are stacked with one `np.concatenate` and padded by
-    `pad_ragged`.
+    read number by number straight into the result (both in C, `lstmprep._padcore`;
+    without it, the numbers are packed by `struct`, many sequences a call); other numeric
+    sequences are stacked with one `np.concatenate` and padded by `pad_ragged`. As in
+    Keras, with a `dtype` only the timesteps truncation keeps are cast: a value cut off
+    never warns nor changes the result.
 
     >>> sequence = [[1], [2, 3], [4, 5, 6]]
     >>> pad_sequences(sequence)
