@@ -435,6 +435,8 @@ def _pack_lists(sequences, maxlen, dtype, pre_padding, pre_truncating, value):
             lengths = np.minimum(lengths, maxlen)
         while True:
             values, failed = _pack(sequences, lengths, sample_shape, out_dtype, cut)
+            if values is not None and infer and out_dtype.kind == "f" and _huge(values):
+                return None  # perhaps an int beyond int64: the general path infers object
             if values is not None:
                 break
             if not infer:
@@ -501,9 +503,9 @@ def _pack(sequences, lengths, sample_shape, dtype, cut) -> tuple[np.ndarray | No
                 target, int(offsets[begin]) * per_step, *numbers
             )
         except (struct.error, TypeError, ValueError, OverflowError):
+            if cut is not None:  # the iterators are spent; the caller does not ask which
+                return None, begin
             return None, begin + _first_refused(run, features, code)
-    if dtype.kind == "f" and _huge(values):
-        return None, int(np.argmax(lengths > 0))  # classified again by the caller
     return values, -1
 
 

@@ -615,6 +615,15 @@ def test_truncated_away_timesteps_are_never_cast(sequences, kwargs, with_c, monk
 
 
 @pytest.mark.parametrize("with_c", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_huge_ints_into_a_float_dtype_as_keras(dtype, with_c, monkeypatch):
+    if not with_c:
+        monkeypatch.setattr(padding, "_padcore", None)
+    sequences = [[2**70, 1, -(2**64)], [0.5, True]]
+    assert_same(pad_sequences(sequences, dtype=dtype), keras_pad(sequences, dtype=dtype))
+
+
+@pytest.mark.parametrize("with_c", [True, False])
 def test_pad_ragged_casts_only_what_truncation_keeps(with_c, monkeypatch):
     if not with_c:
         monkeypatch.setattr(padding, "_padcore", None)
