@@ -11,8 +11,11 @@ needs. ``pad_sequences`` is a drop-in for ``keras.utils.pad_sequences`` built on
 from __future__ import annotations
 
 import contextlib
+import gc
 import operator
 import os
+import struct
+from itertools import chain, islice
 from typing import NamedTuple
 
 import numpy as np
@@ -85,7 +88,8 @@ def pad_ragged(
             sequences longer than `maxlen`.
         value: Padding value: a scalar, or one value per feature.
         dtype: Numeric dtype of the result; `None` keeps the dtype of `ragged.values`.
-            Values are cast like `ndarray.astype` (see `check_cast` to catch losses).
+            The timesteps truncation keeps are cast like `ndarray.astype` (see
+            `check_cast` to catch losses); those it drops are never cast.
         out: Optional array of shape `(samples, maxlen, features)` and dtype `dtype`
             to fill and return instead of allocating one, e.g. a `np.memmap`.
 
@@ -176,9 +180,11 @@ def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating=
 
     Same arguments, results and error messages as Keras, faster: a list of arrays is
     copied row by row (one `memcpy` per sequence), a list of lists of Python numbers is
-    read number by number straight into the result (both in C, `lstmprep._padcore`);
-    other numeric sequences are stacked with one `np.concatenate` and padded by
-    `pad_ragged`.
+    read number by number straight into the result (both in C, `lstmprep._padcore`;
+    without it, the numbers are packed by `struct`, many sequences a call); other numeric
+    sequences are stacked with one `np.concatenate` and padded by `pad_ragged`. As in
+    Keras, with a `dtype` only the timesteps truncation keeps are cast: a value cut off
+    never warns nor changes the result.
 
     >>> sequence = [[1], [2, 3], [4, 5, 6]]
     >>> pad_sequences(sequence)
@@ -250,9 +256,14 @@ def pad_sequences(sequences, maxlen=None, dtype=None, padding="pre", truncating=
         if not isinstance(sequences, (list, tuple, np.ndarray)):
             sequences = list(sequences)
         padded = _pad_in_c(sequences, maxlen, dtype, pre_padding, pre_truncating, value)
+        if padded is None and _padcore is None:
+            padded = _pack_lists(sequences, maxlen, dtype, pre_padding, pre_truncating, value)
         if padded is not None:
             return padded
         lengths = _lengths(sequences)
+        if dtype is not None and maxlen and (lengths > maxlen).any():
+            # As Keras: only what truncation keeps is cast (and so checked) to the dtype.
+            sequences, lengths = _truncated(sequences, lengths, maxlen, pre_truncating)
         values = _stack(sequences, lengths)
     if maxlen is None:
         maxlen = int(lengths.max()) if len(lengths) else 0
@@ -356,6 +367,181 @@ def _new_output(shape: tuple[int, ...], value, dtype: np.dtype) -> np.ndarray | 
     out = np.empty(shape, dtype)
     out[...] = fill
     return out
+
+
+def _truncated(sequences, lengths: np.ndarray, maxlen: int, pre_truncating: bool):
+    """The sequences cut to `maxlen` as Keras cuts them (`s[-maxlen:]`, `s[:maxlen]`)."""
+    if not isinstance(sequences, np.ndarray) or sequences.dtype == object:
+        first = next(s for s in sequences if len(s))  # Keras takes its sample shape whole
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            np.asarray(first)  # (the error, if any, comes again below, as Keras's)
+    cut = [
+        (s[-maxlen:] if pre_truncating else s[:maxlen]) if k > maxlen else s
+        for s, k in zip(sequences, lengths.tolist(), strict=True)
+    ]
+    return cut, np.minimum(lengths, maxlen)
+
+
+#: struct's native codes of the dtypes `_pack_lists` writes (as numpy casts: C casts).
+_STRUCT_CODES = {np.dtype(np.int32): "i", np.dtype(np.int64): "q"}
+_STRUCT_CODES |= {np.dtype(np.float32): "f", np.dtype(np.float64): "d"}
+
+#: numbers packed per struct call: a tuple of this many references at a time
+_PACK_NUMBERS = 1 << 16
+
+
+def _pack_lists(sequences, maxlen, dtype, pre_padding, pre_truncating, value):
+    """`pad_sequences` of lists of Python numbers without the C module, or None.
+
+    The kept numbers of a run of sequences are packed by one `struct.Struct.pack_into`
+    call into one flat array (C loops over the numbers: no numpy array per sequence, no
+    Python call per number), with garbage collection paused; `_pad_blocks` then places
+    them. None (the caller then takes the general path) for other inputs, and for anything
+    struct refuses: a number out of range, a float where an int goes, text. With
+    `dtype=None` every number is packed, those truncation drops too, to infer the dtype as
+    the general path does; with a dtype, only those truncation keeps, as Keras casts them.
+    """
+    if not isinstance(sequences, (list, tuple)) or isinstance(value, str) or not sequences:
+        return None
+    if struct.calcsize("i") != 4 or struct.calcsize("q") != 8:
+        return None  # pragma: no cover - a platform where native ints differ
+    if not set(map(type, sequences)) <= {list, tuple}:
+        return None
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    longest = int(lengths.max())
+    maxlen = longest if maxlen is None else maxlen
+    if not longest or maxlen == 0:
+        return None
+    first = sequences[int(np.argmax(lengths > 0))]
+    try:  # the sample shape as Keras finds it, from the whole first sequence
+        sample_shape = np.asarray(first).shape[1:]
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path raises Keras's error
+    if len(sample_shape) > 1 or 0 in sample_shape:
+        return None
+    infer = dtype is None
+    out_dtype = _infer_dtype([np.zeros(0, np.int64)], value) if infer else _check_dtype(dtype)
+    if (
+        out_dtype not in _STRUCT_CODES
+        or _new_output((1, 1, *sample_shape), value, out_dtype) is None
+    ):
+        return None
+    enabled = gc.isenabled()
+    gc.disable()  # millions of numbers, thousands of lists and tuples: no collection meanwhile
+    try:
+        cut = None  # with a dtype, as Keras, only what truncation keeps is cast
+        if not infer and longest > maxlen:
+            cut = (maxlen, pre_truncating)
+            lengths = np.minimum(lengths, maxlen)
+        while True:
+            values, failed = _pack(sequences, lengths, sample_shape, out_dtype, cut)
+            if values is not None and infer and out_dtype.kind == "f" and _huge(values):
+                return None  # perhaps an int beyond int64: the general path infers object
+            if values is not None:
+                break
+            if not infer:
+                return None
+            # what the general path infers from the sequence that did not fit
+            try:
+                kind = np.asarray(sequences[failed]).dtype.kind
+            except (TypeError, ValueError, OverflowError):
+                return None
+            if kind == "f" and out_dtype.kind == "i":
+                out_dtype = np.dtype(np.float32)
+            elif kind in "iu" and out_dtype == np.int32:
+                out_dtype = np.dtype(np.int64)
+            else:
+                return None
+    finally:
+        if enabled:
+            gc.enable()
+    out = _new_output((len(lengths), maxlen, *sample_shape), value, out_dtype)
+    if out is None:  # pragma: no cover - `value` fitted one timestep above
+        return None
+    rows = out.reshape(len(out), maxlen, values.shape[1])  # padding filled in already
+    _pad_blocks(rows, values, lengths, pre_padding, pre_truncating, None)
+    return out
+
+
+def _pack(sequences, lengths, sample_shape, dtype, cut) -> tuple[np.ndarray | None, int]:
+    """Every number of `sequences` in one ``(timesteps, features)`` array of `dtype`, or
+    ``(None, i)``: sequence i holds what struct refuses (or a timestep of another width).
+
+    `cut`: None, or ``(maxlen, pre_truncating)`` to pack only the timesteps truncation keeps
+    (`lengths` are then the kept lengths); the others are not touched.
+    """
+    features = sample_shape[0] if sample_shape else 0
+    width, code = max(features, 1), _STRUCT_CODES[dtype]
+    values = np.empty((int(lengths.sum()), width), dtype)
+    target = values.data.cast("B")
+    per_step = width * dtype.itemsize
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    step = max(1, _PACK_NUMBERS // width)  # timesteps per call
+    # runs of sequences of about `step` timesteps each: [begin, end) in sequence numbers
+    cuts = np.searchsorted(offsets, np.arange(0, offsets[-1] + step, step), side="right")
+    bounds = np.unique(np.concatenate(([0], np.minimum(cuts, len(lengths)), [len(lengths)])))
+    bounds = bounds.tolist()
+    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        run = sequences[begin:end]
+        if cut is not None:
+            run = [_kept(s, *cut) for s in run]
+        count = int(offsets[end] - offsets[begin])
+        if not count:
+            continue
+        try:
+            if features:
+                steps = list(chain.from_iterable(run))
+                # every timestep a list or tuple of `features` numbers: with the count that
+                # struct checks, the longest being `features` makes each one `features` long
+                if not set(map(type, steps)) <= {list, tuple} or max(map(len, steps)) != features:
+                    raise ValueError
+                numbers = chain.from_iterable(steps)
+            else:
+                numbers = chain.from_iterable(run)
+            struct.Struct(f"{count * width}{code}").pack_into(
+                target, int(offsets[begin]) * per_step, *numbers
+            )
+        except (struct.error, TypeError, ValueError, OverflowError):
+            if cut is not None:  # the iterators are spent; the caller does not ask which
+                return None, begin
+            return None, begin + _first_refused(run, features, code)
+    return values, -1
+
+
+def _kept(sequence, maxlen: int, pre_truncating: bool):
+    """An iterator over the timesteps of a list or tuple that truncation keeps."""
+    if len(sequence) <= maxlen:
+        return sequence
+    if not pre_truncating:
+        return islice(sequence, maxlen)
+    steps = iter(sequence)
+    steps.__setstate__(len(sequence) - maxlen)  # skips the others without touching them
+    return steps
+
+
+def _first_refused(run, features: int, code: str) -> int:
+    """Which sequence of `run` struct refuses (the first; 0 if none does on its own)."""
+    for i, s in enumerate(run):
+        try:
+            steps = list(s)
+            if features and any(type(t) not in (list, tuple) or len(t) != features for t in steps):
+                return i
+            numbers = list(chain.from_iterable(steps)) if features else steps
+            struct.pack(f"{len(numbers)}{code}", *numbers)
+        except (struct.error, TypeError, ValueError, OverflowError):
+            return i
+    return 0
+
+
+def _huge(numbers: np.ndarray) -> bool:
+    """Whether floats hold a magnitude of 2**63 or more, which an int beyond int64 (kept as an
+    object by the general path's inference) becomes; real floats that large only take the
+    general path."""
+    flat = numbers.reshape(-1)
+    return bool(len(flat)) and not (
+        np.fmax.reduce(flat) < 2.0**63 and np.fmin.reduce(flat) > -(2.0**63)
+    )
 
 
 def timestep_mask(lengths: np.ndarray, maxlen: int, padding: str = "post") -> np.ndarray:
@@ -547,13 +733,16 @@ def _pad_block(out, values, lengths, pre_padding, pre_truncating, fill) -> np.nd
     if maxlen == 0 or len(values) == 0:
         return kept
     values = np.ascontiguousarray(values)
-    if _padcore is not None and out.flags.c_contiguous and out.flags.writeable:
+    c_copy = _padcore is not None and out.flags.c_contiguous and out.flags.writeable
+    if (lengths > maxlen).any() and (values.dtype != out.dtype or not c_copy):
+        # what truncation drops is never cast: it could warn, or fail a check, for nothing
+        values = _select_rows(values, _rows_kept(lengths, kept, pre_truncating))
+        lengths = kept
+    if c_copy and _padcore is not None:
         source = np.ascontiguousarray(values, dtype=out.dtype)
         lengths64 = np.ascontiguousarray(lengths, dtype=np.int64)
         _padcore.copy_rows(out, source, lengths64, maxlen, pre_padding, pre_truncating)
         return kept
-    if (lengths > maxlen).any():
-        values = _select_rows(values, _rows_kept(lengths, kept, pre_truncating))
     source = np.ascontiguousarray(values, dtype=out.dtype)
     where = timestep_mask(kept, maxlen, "pre" if pre_padding else "post")
     # Row-major order of `where` is the order of `values`: one masked copy places them all.

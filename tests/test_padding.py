@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -511,6 +512,26 @@ def test_c_paths_give_what_the_general_path_gives(seed, monkeypatch):
             assert fast.tobytes() == slow.tobytes()  # NaN and -0.0 bit for bit
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("seed", range(300))
+def test_python_path_gives_what_the_general_path_gives(seed, monkeypatch):
+    """Without _padcore, lists of numbers are packed with struct: the same array, dtype
+    included, or the same error, as the general path."""
+    sequences, kwargs = awkward_case(np.random.default_rng(seed))
+    monkeypatch.setattr(padding, "_padcore", None)
+    fast, fast_error = outcome(lambda: pad_sequences(sequences, **kwargs))
+    monkeypatch.setattr(padding, "_pack_lists", lambda *args: None)
+    slow, slow_error = outcome(lambda: pad_sequences(sequences, **kwargs))
+    assert fast_error == slow_error
+    if slow is not None:
+        assert (fast.dtype, fast.shape) == (slow.dtype, slow.shape)
+        if slow.dtype == object:
+            assert repr(fast.tolist()) == repr(slow.tolist())
+        else:
+            assert fast.tobytes() == slow.tobytes()  # NaN and -0.0 bit for bit
+
+
 @needs_padcore
 @pytest.mark.parametrize(
     "sequences,kwargs",
@@ -566,6 +587,54 @@ def test_number_lists_same_as_keras(dtype, truncating):
     with np.errstate(over="ignore"):
         theirs = keras_pad(nested, dtype=dtype, truncating=truncating, padding="post")
     assert_same(ours, theirs)
+
+
+TRUNCATED_AWAY = [  # what truncation drops would warn, or change a kept value, if it were cast
+    ([[float("nan"), 1.0, 2.0], [3.0]], {"maxlen": 2, "dtype": "int32"}),
+    ([np.array([np.inf, 1.0, 2.0]), np.array([3.0])], {"maxlen": 2, "dtype": "int32"}),
+    ([[1.0, 2.0, 1e20], [3.0]], {"maxlen": 2, "dtype": "int64", "truncating": "post"}),
+    ([[1e6, 1.0], [3.0]], {"maxlen": 1, "dtype": "float16"}),
+    ([[[1e6, 0.0], [1.0, 2.0]], [[3.0, 4.0]]], {"maxlen": 1, "dtype": "float16"}),
+    ([[2**63, 2**53 + 1], [5]], {"maxlen": 1, "dtype": "int64"}),  # uint64 + int64: float64
+    ([[2**53 + 1, 2**63], [5]], {"maxlen": 1, "dtype": "int64", "truncating": "post"}),
+]
+
+
+@pytest.mark.parametrize("with_c", [True, False])
+@pytest.mark.parametrize("sequences,kwargs", TRUNCATED_AWAY)
+def test_truncated_away_timesteps_are_never_cast(sequences, kwargs, with_c, monkeypatch):
+    """With an explicit dtype Keras casts only what truncation keeps: the same values, and no
+    warning from a value that is cut off."""
+    if not with_c:
+        monkeypatch.setattr(padding, "_padcore", None)
+    theirs = keras_pad(sequences, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = pad_sequences(sequences, **kwargs)
+    assert_same(ours, theirs)
+
+
+@pytest.mark.parametrize("with_c", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_huge_ints_into_a_float_dtype_as_keras(dtype, with_c, monkeypatch):
+    if not with_c:
+        monkeypatch.setattr(padding, "_padcore", None)
+    sequences = [[2**70, 1, -(2**64)], [0.5, True]]
+    assert_same(pad_sequences(sequences, dtype=dtype), keras_pad(sequences, dtype=dtype))
+
+
+@pytest.mark.parametrize("with_c", [True, False])
+def test_pad_ragged_casts_only_what_truncation_keeps(with_c, monkeypatch):
+    if not with_c:
+        monkeypatch.setattr(padding, "_padcore", None)
+    lengths = np.array([3, 2])
+    pre = Ragged(np.array([[np.nan], [1.0], [2.0], [1e10], [3.0]]), lengths)
+    post = Ragged(np.array([[1.0], [np.nan], [2.0], [3.0], [1e10]]), lengths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = pad_ragged(pre, maxlen=1, dtype="int32").x
+        y = pad_ragged(post, maxlen=1, dtype="int32", truncating="post").x
+    assert x[:, 0, 0].tolist() == [2, 3] and y[:, 0, 0].tolist() == [1, 3]
 
 
 def test_arrays_copied_row_by_row_same_as_keras():

@@ -218,3 +218,22 @@ def test_integer_labels_and_a_label_that_changes(run, tmp_path):
     assert data.labels.tolist() == [7, 3]  # the first row's label, in order of first appearance
     label = {p.code: p for p in data.problems}["label-mismatch"].message
     assert "changes from 3 (at line 3) to 5 at line 5" in label and "(id 'a')" in label
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.random.default_rng(0).integers(-50, 50, 500),  # compact: the lookup table
+        np.random.default_rng(1).integers(-100, 100, 300).astype(np.int8),
+        np.random.default_rng(2).integers(0, 2**40, 300),  # sparse: Arrow's dictionary
+        np.array([2**63 + 5, 3, 2**63 + 5], dtype=np.uint64),
+        np.array([7]),
+    ],
+)
+def test_integer_ids_numbered_by_first_appearance_as_pandas(ids):
+    from lstmprep.readers.tables import _id_codes
+
+    codes, names = _id_codes(pa.array(ids))
+    expected_codes, expected_names = pd.factorize(ids)
+    assert codes.tolist() == expected_codes.tolist()
+    assert names.dtype == ids.dtype and names.tolist() == expected_names.tolist()

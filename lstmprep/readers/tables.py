@@ -337,8 +337,6 @@ def _long(
     where: Callable[[int], str],
     first_row: int = 0,
 ) -> Dataset:
-    import pyarrow.compute as pc
-
     lines = where is _line
     if first_row:
         named = where
@@ -407,9 +405,7 @@ def _long(
 
     n = data.num_rows
     ids = _no_nulls(data.column(id_column).combine_chunks(), id_column, path, where)
-    encoded = pc.dictionary_encode(ids)
-    codes = _numpy(encoded.indices).astype(np.int64)
-    names_of_ids = _values(encoded.dictionary)
+    codes, names_of_ids = _id_codes(ids)
     lengths = np.bincount(codes, minlength=len(names_of_ids)).astype(np.int64)
     times = None
     if time_column is not None:
@@ -547,6 +543,37 @@ def _values(column: pa.Array) -> np.ndarray:
     return values
 
 
+def _id_codes(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's sequence number (ids numbered in order of first appearance), and the ids in
+    that order. Integers of a compact range are looked up in a table (a few numpy passes);
+    other ids are dictionary-encoded by Arrow.
+
+    >>> import pyarrow as pa
+    >>> codes, names = _id_codes(pa.array([7, 3, 7, 5, 3]))
+    >>> codes.tolist(), names.tolist()
+    ([0, 1, 0, 2, 1], [7, 3, 5])
+    """
+    import pyarrow as pa
+
+    n = len(ids)
+    if pa.types.is_integer(ids.type) and str(ids.type) in _NUMPY_TYPES and n and not ids.null_count:
+        values = _numpy(ids)
+        low, high = int(values.min()), int(values.max())
+        if high - low < 4 * n + 1024 and high < 2**63:
+            key = values.astype(np.int64) - low
+            first = np.full(high - low + 1, n, dtype=np.int64)  # each id's first row
+            np.minimum.at(first, key, np.arange(n))
+            seen = np.flatnonzero(first < n)
+            seen = seen[np.argsort(first[seen])]  # the ids by first appearance
+            number = np.empty(len(first), dtype=np.int64)
+            number[seen] = np.arange(len(seen))
+            return number[key], (seen + low).astype(values.dtype)
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(ids)
+    return _numpy(encoded.indices).astype(np.int64), _values(encoded.dictionary)
+
+
 def _inverse(order: np.ndarray) -> np.ndarray:
     inverse = np.empty(len(order), dtype=np.int64)
     inverse[order] = np.arange(len(order))
@@ -556,12 +583,13 @@ def _inverse(order: np.ndarray) -> np.ndarray:
 def _featurelike(column: pa.ChunkedArray) -> bool:
     """A numeric column, or text that is mostly numbers (its text cells are then reported)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return True
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        import pyarrow.compute as pc  # only here: its import takes a tenth of a second
+
         valid = column.drop_null()
         if not len(valid):
             return False
@@ -573,10 +601,11 @@ def _featurelike(column: pa.ChunkedArray) -> bool:
 def _not_numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]] | None:
     """File rows of the cells that are empty or text, and the first few cells' text."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        import pyarrow.compute as pc
+
         good = pc.match_substring_regex(column, _CELL_NUMBER, ignore_case=True)
         mask = ~good.to_numpy(zero_copy_only=False).astype(bool, copy=False)
         mask |= column.is_null().to_numpy(zero_copy_only=False)
@@ -609,7 +638,6 @@ def _features(
     each block's rows written to their places: one pass over the output, no copy in file order.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     columns: list[list[np.ndarray]] = []  # each column's chunks
     for name in features:
@@ -618,8 +646,10 @@ def _features(
         if pa.types.is_integer(kind) or pa.types.is_floating(kind):
             chunks = _numpy_chunks(column)  # nulls become NaN (the cells are reported)
         elif pa.types.is_decimal(kind):
-            chunks = [_numpy(pc.cast(column, pa.float64()))]
+            chunks = [_numpy(column.cast(pa.float64()))]
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            import pyarrow.compute as pc  # only here: its import takes a tenth of a second
+
             good = pc.match_substring_regex(column, _CELL_NUMBER, ignore_case=True)
             clean = pc.if_else(good, column, pa.scalar(None, kind))
             chunks = [_numpy(pc.cast(pc.utf8_trim_whitespace(clean), pa.float64()))]
@@ -674,11 +704,12 @@ def _no_nulls(column: pa.Array, name: str, path: Path, where: Callable[[int], st
 def _times(column: pa.Array, name: str, path: Path, where: Callable[[int], str]) -> np.ndarray:
     """The time column as int64 (integers, dates, timestamps) or float64 numbers."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     column = _no_nulls(column, name, path, where)
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        import pyarrow.compute as pc
+
         try:
             column = pc.cast(column, pa.timestamp("ns"))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -704,7 +735,7 @@ def _times(column: pa.Array, name: str, path: Path, where: Callable[[int], str])
     if pa.types.is_integer(kind):
         return _numpy(column).astype(np.int64, copy=False)
     if pa.types.is_temporal(kind):
-        return _numpy(pc.cast(column, pa.int64() if kind.bit_width == 64 else pa.int32()))
+        return _numpy(column.cast(pa.int64() if kind.bit_width == 64 else pa.int32()))
     raise UnreadableInput(
         f"the time column {name!r} holds {kind} values, not numbers or timestamps",
         path=str(path),
@@ -769,7 +800,6 @@ def _long_labels(
 ) -> np.ndarray:
     """One label per sequence, from its first row; a label that changes is a problem."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     starts = offsets[:-1]
     if pa.types.is_integer(column.type) and not column.null_count:  # the numbers are the codes
@@ -777,6 +807,8 @@ def _long_labels(
         first = codes[starts]
         labels = first
     else:
+        import pyarrow.compute as pc
+
         encoded = pc.dictionary_encode(column, null_encoding="encode")
         codes = _numpy(encoded.indices)[order]
         first = codes[starts]
