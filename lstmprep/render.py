@@ -246,6 +246,8 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
         )
     if not summary.output.lower().endswith(".npz"):
         lines.append("lengths and labels are not saved in .npy: write .npz to keep them")
+    if summary.streamed:
+        lines.append("streamed: read in chunks, twice, as the data would not fit the memory budget")
     for line in lines:
         console.print(line)
     for p in summary.warnings:

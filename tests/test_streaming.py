@@ -143,6 +143,15 @@ def test_inspect_streamed_report_equals_in_memory(run, tmp_path, monkeypatch):
     assert lstmprep.inspect(source).to_dict() == memory
 
 
+def test_pad_says_it_streamed(run, tmp_path):
+    source = lines(tmp_path / "data.jsonl", sequences(300, seed=3))
+    said = [
+        run("pad", source, "-o", tmp_path / f"{n}.npz", *limit).stderr
+        for n, limit in (("memory", ()), ("streamed", ("--memory-limit", TINY)))
+    ]
+    assert ["streamed:" in s for s in said] == [False, True]
+
+
 def test_pad_refuses_streamed_errors_and_writes_nothing(run, tmp_path):
     source = broken_lines(tmp_path)
     out = tmp_path / "out.npz"
