@@ -11,7 +11,7 @@ OUT := out
 $(STAMP): pyproject.toml setup.py lstmprep/_padcore.c lstmprep/_fastjson.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[train,dev]'
+	$(PY) -m pip install --quiet -e '.[train,dask,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -8,7 +8,7 @@ line to ``READERS``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,7 +39,16 @@ READERS: dict[str, Callable[..., Dataset]] = {
 #: Formats read as they are (memory-mapped or by pyarrow): never compressed as a whole file.
 BINARY = (".npy", ".npz", ".parquet", ".feather", ".arrow")
 
-__all__ = ["READERS", "Dataset", "Source", "TableOptions", "files_of", "read", "read_labels"]
+__all__ = [
+    "READERS",
+    "Dataset",
+    "Source",
+    "TableOptions",
+    "files_of",
+    "read",
+    "read_labels",
+    "read_shard",
+]
 
 #: What to read: a path (a file, a folder, a glob) or several.
 Source = str | Path | Sequence[str | Path]
@@ -61,6 +70,7 @@ def read(
     layout: str | None = None,
     kind: str | None = None,
     table: TableOptions | None = None,
+    shards: Mapping[str, Dataset] | None = None,
 ) -> Dataset:
     """Read sequences from a file (.json, .jsonl, .npy, .npz, .ts, .txt, .csv, .tsv, .parquet,
     .feather, .arrow), several, a folder or a glob. ``table`` names a table's columns.
@@ -72,7 +82,8 @@ def read(
 
     Text formats may be compressed (gzip, bzip2, xz, zstd): ``data.jsonl.gz``.
     ``kind`` ("tokens" or "values") says what the numbers are; by default the reader or the
-    data decides (:mod:`lstmprep.tokens`).
+    data decides (:mod:`lstmprep.tokens`). ``shards``: files read already by
+    :func:`read_shard` (by path, as read names them), e.g. on a Dask worker.
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "two.json")
@@ -97,21 +108,9 @@ def read(
             )
 
     def read_one(path: Path) -> Dataset:
-        suffix = check_file(path)
-        reader = READERS[suffix]
-        check_options(suffix, table)
-        if suffix in BINARY:
-            refuse_compressed_arrays(path)
-        if suffix in TABLE_READERS:
-            if channels_first:
-                raise UsageError(
-                    "--channels-first does not apply to a table: its rows are timesteps",
-                    path=str(path),
-                )
-            dataset = reader(path, allow_pickle, table)
-        else:
-            dataset = reader(path, allow_pickle, channels_first=channels_first)
-        return replace(dataset, notes=compression_notes(path) + dataset.notes)
+        if shards is not None and str(path) in shards:
+            return shards[str(path)]
+        return read_shard(path, allow_pickle, channels_first=channels_first, table=table)
 
     applied = None
     if several or layout == PER_SAMPLE:
@@ -137,3 +136,35 @@ def read(
         values, notes = one_per_sequence(dataset.labels)
         dataset = replace(dataset, labels=values, notes=dataset.notes + notes)
     return with_kind(dataset, kind)
+
+
+def read_shard(
+    path: Path,
+    allow_pickle: bool = False,
+    *,
+    channels_first: bool = False,
+    table: TableOptions | None = None,
+) -> Dataset:
+    """One file read by its format's reader, as :func:`read` reads each shard of several."""
+    suffix = check_file(path)
+    if suffix not in READERS:
+        known = ", ".join(sorted(READERS))
+        raise UnreadableInput(
+            f"unknown file type {path.suffix or '(no extension)'!r}",
+            path=str(path),
+            hint=f"lstmprep reads {known}",
+        )
+    reader = READERS[suffix]
+    check_options(suffix, table)
+    if suffix in BINARY:
+        refuse_compressed_arrays(path)
+    if suffix in TABLE_READERS:
+        if channels_first:
+            raise UsageError(
+                "--channels-first does not apply to a table: its rows are timesteps",
+                path=str(path),
+            )
+        dataset = reader(path, allow_pickle, table)
+    else:
+        dataset = reader(path, allow_pickle, channels_first=channels_first)
+    return replace(dataset, notes=compression_notes(path) + dataset.notes)
