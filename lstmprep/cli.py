@@ -122,6 +122,16 @@ AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS|local[:N]",
+        help="Work on a Dask cluster, one task per shard: a scheduler's address "
+        "(tcp://host:8786), or local[:N] for N worker processes here (default: the cores). "
+        "pad then writes a .zarr. Needs pip install 'lstmprep[dask]'.",
+    ),
+]
 
 
 class Format(str, Enum):
@@ -295,6 +305,7 @@ def inspect(
             "commands: annotations on the file and line), junit (JUnit XML).",
         ),
     ] = Format.text,
+    scheduler: Scheduler = None,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -328,6 +339,12 @@ def inspect(
                     f"{flag} reads several files as one dataset, and --each reads each alone",
                     hint=f"pass one of {flag} and --each",
                 )
+        if scheduler:
+            raise UsageError(
+                "--each checks files one by one, and --scheduler reads them as shards of one "
+                "dataset",
+                hint="pass one of --each and --scheduler",
+            )
         reports = inspect_each(
             files,
             allow_pickle=allow_pickle,
@@ -339,15 +356,18 @@ def inspect(
     else:
         how = reading(files, channels_first, per_sample, shards)
         try:
-            report = inspect_file(
-                how.pop("source"),
-                labels=labels,
-                allow_pickle=allow_pickle,
-                strict=strict,
-                kind=kind.value if kind else None,
-                table=table,
-                **how,
-            )
+            if scheduler:
+                report = _on_cluster(scheduler, how, labels, allow_pickle, kind, table, strict)
+            else:
+                report = inspect_file(
+                    how.pop("source"),
+                    labels=labels,
+                    allow_pickle=allow_pickle,
+                    strict=strict,
+                    kind=kind.value if kind else None,
+                    table=table,
+                    **how,
+                )
         except (UnreadableInput, TooLarge) as e:
             if form in ("text", "json"):
                 raise
@@ -434,6 +454,7 @@ def pad(
     feature_columns: FeatureColumns = None,
     sequence_column: SequenceColumn = None,
     memory_limit: MemoryLimit = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Pad sequences into the dense (samples, timesteps, features) tensor.
 
@@ -459,6 +480,33 @@ def pad(
     )
     how = reading(files, channels_first, per_sample, shards)
     table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
+    if scheduler:
+        from .cluster import Reading, pad_on_cluster
+
+        read = Reading(
+            str(labels) if labels else None,
+            allow_pickle,
+            how["channels_first"],
+            kind.value if kind else None,
+            table,
+            how["layout"],
+        )
+        with render.TaskBars(err, enabled=not (quiet or as_json)) as bars:
+            summary = pad_on_cluster(
+                how["source"],
+                output,
+                options,
+                scheduler,
+                reading=read,
+                force=force,
+                progress=bars,
+                told=bars.say,
+            )
+        if as_json:
+            emit_json(summary.to_dict())
+        elif not quiet:
+            render.pad_summary(summary, err)
+        return
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
             how.pop("source"),
@@ -658,6 +706,33 @@ def train(
         unsaved = ", so the model was not saved" if save is not None else ""
         err.print(f"[bold red]error:[/] {_escape(result.failure)}{unsaved}")
         raise typer.Exit(1)
+
+
+def _on_cluster(
+    scheduler: str,
+    how: dict,
+    labels: Path | None,
+    allow_pickle: bool,
+    kind: Kind | None,
+    table: Any,
+    strict: bool,
+) -> Any:
+    """inspect --scheduler: pass 1 on a Dask cluster, with its progress on stderr."""
+    from . import render
+    from .cluster import Reading, inspect_on_cluster
+
+    read = Reading(
+        str(labels) if labels else None,
+        allow_pickle,
+        how["channels_first"],
+        kind.value if kind else None,
+        table,
+        how["layout"],
+    )
+    with render.TaskBars(err) as bars:
+        return inspect_on_cluster(
+            how["source"], scheduler, reading=read, strict=strict, progress=bars, told=bars.say
+        )
 
 
 def _table(*columns: str | None) -> Any:

@@ -52,7 +52,7 @@ def check_file(path: Path) -> str:
     """
     if not path.exists():
         raise UnreadableInput("no such file", path=str(path))
-    if path.is_dir():
+    if path.is_dir() and path.suffix.lower() != ".zarr":  # a Zarr store is a folder
         raise UnreadableInput("is a directory, not a file", path=str(path))
     suffixes = [s.lower() for s in path.suffixes]
     if len(suffixes) >= 2 and suffixes[-1] in _SUFFIXES:
@@ -82,7 +82,7 @@ def expand(sources: Sequence[str | Path], one_format: bool = True) -> tuple[list
     several = len(sources) > 1
     for source in sources:
         path = Path(source)
-        if path.is_dir():
+        if path.is_dir() and path.suffix.lower() != ".zarr":
             found = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
             if not found:
                 raise UnreadableInput(
@@ -134,6 +134,8 @@ def compression(path: Path) -> str | None:
 
 def compression_notes(path: Path) -> tuple[str, ...]:
     """A note when the first bytes and the name disagree about compression."""
+    if path.is_dir():  # a Zarr store
+        return ()
     found, named = compression(path), _SUFFIXES.get(path.suffix.lower())
     if found and found != named:
         return (f"{path.name} is {found}-compressed (its first bytes say so): read as such",)
