@@ -51,8 +51,6 @@ from .target import classes_of, task_of
 
 #: ``--scheduler local`` or ``local:N``: a LocalCluster of N worker processes on this machine.
 LOCAL = "local"
-#: Seconds to wait for a scheduler to answer.
-CONNECT_TIMEOUT = 10
 
 #: progress(phase, done, total): called as tasks finish ("pass 1", "pass 2")
 Progress = Callable[[str, int, int], None]
@@ -125,8 +123,8 @@ def connect(scheduler: str) -> Iterator[Any]:
         finally:
             cluster.close()
         return
-    try:
-        client = distributed.Client(where, timeout=CONNECT_TIMEOUT)
+    try:  # waits distributed.comm.timeouts.connect (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT)
+        client = distributed.Client(where)
     except (OSError, TimeoutError, ValueError) as e:
         raise ClusterError(
             f"no Dask scheduler answers at {where} ({type(e).__name__}: {e})",
@@ -175,7 +173,7 @@ def _run(client: Any, futures: list[Any], phase: str, progress: Progress) -> lis
 
 def _gone(client: Any, error: BaseException) -> ClusterError:
     return ClusterError(
-        f"the Dask scheduler went away during the work ({type(error).__name__}: {error})",
+        f"the Dask scheduler went away during the work ({type(error).__name__})",
         hint="nothing was written; start the scheduler again and run the command again",
     )
 
@@ -511,6 +509,8 @@ def pad_on_cluster(
     told: Callable[[str], None] = lambda text: None,
 ) -> PadSummary:
     """``lstmprep pad --scheduler``: :func:`pad_to_zarr` on a fresh connection."""
+    if not force:  # before starting or reaching a cluster
+        check_destination(Path(output), force=False, folder=True)
     with connect(scheduler) as client:
         told(describe(client))
         return pad_to_zarr(

@@ -60,10 +60,10 @@ def is_zarr(path: str | Path) -> bool:
     return Path(path).suffix.lower() == SUFFIX
 
 
-def chunk_rows(shard_rows: list[int], row_bytes: int, target: int = CHUNK_BYTES) -> int:
-    """Rows of ``x`` per chunk: about ``target`` bytes, and a divisor of every shard's size
-    when the shards share a factor of that order — then no chunk straddles two shards and each
-    shard's rows go straight into chunks of their own.
+def chunk_rows(shard_rows: list[int], row_bytes: int, target: int | None = None) -> int:
+    """Rows of ``x`` per chunk: about ``target`` bytes (:data:`CHUNK_BYTES`), and a divisor
+    of every shard's size when the shards share a factor of that order — then no chunk
+    straddles two shards and each shard's rows go straight into chunks of their own.
 
     >>> chunk_rows([1000, 1000, 500], row_bytes=1000, target=100_000)  # gcd 500
     100
@@ -72,6 +72,7 @@ def chunk_rows(shard_rows: list[int], row_bytes: int, target: int = CHUNK_BYTES)
     >>> chunk_rows([30, 30], row_bytes=1000, target=100_000)            # small shards: one each
     30
     """
+    target = CHUNK_BYTES if target is None else target
     want = max(1, min(target // max(1, row_bytes), sum(shard_rows)))
     common = 0
     for n in shard_rows:
