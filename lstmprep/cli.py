@@ -203,15 +203,30 @@ def main_options(
     out.no_color = err.no_color = no_color or os.environ.get("NO_COLOR", "") != ""
 
 
-def reading(files: list[Path], channels_first: bool, per_sample: bool, shards: bool) -> dict:
-    """read()'s source and layout options from the command line's words."""
+def reading(
+    files: list[Path],
+    *,
+    labels: Path | None = None,
+    allow_pickle: bool = False,
+    channels_first: bool = False,
+    per_sample: bool = False,
+    shards: bool = False,
+    kind: Kind | None = None,
+    columns: tuple[str | None, ...] = (),
+) -> tuple[Any, Any]:
+    """read()'s source and :class:`~lstmprep.readers.ReadOptions` from the command line's
+    words (``columns``: the table's, as ``TableOptions.parse`` takes them)."""
     from .errors import UsageError
+    from .readers import ReadOptions
+    from .readers.tables import TableOptions
 
     if per_sample and shards:
         raise UsageError("--per-sample and --shards contradict each other", hint="pass one of them")
     layout = "per-sample" if per_sample else "shards" if shards else None
     source = files[0] if len(files) == 1 else files
-    return {"source": source, "channels_first": channels_first, "layout": layout}
+    table = TableOptions.parse(*columns)
+    kind_name = kind.value if kind else None
+    return source, ReadOptions(labels, allow_pickle, channels_first, layout, kind_name, table)
 
 
 def exit_code(error: Exception) -> int:
@@ -323,7 +338,7 @@ def inspect(
     from .inspection import inspect as inspect_file
     from .inspection import inspect_each, unreadable
 
-    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
+    columns = (id_column, time_column, label_column, feature_columns, sequence_column)
     form = output_format.value
     if as_json and output_format not in (Format.text, Format.json):
         raise UsageError(f"--json and --format {form} contradict each other", hint="pass one")
@@ -345,29 +360,30 @@ def inspect(
                 "dataset",
                 hint="pass one of --each and --scheduler",
             )
-        reports = inspect_each(
+        _, how = reading(
             files,
             allow_pickle=allow_pickle,
             channels_first=channels_first,
-            strict=strict,
-            kind=kind.value if kind else None,
-            table=table,
+            kind=kind,
+            columns=columns,
         )
+        reports = inspect_each(files, how, strict=strict)
     else:
-        how = reading(files, channels_first, per_sample, shards)
+        source, how = reading(
+            files,
+            labels=labels,
+            allow_pickle=allow_pickle,
+            channels_first=channels_first,
+            per_sample=per_sample,
+            shards=shards,
+            kind=kind,
+            columns=columns,
+        )
         try:
             if scheduler:
-                report = _on_cluster(scheduler, how, labels, allow_pickle, kind, table, strict)
+                report = _on_cluster(scheduler, source, how, strict)
             else:
-                report = inspect_file(
-                    how.pop("source"),
-                    labels=labels,
-                    allow_pickle=allow_pickle,
-                    strict=strict,
-                    kind=kind.value if kind else None,
-                    table=table,
-                    **how,
-                )
+                report = inspect_file(source, how, strict=strict)
         except (UnreadableInput, TooLarge) as e:
             if form in ("text", "json"):
                 raise
@@ -478,29 +494,22 @@ def pad(
         buckets=buckets,
         boundaries=bucket_boundaries,  # type: ignore[arg-type]  # parsed by PadOptions
     )
-    how = reading(files, channels_first, per_sample, shards)
-    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
+    source, how = reading(
+        files,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        channels_first=channels_first,
+        per_sample=per_sample,
+        shards=shards,
+        kind=kind,
+        columns=(id_column, time_column, label_column, feature_columns, sequence_column),
+    )
     if scheduler:
-        from .cluster import Reading, pad_on_cluster
+        from .cluster import pad_on_cluster
 
-        read = Reading(
-            str(labels) if labels else None,
-            allow_pickle,
-            how["channels_first"],
-            kind.value if kind else None,
-            table,
-            how["layout"],
-        )
         with render.TaskBars(err, enabled=not (quiet or as_json)) as bars:
             summary = pad_on_cluster(
-                how["source"],
-                output,
-                options,
-                scheduler,
-                reading=read,
-                force=force,
-                progress=bars,
-                told=bars.say,
+                source, output, options, scheduler, how, force=force, progress=bars, told=bars.say
             )
         if as_json:
             emit_json(summary.to_dict())
@@ -508,18 +517,7 @@ def pad(
             render.pad_summary(summary, err)
         return
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
-        summary = pad_file(
-            how.pop("source"),
-            output,
-            options,
-            labels=labels,
-            force=force,
-            allow_pickle=allow_pickle,
-            kind=kind.value if kind else None,
-            step=step,
-            **how,
-            table=table,
-        )
+        summary = pad_file(source, output, options, how, force=force, step=step)
     if as_json:
         emit_json(summary.to_dict())
     elif not quiet:
@@ -598,21 +596,18 @@ def window(
     options = WindowOptions(
         length, stride, sampling_rate, target.value, horizon, target_columns, pad_short
     )
-    how = reading(files, channels_first, per_sample, shards)
-    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
+    source, how = reading(
+        files,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        channels_first=channels_first,
+        per_sample=per_sample,
+        shards=shards,
+        kind=kind,
+        columns=(id_column, time_column, label_column, feature_columns, sequence_column),
+    )
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
-        summary = window_file(
-            how.pop("source"),
-            output,
-            options,
-            labels=labels,
-            force=force,
-            allow_pickle=allow_pickle,
-            kind=kind.value if kind else None,
-            table=table,
-            step=step,
-            **how,
-        )
+        summary = window_file(source, output, options, how, force=force, step=step)
     if as_json:
         emit_json(summary.to_dict())
     elif not quiet:
@@ -679,24 +674,22 @@ def train(
     from .train import TrainOptions, train_file
 
     options = TrainOptions(epochs, units, batch_size, validation_split, seed)
-    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     if quiet and verbose:
         raise UsageError("--quiet and --verbose contradict each other", hint="pass one of them")
-    how = reading(files, channels_first, per_sample, shards)
+    source, how = reading(
+        files,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        channels_first=channels_first,
+        per_sample=per_sample,
+        shards=shards,
+        kind=kind,
+        columns=(id_column, time_column, label_column, feature_columns, sequence_column),
+    )
     show = not (quiet or as_json)
     with render.TrainProgress(err, out, bars=show, layers=show) as progress:
         result = train_file(
-            how.pop("source"),
-            options,
-            labels=labels,
-            allow_pickle=allow_pickle,
-            save=save,
-            force=force,
-            progress=progress,
-            verbose=verbose,
-            **how,
-            kind=kind.value if kind else None,
-            table=table,
+            source, options, how, save=save, force=force, progress=progress, verbose=verbose
         )
     if as_json:
         emit_json(result.to_dict())
@@ -708,38 +701,15 @@ def train(
         raise typer.Exit(1)
 
 
-def _on_cluster(
-    scheduler: str,
-    how: dict,
-    labels: Path | None,
-    allow_pickle: bool,
-    kind: Kind | None,
-    table: Any,
-    strict: bool,
-) -> Any:
+def _on_cluster(scheduler: str, source: Any, how: Any, strict: bool) -> Any:
     """inspect --scheduler: pass 1 on a Dask cluster, with its progress on stderr."""
     from . import render
-    from .cluster import Reading, inspect_on_cluster
+    from .cluster import inspect_on_cluster
 
-    read = Reading(
-        str(labels) if labels else None,
-        allow_pickle,
-        how["channels_first"],
-        kind.value if kind else None,
-        table,
-        how["layout"],
-    )
     with render.TaskBars(err) as bars:
         return inspect_on_cluster(
-            how["source"], scheduler, reading=read, strict=strict, progress=bars, told=bars.say
+            source, scheduler, how, strict=strict, progress=bars, told=bars.say
         )
-
-
-def _table(*columns: str | None) -> Any:
-    """The table options given (a ``TableOptions``), or ``None``."""
-    from .readers.tables import TableOptions
-
-    return TableOptions.parse(*columns)
 
 
 def emit_json(value: Any) -> None:

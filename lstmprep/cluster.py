@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -35,18 +36,22 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, advice, tokens
-from .dataset import Dataset
+from . import __version__, advice, checks, tokens
+from .dataset import Dataset, Reported
 from .errors import ClusterError, LstmprepError, RefusedData, UsageError
-from .inspection import diagnose
+from .inspection import report_of
 from .options import DEFAULTS, PadOptions, checking_options
 from .output import atomic_dir, check_destination, watch_inputs
 from .padded_file import PadMeta, sha256, source_meta
 from .padded_zarr import INSTALL, Layout, Rows, chunk_rows, create, is_zarr
 from .padding import pad_ragged
 from .pipeline import PadSummary
-from .readers import Source, files_of, read, read_shard
-from .report import Report
+from .ragged import Ragged
+from .readers import ReadOptions, Source, read_labels, read_shard
+from .readers.files import expand
+from .readers.labels import one_per_sequence
+from .readers.samples import PER_SAMPLE, _all_2d_npy, _labels
+from .report import ProblemLog, Report
 from .target import classes_of, task_of
 
 #: ``--scheduler local`` or ``local:N``: a LocalCluster of N worker processes on this machine.
@@ -178,53 +183,63 @@ def _gone(client: Any, error: BaseException) -> ClusterError:
     )
 
 
-# --- reading options -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reading:
-    """How to read the shards: :func:`~lstmprep.readers.read`'s options, picklable."""
-
-    labels: str | None = None
-    allow_pickle: bool = False
-    channels_first: bool = False
-    kind: str | None = None
-    table: Any = None
-    #: "shards" when the user said so (--shards); one sequence per file is not read here
-    layout: str | None = None
-
-    def shard_options(self) -> dict[str, Any]:
-        return dict(
-            allow_pickle=self.allow_pickle, channels_first=self.channels_first, table=self.table
-        )
-
-    def read_options(self) -> dict[str, Any]:
-        return dict(
-            labels=self.labels,
-            layout=self.layout,
-            kind=self.kind,
-            **self.shard_options(),
-        )
-
-
 # --- pass 1 --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
 class ShardSummary:
-    """Pass 1 of one shard, made on a worker and sent to the driver."""
+    """Pass 1 of one shard, made on a worker and sent to the driver: no timesteps, only what
+    is proportional to its number of sequences."""
 
     path: str
     sha256: str
-    sequences: int
-    #: what the merge needs of the shard (see :func:`merge`)
-    part: Any
+    #: the shard as its reader read it, without its values (format, notes, problems with
+    #: places in the shard, labels, lines, dtype); ``ragged`` is empty
+    part: Dataset
+    lengths: np.ndarray
+    features: int
+    rows: int
+    #: :func:`lstmprep.checks.scan` of the shard read as each kind it may be ("values",
+    #: "tokens"), its sequences numbered from 0 and its problems left to the merge
+    scans: dict[str, checks.Summary]
 
 
-def summarize_shard(path: str, reading: Reading) -> ShardSummary:
-    """(on a worker) Pass 1 of one shard."""
-    dataset = read_shard(Path(path), **reading.shard_options())
-    return ShardSummary(path, sha256(Path(path)), len(dataset.ragged), dataset)
+def summarize_shard(
+    path: str, index: int, reading: ReadOptions, options: PadOptions | None, several: bool
+) -> ShardSummary:
+    """(on a worker) Pass 1 of shard ``index`` of the files (``several``: read as shards of
+    one dataset): read it, and scan it checking against ``options`` (None: inspect's).
+
+    With the kind left to the data, a shard is scanned as values, and also as token ids when
+    it may be ids (one feature): which one the whole data is, only the merge can tell.
+    """
+    part = read_shard(Path(path), reading)
+    options = options or (DEFAULTS if several else checking_options(part.meta))
+    kind = reading.kind or (None if several else part.kind)
+    kinds = (kind,) if kind else ("values", "tokens")
+    ragged = part.ragged
+    chunk = replace(
+        part,
+        problems=(),  # the merge places them, as the reader of several files does
+        ids=None,  # shards keep no table ids (as read() of several files)
+        value_lines=None,
+        file_of=np.full(len(ragged), index, dtype=np.int64),
+    )
+    scans = {
+        k: checks.scan(replace(chunk, kind=k), options)
+        for k in kinds
+        if k == "values" or ragged.n_features == 1 or len(kinds) == 1
+    }
+    empty = Ragged(np.empty((0, ragged.n_features)), np.zeros(0, dtype=np.int64))
+    return ShardSummary(
+        path,
+        sha256(Path(path)),
+        replace(part, ragged=empty, value_lines=None),
+        ragged.lengths,
+        ragged.n_features,
+        len(ragged.values),
+        scans,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,60 +254,176 @@ class Pass1:
     #: every sequence's length, in order
     lengths: np.ndarray
     labels: np.ndarray | None
-    #: the merged dataset (its ``ragged`` may be empty: pass 1 keeps no timesteps)
+    #: the whole dataset without its values (:func:`lstmprep.checks.outline`)
     dataset: Dataset
+    #: what the checks learnt of all the values (token ids, the smallest value…)
+    facts: checks.Facts
     sha256: dict[str, str]
 
 
 def merge(
     sources: Sequence[str | Path],
-    summaries: list[ShardSummary],
-    reading: Reading,
+    several: bool,
+    shards: list[ShardSummary],
+    reading: ReadOptions,
     options: PadOptions | None,
     strict: bool,
 ) -> Pass1:
-    """(on the driver) The shards' summaries merged into the report of the whole dataset."""
-    if reading.layout not in (None, "shards"):
-        raise UsageError(
-            "one sequence per file (--per-sample) is not read on a cluster: its unit of work "
-            "is a shard of many sequences",
-            hint="pass --shards, or run without --scheduler",
+    """(on the driver) The shards' summaries merged into the report of the whole dataset,
+    as :func:`lstmprep.readers.read` of the same files and :func:`lstmprep.inspect` give it:
+    the shards concatenated in order (reader problems named by their file, a shard of other
+    features reported), the labels file, the kind decided on the whole. ``options``: pad's
+    (places located only for errors), or None: inspect's (every place located)."""
+    locate = None if options is not None else True
+    if options is None:
+        meta = None if several else shards[0].part.meta
+        options = checking_options(meta)
+    paths = [Path(s.path) for s in shards]
+    # the width most rows have; a shard of another width is reported, its rows unreadable
+    widths = Counter[int]()
+    for shard in shards:
+        widths[shard.features] += shard.rows
+    width = widths.most_common(1)[0][0]
+    log = ProblemLog()
+    start = 0
+    for shard in shards:
+        name = Path(shard.path).name
+        for p in shard.part.problems:
+            places = [replace(q, sequence=_shift(q.sequence, start)) for q in p.places]
+            message = f"{name}: {p.message}" if several else p.message
+            log.add_many(p.code, message, places, p.count)
+        if shard.features != width:
+            log.add(
+                "feature-mismatch",
+                f"sequence {start} ({name}): the timesteps of {name} have {shard.features} "
+                f"features; the other files have {width}: give every file the same features",
+                start,
+                0,
+                count=shard.rows,
+            )
+        start += len(shard.lengths)
+    labels = _labels(paths, [s.part for s in shards], log) if several else shards[0].part.labels
+    first = shards[0].part
+    notes = [f"{p.name}: {n}" for p, s in zip(paths, shards, strict=True) for n in s.part.notes]
+    if len(notes) > 3:
+        notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
+    dtypes = {s.part.dtype for s in shards}
+    if several:
+        said = f"{len(paths)} files read as shards of one dataset"
+        told = "in name order — pass --per-sample if each file is one sequence"
+        note = f"{said} (as you chose)" if reading.layout else f"{said}: {told}"
+        shown = (
+            str(sources[0]) if len(sources) == 1 else f"{sources[0]} and {len(sources) - 1} more"
         )
-    parts = {s.path: s.part for s in summaries}
-    dataset = read(list(sources), shards=parts, **reading.read_options())
-    if len(dataset.ragged) != sum(s.sequences for s in summaries):
-        raise UsageError(
-            "these files are read as one sequence per file (every one a 2-D .npy), which is "
-            "not read on a cluster",
-            hint="pass --shards if each file holds many sequences, or run without --scheduler",
+        template = Dataset(
+            shown,
+            first.format,
+            first.ragged,
+            notes=(note, *notes),
+            dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
+            files=tuple(map(str, paths)),
+            layout=reading.layout,
+            sources=tuple(map(str, sources)),
         )
-    checking = checking_options(dataset.meta) if options is None else options
-    report = diagnose(dataset, strict=strict, options=checking, locate=options is None or None)
+    else:
+        template = replace(first, layout=reading.layout)
+    template = replace(
+        template,
+        allow_pickle=reading.allow_pickle,
+        channels_first=reading.channels_first,
+        labels=labels,
+    )
+    if reading.labels is not None:
+        given = read_labels(reading.labels, allow_pickle=reading.allow_pickle, ids=template.ids)
+        template = replace(template, labels=given, labels_path=str(reading.labels))
+    if template.labels is not None:
+        values, said_labels = one_per_sequence(template.labels)
+        template = replace(template, labels=values, notes=template.notes + said_labels)
+
+    kind = reading.kind or (None if several else first.kind)
+    scans = [_as_read(s, width, k, options) for s in shards for k in [kind or "values"]]
+    merged = checks.merge(_numbered(scans, shards))
+    if kind is None:  # the data decides, on all of it
+        kind = merged.facts.kind()
+        if kind == "tokens":
+            scans = [_as_read(s, width, kind, options) for s in shards]
+            merged = checks.merge(_numbered(scans, shards))
+            template = replace(template, notes=template.notes + (tokens.DETECTED,))
+    merged = replace(merged, problems=tuple(log.problems()), labels=None)
+    template = replace(template, kind=kind, kind_option=reading.kind)
+    whole = checks.outline(merged, template)
+    report = report_of(merged, whole, strict=strict, options=options, locate=locate)
     return Pass1(
         report,
-        tuple(s.path for s in summaries),
-        tuple(s.sequences for s in summaries),
-        dataset.ragged.lengths,
-        dataset.labels,
-        dataset,
-        {s.path: s.sha256 for s in summaries},
+        tuple(s.path for s in shards),
+        tuple(len(s.lengths) for s in shards),
+        merged.lengths,
+        whole.labels,
+        whole,
+        merged.facts,
+        {s.path: s.sha256 for s in shards},
     )
 
 
-def _shard_paths(source: Source | Any) -> tuple[list[str], list[str | Path]]:
+def _as_read(shard: ShardSummary, width: int, kind: str, options: PadOptions) -> checks.Summary:
+    """The shard's scan as the whole is read: as ``kind``, its rows unreadable when its
+    features are not the others' (scanned here: it holds only NaN, an error case)."""
+    if shard.features == width and kind in shard.scans:
+        return shard.scans[kind]
+    lengths = shard.lengths
+    unread = Dataset(
+        shard.path,
+        shard.part.format,
+        Ragged(np.full((shard.rows, width), np.nan), lengths),
+        reported=Reported(rows=np.arange(shard.rows)),
+        kind=kind,
+        lines=shard.part.lines,
+        file_of=next(iter(shard.scans.values())).columns.get("file_of"),
+    )
+    return checks.scan(unread, options)
+
+
+def _numbered(scans: list[checks.Summary], shards: list[ShardSummary]) -> list[checks.Summary]:
+    """The shards' scans with their sequences numbered as in the whole (they were scanned
+    from 0 each, not knowing how many sequences came before)."""
+    numbered, start = [], 0
+    for summary in scans:
+        numbered.append(_shifted(summary, start))
+        start += len(summary.lengths)
+    return numbered
+
+
+def _shifted(summary: checks.Summary, offset: int) -> checks.Summary:
+    found = {
+        name: replace(f, places=tuple((_shift(s, offset), t) for s, t in f.places))
+        for name, f in summary.found.items()
+    }
+    return replace(
+        summary, start=summary.start + offset, reported=summary.reported + offset, found=found
+    )
+
+
+def _shift(sequence: int | None, offset: int) -> int | None:
+    return None if sequence is None else sequence + offset
+
+
+def _shard_paths(source: Source | Any) -> tuple[list[str], list[str | Path], bool]:
     """The shard files of ``source`` (a path, several, a folder, a glob, or a
-    :class:`dask.bag.Bag` of paths), and the sources as the user gave them."""
+    :class:`dask.bag.Bag` of paths), the sources as the user gave them, and whether they are
+    several files' worth (read as shards) as :func:`lstmprep.readers.read` decides."""
     if type(source).__module__.startswith("dask.bag"):
-        source = [str(p) for p in source.compute()]
+        bag: Any = source
+        source = [str(p) for p in bag.compute()]
     sources = [source] if isinstance(source, (str, Path)) else list(source)
-    return [str(p) for p in files_of(sources)], sources
+    files, several = expand(sources)
+    return [str(p) for p in files], sources, several
 
 
 def inspect_shards(
     source: Source | Any,
     client: Any,
+    reading: ReadOptions | None = None,
     *,
-    reading: Reading = Reading(),
     strict: bool = False,
     options: PadOptions | None = None,
     progress: Progress = _no_progress,
@@ -303,27 +434,27 @@ def inspect_shards(
     file is a shard. ``options``: pad's options to check against (None: inspect's).
     ``.report`` is what :func:`lstmprep.inspect` reports for the same files in one process.
     """
-    files, sources = _shard_paths(source)
-    futures = client.map(summarize_shard, files, reading=reading, pure=False)
-    summaries = _run(client, futures, "pass 1", progress)
-    return merge(sources, summaries, reading, options, strict)
-
-
-def inspect_on_cluster(
-    source: Source | Any,
-    scheduler: str,
-    *,
-    reading: Reading = Reading(),
-    strict: bool = False,
-    progress: Progress = _no_progress,
-    told: Callable[[str], None] = lambda text: None,
-) -> Report:
-    """``lstmprep inspect --scheduler``: :func:`inspect_shards` on a fresh connection."""
-    with connect(scheduler) as client:
-        told(describe(client))
-        return inspect_shards(
-            source, client, reading=reading, strict=strict, progress=progress
-        ).report
+    reading = reading or ReadOptions()
+    files, sources, several = _shard_paths(source)
+    if reading.layout == PER_SAMPLE or (
+        several and not reading.layout and _all_2d_npy([Path(f) for f in files])
+    ):
+        raise UsageError(
+            "one sequence per file is not read on a cluster: its unit of work is a shard of "
+            "many sequences",
+            hint="pass --shards if each file holds many sequences, or run without --scheduler",
+        )
+    futures = client.map(
+        summarize_shard,
+        files,
+        range(len(files)),
+        reading=reading,
+        options=options,
+        several=several,
+        pure=False,
+    )
+    shards = _run(client, futures, "pass 1", progress)
+    return merge(sources, several, shards, reading, options, strict)
 
 
 # --- pass 2 --------------------------------------------------------------------------------------
@@ -341,9 +472,9 @@ class Padding:
     ids: bool
 
 
-def pad_shard(path: str, reading: Reading, how: Padding) -> np.ndarray:
+def pad_shard(path: str, reading: ReadOptions, how: Padding) -> np.ndarray:
     """(on a worker) One shard read again and padded: ``(n, T, F)`` (token ids ``(n, T)``)."""
-    dataset = read_shard(Path(path), **reading.shard_options())
+    dataset = read_shard(Path(path), reading)
     x, _ = pad_ragged(
         dataset.ragged,
         how.maxlen,
@@ -356,24 +487,30 @@ def pad_shard(path: str, reading: Reading, how: Padding) -> np.ndarray:
 
 
 def padding_of(first: Pass1, options: PadOptions) -> Padding:
-    dataset = replace(first.dataset, ragged=first.dataset.ragged)
+    """How pass 2 pads every shard: pad's options resolved on the whole data (the maxlen of
+    all the lengths, the dtype of all the token ids)."""
+    ids = first.dataset.kind == "tokens"
+    dtype = options.dtype or (
+        tokens.id_dtype(first.facts.vocabulary_size(options.value)) if ids else "float32"
+    )
     return Padding(
         maxlen=options.resolve_maxlen(first.lengths),
         padding=options.padding,
         truncating=options.truncating,
         value=options.value,
-        dtype=tokens.output_dtype(dataset, options),
-        ids=dataset.kind == "tokens",
+        dtype=dtype,
+        ids=ids,
     )
 
 
-def padded_array(first: Pass1, how: Padding, reading: Reading = Reading()) -> Any:
+def padded_array(first: Pass1, how: Padding, reading: ReadOptions | None = None) -> Any:
     """Pass 2, lazily: the padded tensor as a :mod:`dask.array`, one block per shard (in
     input order), each block padded on a worker when computed."""
     dask, _ = import_dask()
     import dask.array as da
 
     features = first.dataset.ragged.n_features
+    reading = reading or ReadOptions()
     blocks = []
     for path, rows in zip(first.files, first.rows, strict=True):
         shape = (rows, how.maxlen) if how.ids else (rows, how.maxlen, features)
@@ -407,7 +544,7 @@ def pad_to_zarr(
     options: PadOptions = DEFAULTS,
     *,
     client: Any,
-    reading: Reading = Reading(),
+    reading: ReadOptions | None = None,
     force: bool = False,
     progress: Progress = _no_progress,
 ) -> PadSummary:
@@ -431,15 +568,15 @@ def pad_to_zarr(
             path=str(output),
             hint="drop --buckets, or pad without --scheduler into an .npz",
         )
-    files, sources = _shard_paths(source)
+    reading = reading or ReadOptions()
+    files, sources, _ = _shard_paths(source)
     labels = Path(reading.labels) if reading.labels else None
-    inputs_list = [Path(f) for f in files] + ([labels] if labels else [])
+    inputs_list = reading.inputs([Path(f) for f in files])
     check_destination(output, force=force, inputs=inputs_list, folder=True)
     inputs = watch_inputs(inputs_list)
 
-    first = inspect_shards(source, client, reading=reading, options=options, progress=progress)
+    first = inspect_shards(source, client, reading, options=options, progress=progress)
     dataset, report = first.dataset, first.report
-    dataset = replace(dataset, sources=tuple(map(str, sources)))
     if report.errors:
         raise RefusedData(report, "nothing was written", advice.inspect_command(dataset))
 
@@ -469,9 +606,7 @@ def pad_to_zarr(
         lstmprep=__version__,
         channels_first=dataset.channels_first,
         kind=dataset.kind,
-        vocabulary=tokens.vocabulary_size(dataset.ragged.values, options.value)
-        if how.ids
-        else None,
+        vocabulary=first.facts.vocabulary_size(options.value) if how.ids else None,
     )
     x = padded_array(first, how, reading)
     with atomic_dir(output, inputs=inputs) as tmp:
@@ -502,8 +637,8 @@ def pad_on_cluster(
     output: str | Path,
     options: PadOptions,
     scheduler: str,
+    reading: ReadOptions | None = None,
     *,
-    reading: Reading = Reading(),
     force: bool = False,
     progress: Progress = _no_progress,
     told: Callable[[str], None] = lambda text: None,
@@ -516,6 +651,21 @@ def pad_on_cluster(
         return pad_to_zarr(
             source, output, options, client=client, reading=reading, force=force, progress=progress
         )
+
+
+def inspect_on_cluster(
+    source: Source | Any,
+    scheduler: str,
+    reading: ReadOptions | None = None,
+    *,
+    strict: bool = False,
+    progress: Progress = _no_progress,
+    told: Callable[[str], None] = lambda text: None,
+) -> Report:
+    """``lstmprep inspect --scheduler``: :func:`inspect_shards` on a fresh connection."""
+    with connect(scheduler) as client:
+        told(describe(client))
+        return inspect_shards(source, client, reading, strict=strict, progress=progress).report
 
 
 def _size(path: Path) -> int:

@@ -8,7 +8,7 @@ repeat the options that matter).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,3 +108,38 @@ class Dataset:
             name = name.item() if isinstance(name, np.generic) else name
             within.append(f"id {name!r}")
         return f"sequence {sequence}" + (f" ({', '.join(within)})" if within else "")
+
+    def part(self, start: int, stop: int) -> Dataset:
+        """Sequences ``start`` to ``stop`` as a dataset of their own: a chunk (see
+        :mod:`lstmprep.checks`), with no reader problems (they name the whole data's places).
+
+        Labels come along when there is one per sequence (else the part has none).
+
+        >>> data = Dataset("x.json", "json", Ragged.from_sequences([[1], [2, 3], [4]]))
+        >>> chunk = data.part(1, 3)
+        >>> chunk.ragged.lengths.tolist(), chunk.ragged.values[:, 0].tolist()
+        ([2, 1], [2.0, 3.0, 4.0])
+        """
+        n = len(self.ragged)
+        offsets = self.ragged.offsets
+        first, last = int(offsets[start]), int(offsets[stop])
+        rows, sequences = self.reported.rows, self.reported.sequences
+        labels = self.labels
+        one_each = labels is not None and labels.ndim >= 1 and len(labels) == n
+        slices = {
+            k: getattr(self, k)[start:stop]
+            for k in ("lines", "ids", "file_of")
+            if getattr(self, k) is not None
+        }
+        return replace(
+            self,
+            ragged=Ragged(self.ragged.values[first:last], self.ragged.lengths[start:stop]),
+            labels=labels[start:stop] if one_each and labels is not None else None,
+            problems=(),
+            reported=Reported(
+                rows[(rows >= first) & (rows < last)] - first,
+                sequences[(sequences >= start) & (sequences < stop)] - start,
+            ),
+            value_lines=None if self.value_lines is None else self.value_lines[first:last],
+            **slices,
+        )

@@ -9,33 +9,31 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import advice, tokens
-from .checks import WINDOW_LENGTH, WINDOW_STRIDE, free_value, run_checks
+from . import advice, checks, tokens
+from .checks import WINDOW_LENGTH, WINDOW_STRIDE
 from .dataset import Dataset
 from .errors import LstmprepError
 from .options import DEFAULTS, PadOptions, checking_options, percentile_length
-from .readers import Source, TableOptions, files_of, positions, read
+from .readers import ReadOptions, Source, files_of, positions, read
 from .report import Place, Problem, Report, Stats
 from .target import classes_of, task_of
 
 
 def inspect(
     source: Source | Dataset,
+    reading: ReadOptions | None = None,
     *,
-    labels: str | Path | None = None,
-    allow_pickle: bool = False,
-    channels_first: bool = False,
-    layout: str | None = None,
     strict: bool = False,
-    kind: str | None = None,
-    table: TableOptions | None = None,
+    **changes: Any,
 ) -> Report:
     """Read sequences (or take a :class:`Dataset`) and report every problem found.
 
-    ``source`` and the options are :func:`~lstmprep.read`'s: a file, several, a folder, a glob.
+    ``source``, ``reading`` and ``changes`` are :func:`~lstmprep.read`'s: a file, several, a
+    folder, a glob, read with :class:`~lstmprep.readers.ReadOptions` (``labels=…``).
 
     ``kind``: "tokens" or "values" (see :mod:`lstmprep.tokens`); by default the data decides.
 
@@ -46,30 +44,21 @@ def inspect(
     >>> report.ok, report.codes(), report.stats.input_shape
     (True, ['ragged-length'], (3, 2))
     """
+    reading = ReadOptions.of(reading, **changes)
     dataset = (
-        tokens.with_kind(source, kind)
+        tokens.with_kind(source, reading.kind)
         if isinstance(source, Dataset)
-        else read(
-            source,
-            labels=labels,
-            allow_pickle=allow_pickle,
-            channels_first=channels_first,
-            layout=layout,
-            kind=kind,
-            table=table,
-        )
+        else read(source, reading)
     )
     return diagnose(dataset, strict=strict, options=checking_options(dataset.meta), locate=True)
 
 
 def inspect_each(
     sources: Source,
+    reading: ReadOptions | None = None,
     *,
-    allow_pickle: bool = False,
-    channels_first: bool = False,
     strict: bool = False,
-    kind: str | None = None,
-    table: TableOptions | None = None,
+    **changes: Any,
 ) -> list[Report]:
     """Inspect each file on its own: one report per file, in order.
 
@@ -85,6 +74,7 @@ def inspect_each(
     >>> [(os.path.basename(r.file), r.ok, r.codes()) for r in inspect_each(folder)]
     [('a.json', True, []), ('b.json', False, ['unreadable'])]
     """
+    reading = ReadOptions.of(reading, **changes)
     reports = []
     for source in [sources] if isinstance(sources, (str, Path)) else list(sources):
         try:
@@ -94,13 +84,7 @@ def inspect_each(
             continue
         for path in paths:
             try:
-                dataset = read(
-                    path,
-                    allow_pickle=allow_pickle,
-                    channels_first=channels_first,
-                    kind=kind,
-                    table=table,
-                )
+                dataset = read(path, reading)
             except (LstmprepError, RecursionError) as e:
                 reports.append(unreadable(e, str(path)))
                 continue
@@ -135,11 +119,26 @@ def diagnose(
     for JSON that reads the file again, as far as the last place). By default only when
     there are errors, so that data which passes costs nothing more.
     """
-    problems = run_checks(dataset, options)
+    summary = checks.scan(dataset, options)
+    return report_of(summary, dataset, strict=strict, options=options, locate=locate)
+
+
+def report_of(
+    summary: checks.Summary,
+    dataset: Dataset,
+    *,
+    strict: bool = False,
+    options: PadOptions = DEFAULTS,
+    locate: bool | None = None,
+) -> Report:
+    """The report of data checked in chunks (:func:`lstmprep.checks.scan`, merged):
+    ``dataset`` is the whole data in memory, or its outline (:func:`lstmprep.checks.outline`).
+    """
+    problems = checks.finish(summary, dataset, options)
     if locate or (locate is None and any(p.severity == "error" for p in problems)):
         problems = positions.locate(dataset, problems)
     collides = any(p.code in ("pad-collision", "zero-token") for p in problems)
-    described = stats(dataset, options.value, collides)
+    described = stats(dataset, options.value, collides, summary.facts)
     report = Report(described, tuple(problems), dataset.notes, strict)
     return replace(report, next_command=next_command(dataset, report))
 
@@ -161,30 +160,37 @@ def next_command(dataset: Dataset, report: Report) -> str | None:
 # --- stats ---------------------------------------------------------------------------------------
 
 
-def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = False) -> Stats:
+def stats(
+    dataset: Dataset,
+    value: float = PadOptions.value,
+    collides: bool = False,
+    facts: checks.Facts | None = None,
+) -> Stats:
     """Lengths, sizes and the Keras arguments that fit the data padded to its longest sequence.
 
     ``collides``: real timesteps equal the pad ``value``, so the mask value must be another.
+    ``facts``: what the checks learnt of the values (by default, learnt from ``dataset``).
     """
+    if facts is None:
+        facts = checks.scan(dataset).facts
     ragged = dataset.ragged
     lengths = ragged.lengths
-    n, features = ragged.n_sequences, ragged.n_features
+    n, features = ragged.n_sequences, facts.features
     longest = int(lengths.max()) if n else 0
     cells = n * longest
     labels = dataset.labels
     ids: dict = {"kind": "tokens"} if dataset.kind == "tokens" else {}
     if dataset.kind == "tokens" and features == 1:
-        column = ragged.values[:, 0]
-        vocabulary = tokens.vocabulary_size(column, value)
+        vocabulary = facts.vocabulary_size(value)
         mask_zero = value == 0 and not collides
         ids = dict(
             kind="tokens",
             vocabulary_size=vocabulary,
-            distinct_ids=tokens.distinct(column[tokens.is_id(column)]),
-            zero_id=bool((column == 0).any()),
+            distinct_ids=len(facts.ids),
+            zero_id=facts.zero,
             embedding=tokens.embedding(vocabulary, mask_zero),
             input_shape=(longest,),
-            mask_value=float(tokens.free_id(column)) if collides else value,
+            mask_value=float(facts.free_id()) if collides else value,
         )
     itemsize = 8 if tokens.id_dtype(ids.get("vocabulary_size", 0)) == "int64" else 4
     described = Stats(
@@ -203,7 +209,7 @@ def stats(dataset: Dataset, value: float = PadOptions.value, collides: bool = Fa
         labels=None if labels is None else (1 if labels.ndim == 0 else len(labels)),
         label_kind=None if labels is None else label_kind(labels),
         input_shape=(longest, features),
-        mask_value=free_value(ragged.values) if collides else value,
+        mask_value=facts.free_value() if collides else value,
         histogram=histogram(lengths),
         task=None if labels is None else task_of(labels),
         classes=classes(labels),

@@ -410,6 +410,18 @@ def first_loss(values: np.ndarray, dtype) -> tuple[tuple[int, ...], str] | None:
     >>> first_loss(np.array([[1.0, 2.5]]), "int32")
     ((0, 1), 'is not a whole number; int32 would drop the fraction')
     """
+    loss = ranked_loss(values, dtype)
+    return None if loss is None else loss[:2]
+
+
+def ranked_loss(values: np.ndarray, dtype) -> tuple[tuple[int, ...], str, int] | None:
+    """`first_loss` with the rank of its kind of loss: kinds are looked for in turn (not a
+    number, then fractions, then out of range), so over parts of `values` the first loss is
+    the one of the lowest rank, then the earliest.
+
+    >>> ranked_loss(np.array([300.0, 2.5]), "int8")
+    ((1,), 'is not a whole number; int8 would drop the fraction', 1)
+    """
     values = np.asarray(values)
     target = _check_dtype(dtype)
     if values.dtype.kind not in "biuf" or target.kind not in "biuf":
@@ -420,7 +432,9 @@ def first_loss(values: np.ndarray, dtype) -> tuple[tuple[int, ...], str] | None:
         return None
     if target.kind == "b":
         bad = (values != 0) & (values != 1)
-        return _loss(values, bad, "is not 0 or 1; bool would make it True") if bad.any() else None
+        return (
+            _loss(values, bad, "is not 0 or 1; bool would make it True", 0) if bad.any() else None
+        )
     lo, hi = values.min(), values.max()  # quick exits; NaN fails them and gets a full look
     if target.kind == "f":
         largest = float(np.finfo(target).max)
@@ -433,27 +447,32 @@ def first_loss(values: np.ndarray, dtype) -> tuple[tuple[int, ...], str] | None:
             bad &= np.isfinite(values)
         if bad.any():
             return _loss(
-                values, bad, f"is too large for {target} (largest {largest}) and would become inf"
+                values,
+                bad,
+                f"is too large for {target} (largest {largest}) and would become inf",
+                2,
             )
         return None
     info = np.iinfo(target)
     if values.dtype.kind == "f":
         bad = ~np.isfinite(values)
         if bad.any():
-            return _loss(values, bad, f"cannot be stored in {target}")
+            return _loss(values, bad, f"cannot be stored in {target}", 0)
         bad = values != np.trunc(values)
         if bad.any():
-            return _loss(values, bad, f"is not a whole number; {target} would drop the fraction")
+            return _loss(values, bad, f"is not a whole number; {target} would drop the fraction", 1)
     # `>= max + 1` rather than `> max`: max + 1 is a power of two, exact even as a float.
     if info.min <= lo and hi < info.max + 1:
         return None
     bad = (values < info.min) | (values >= info.max + 1)
-    return _loss(values, bad, f"is outside the range of {target} ({info.min} to {info.max})")
+    return _loss(values, bad, f"is outside the range of {target} ({info.min} to {info.max})", 2)
 
 
-def _loss(values: np.ndarray, bad: np.ndarray, problem: str) -> tuple[tuple[int, ...], str]:
+def _loss(
+    values: np.ndarray, bad: np.ndarray, problem: str, rank: int
+) -> tuple[tuple[int, ...], str, int]:
     where = np.unravel_index(int(np.argmax(bad)), values.shape)
-    return tuple(int(i) for i in where), problem
+    return tuple(int(i) for i in where), problem, rank
 
 
 def _check_sides(padding: str, truncating: str) -> tuple[bool, bool]:

@@ -58,18 +58,46 @@ def detect(ragged: Ragged, skip: np.ndarray | None = None) -> str:
     if ragged.n_features != 1:
         return "values"
     column = ragged.values[:, 0] if skip is None else ragged.values[~skip, 0]
-    if not column.size or not is_id(column).all() or float(column.max()) >= AUTO_LIMIT:
+    if not column.size or not is_id(column).all():
         return "values"
-    return "tokens" if distinct(column) >= MIN_DISTINCT else "values"
+    return detect_from(1, column.size, True, float(column.max()), distinct(column))
+
+
+def detect_from(features: int, count: int, all_ids: bool, largest: float, n_distinct: int) -> str:
+    """The rule of :func:`detect`, on what it looks at: the features, how many values there
+    are, whether all are ids, the largest and how many distinct ones.
+
+    >>> detect_from(1, 30, True, 29.0, 30), detect_from(1, 30, True, 2.0**40, 30)
+    ('tokens', 'values')
+    """
+    if features != 1 or not count or not all_ids or largest >= AUTO_LIMIT:
+        return "values"
+    return "tokens" if n_distinct >= MIN_DISTINCT else "values"
 
 
 def distinct(ids: np.ndarray) -> int:
     """How many distinct ids there are (``ids``: token ids as floats)."""
+    return len(unique(ids))
+
+
+def unique(ids: np.ndarray) -> np.ndarray:
+    """The distinct ids, in order, as int64 (``ids``: token ids as floats).
+
+    >>> unique(np.array([3.0, 1.0, 3.0])).tolist()
+    [1, 3]
+    """
     if not ids.size:
-        return 0
+        return np.empty(0, np.int64)
     if float(ids.max()) < 4 * ids.size + 2**20:  # a count per possible id is cheaper than a sort
-        return int(np.count_nonzero(np.bincount(ids.astype(np.int64))))
-    return len(np.unique(ids))
+        return np.flatnonzero(np.bincount(ids.astype(np.int64)))
+    return np.unique(ids.astype(np.int64))
+
+
+#: The note when the data was found to be token ids.
+DETECTED = (
+    "read as token ids (one whole number from 0 per timestep, "
+    f"{MIN_DISTINCT} or more distinct): pass --kind values to read them as numbers"
+)
 
 
 def with_kind(dataset: Dataset, kind: str | None = None) -> Dataset:
@@ -86,10 +114,7 @@ def with_kind(dataset: Dataset, kind: str | None = None) -> Dataset:
         skip[dataset.reported.rows] = True
         chosen = detect(dataset.ragged, skip)
         if chosen == "tokens":
-            notes += (
-                "read as token ids (one whole number from 0 per timestep, "
-                f"{MIN_DISTINCT} or more distinct): pass --kind values to read them as numbers",
-            )
+            notes += (DETECTED,)
     return replace(dataset, kind=chosen, kind_option=kind or dataset.kind_option, notes=notes)
 
 

@@ -41,7 +41,7 @@ from .options import bucket_of, checking_options
 from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import PadMeta
 from .padding import pad_ragged
-from .readers import Source, TableOptions, files_of, read
+from .readers import ReadOptions, Source, files_of, read
 from .target import make_target
 from .tokens import EMBEDDING_DIM, id_dtype
 
@@ -286,36 +286,27 @@ def train(
 def train_file(
     source: Source,
     options: TrainOptions = TrainOptions(),
+    reading: ReadOptions | None = None,
     *,
-    labels: str | Path | None = None,
-    allow_pickle: bool = False,
-    channels_first: bool = False,
-    layout: str | None = None,
     save: str | Path | None = None,
     force: bool = False,
     progress: Progress | None = None,
     verbose: bool = False,
-    kind: str | None = None,
-    table: TableOptions | None = None,
+    **changes: Any,
 ) -> TrainResult:
     """Read ``source``, train on it and, when training went well, save the model to ``save``.
+
+    ``source``, ``reading`` and ``changes`` are :func:`~lstmprep.readers.read`'s.
 
     The library behind ``lstmprep train``: ``save`` is checked before any work, and written
     only when :attr:`TrainResult.ok`; :attr:`TrainResult.failure` says why not.
     """
+    reading = ReadOptions.of(reading, **changes)
     files = files_of(source)
     if save is not None:
-        check_model_path(save, force=force, inputs=files + ([Path(labels)] if labels else []))
-    inputs = watch_inputs([*files, labels])  # no model is saved of a file that changed
-    dataset = read(
-        source,
-        labels=labels,
-        allow_pickle=allow_pickle,
-        channels_first=channels_first,
-        layout=layout,
-        kind=kind,
-        table=table,
-    )
+        check_model_path(save, force=force, inputs=reading.inputs(files))
+    inputs = watch_inputs(reading.inputs(files))  # no model is saved of a file that changed
+    dataset = read(source, reading)
     result = train(dataset, options, progress=progress, verbose=verbose)
     if save is not None and result.ok:
         saved = save_model(result, save, force=force, inputs=inputs)
