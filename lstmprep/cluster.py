@@ -221,9 +221,9 @@ def summarize_shard(
     chunk = replace(
         part,
         problems=(),  # the merge places them, as the reader of several files does
-        ids=None,  # shards keep no table ids (as read() of several files)
+        ids=None if several else part.ids,  # shards keep no table ids (as read() does)
         value_lines=None,
-        file_of=np.full(len(ragged), index, dtype=np.int64),
+        file_of=np.full(len(ragged), index, dtype=np.int64) if several else None,
     )
     scans = {
         k: checks.scan(replace(chunk, kind=k), options)
@@ -234,7 +234,7 @@ def summarize_shard(
     return ShardSummary(
         path,
         sha256(Path(path)),
-        replace(part, ragged=empty, value_lines=None),
+        replace(part, ragged=empty),  # value_lines kept: a CSV's line of each timestep
         ragged.lengths,
         ragged.n_features,
         len(ragged.values),
@@ -352,6 +352,9 @@ def merge(
     merged = replace(merged, problems=tuple(log.problems()), labels=None)
     template = replace(template, kind=kind, kind_option=reading.kind)
     whole = checks.outline(merged, template)
+    lines = [s.part.value_lines for s in shards]
+    if all(v is not None for v in lines):  # a table's line of each timestep, for the places
+        whole = replace(whole, value_lines=np.concatenate(lines))  # type: ignore[arg-type]
     report = report_of(merged, whole, strict=strict, options=options, locate=locate)
     return Pass1(
         report,

@@ -244,3 +244,62 @@ def test_commands_against_a_real_scheduler(scheduler, tmp_path):
     assert "the Dask scheduler went away" in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.npz", "out.zarr", "p", "s.json"]
     assert np.array_equal(zarr.open_array(str(out / "x"), mode="r")[:], x)
+
+
+def _jsonl(path: Path, sequences: list, labels: list | None = None) -> None:
+    rows = [
+        {"sequence": s, "label": y} if labels else s
+        for s, y in zip(sequences, labels or sequences, strict=True)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def scenario(folder: Path, name: str) -> tuple[object, dict]:
+    """Shards that take each branch of the merge: (source, reading options)."""
+    rng = np.random.default_rng(11)
+    folder.mkdir()
+    if name == "tokens":  # found to be token ids on the whole (20+ distinct), not per shard
+        for i in range(3):
+            ids = [rng.permutation(np.arange(1 + 10 * i, 11 + 10 * i))[:6] for _ in range(4)]
+            lines = [" ".join(map(str, line)) for line in ids]
+            (folder / f"t{i}.txt").write_text("\n".join(lines) + "\n")
+        return folder, {}
+    if name == "labels-file":
+        _jsonl(folder / "a.jsonl", [[[1, 2], [3, 4]], [[5, 6]]])
+        _jsonl(folder / "b.jsonl", [[[0, 1]], [[2, 2], [3, 3], [4, 4]]])
+        labels = folder.parent / "labels.json"
+        labels.write_text(json.dumps([[1, 0], [0, 1], [0, 1], [1, 0]]))  # one-hot
+        return folder, {"labels": str(labels)}
+    if name == "mixed":  # a shard of other features, a shard without labels
+        _jsonl(folder / "a.jsonl", [[[1, 2], [3, 4]], [[5, 6]]], ["x", "y"])
+        _jsonl(folder / "b.jsonl", [[[1, 2, 3]]], ["x"])
+        _jsonl(folder / "c.jsonl", [[[7, 0], [0, 0]]])
+        return folder, {}
+    if name == "csv":
+        for i in range(2):
+            rows = ["id,t,a,label"] + [
+                f"{i}{k},{t},{t * 0.5 + k},{k % 2}" for k in range(3) for t in range(k + 1)
+            ]
+            (folder / f"p{i}.csv").write_text("\n".join(rows) + "\n")
+        return folder, {}
+    path = folder / "one.parquet"  # one file: not shards
+    pq.write_table(pa.table({"id": [1, 1, 2], "t": [0, 1, 0], "v": [0.5, np.nan, 2.0]}), path)
+    return path, {}
+
+
+@pytest.mark.parametrize("name", ["tokens", "labels-file", "mixed", "csv", "single"])
+def test_every_reading_merges_as_one_process(client, tmp_path, name):
+    from lstmprep.readers import ReadOptions
+
+    source, options = scenario(tmp_path / "in", name)
+    reading = ReadOptions(**options)
+    first = cluster.inspect_shards(source, client, reading)
+    on_cluster, alone = first.report.to_dict(), inspect(source, reading).to_dict()
+    assert json.dumps(on_cluster, indent=1) == json.dumps(alone, indent=1)
+    if name == "tokens":
+        assert first.dataset.kind == "tokens"
+        cluster.pad_to_zarr(source, tmp_path / "t.zarr", client=client, reading=reading)
+        pad_file(source, tmp_path / "t.npz", reading=reading)
+        x = np.load(tmp_path / "t.npz")["x"]
+        assert x.dtype == np.int32 and x.ndim == 2
+        assert np.array_equal(zarr.open_array(str(tmp_path / "t.zarr" / "x"))[:], x)
