@@ -29,7 +29,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -202,16 +202,24 @@ class ShardSummary:
     #: :func:`lstmprep.checks.scan` of the shard read as each kind it may be ("values",
     #: "tokens"), its sequences numbered from 0 and its problems left to the merge
     scans: dict[str, checks.Summary]
+    #: the worker that read it, which keeps its timesteps for pass 2 (:func:`_kept`)
+    worker: str | None = None
 
 
 def summarize_shard(
-    path: str, index: int, reading: ReadOptions, options: PadOptions | None, several: bool
+    path: str,
+    index: int,
+    reading: ReadOptions,
+    options: PadOptions | None,
+    several: bool,
+    keep: bool = False,
 ) -> ShardSummary:
     """(on a worker) Pass 1 of shard ``index`` of the files (``several``: read as shards of
     one dataset): read it, and scan it checking against ``options`` (None: inspect's).
 
     With the kind left to the data, a shard is scanned as values, and also as token ids when
     it may be ids (one feature): which one the whole data is, only the merge can tell.
+    ``keep``: keep the timesteps on this worker for pass 2.
     """
     part = read_shard(Path(path), reading)
     options = options or (DEFAULTS if several else checking_options(part.meta))
@@ -239,7 +247,71 @@ def summarize_shard(
         ragged.n_features,
         len(ragged.values),
         scans,
+        _keep(path, reading, ragged) if keep else None,
     )
+
+
+# Pass 2 reads each shard again, unless the worker that read it in pass 1 still has its
+# timesteps: kept in the worker's own scratch folder (Dask's local directory, removed with the
+# worker) as .npy files, memory-mapped by pass 2, which runs on that worker when it can. A
+# shard's file changed since (size, time), another worker, a worker restarted: read again.
+
+
+def _kept(path: str, reading: ReadOptions) -> Path | None:
+    """Where this worker keeps shard ``path``'s timesteps (None: not on a worker)."""
+    import hashlib
+
+    try:
+        from distributed import get_worker
+
+        folder = Path(get_worker().local_directory) / "lstmprep"
+    except (ImportError, ValueError):
+        return None
+    info = os.stat(path)
+    key = f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}|{reading!r}"
+    return folder / hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _keep(path: str, reading: ReadOptions, ragged: Ragged) -> str | None:
+    """Keep the shard's timesteps on this worker for pass 2; its address, or None."""
+    where = _kept(path, reading)
+    if where is None:
+        return None
+    try:
+        where.parent.mkdir(exist_ok=True)
+        np.save(f"{where}.lengths.npy", ragged.lengths)
+        np.save(f"{where}.values.npy", np.ascontiguousarray(ragged.values))
+    except OSError:  # a full scratch disk: pass 2 reads the shard again
+        return None
+    from distributed import get_worker
+
+    return str(get_worker().address)
+
+
+def _take(path: str, reading: ReadOptions) -> Ragged | None:
+    """The shard's timesteps as pass 1 kept them on this worker (removed from the folder:
+    they are used once), or None."""
+    where = _kept(path, reading)
+    if where is None:
+        return None
+    try:
+        lengths = np.load(f"{where}.lengths.npy")
+        values = np.load(f"{where}.values.npy", mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    for suffix in (".lengths.npy", ".values.npy"):  # the mapping stays readable until closed
+        with suppress(OSError):
+            os.unlink(f"{where}{suffix}")
+    return Ragged(values, lengths)
+
+
+def _drop(files: list[str], reading: ReadOptions) -> None:
+    """(on each worker) Remove what pass 1 kept of ``files`` and pass 2 did not take."""
+    for path in files:
+        where = _kept(path, reading)
+        for suffix in (".lengths.npy", ".values.npy"):
+            with suppress(OSError):
+                os.unlink(f"{where}{suffix}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,6 +331,8 @@ class Pass1:
     #: what the checks learnt of all the values (token ids, the smallest value…)
     facts: checks.Facts
     sha256: dict[str, str]
+    #: the worker that keeps each shard's timesteps for pass 2 (None: read again)
+    workers: tuple[str | None, ...] = ()
 
 
 def merge(
@@ -365,6 +439,7 @@ def merge(
         whole,
         merged.facts,
         {s.path: s.sha256 for s in shards},
+        tuple(s.worker for s in shards),
     )
 
 
@@ -430,12 +505,15 @@ def inspect_shards(
     strict: bool = False,
     options: PadOptions | None = None,
     progress: Progress = _no_progress,
+    keep: bool = False,
 ) -> Pass1:
     """Pass 1 on the cluster: each shard summarised on a worker, the summaries merged here.
 
     ``source``: a file, several, a folder, a glob, or a :class:`dask.bag.Bag` of paths; each
     file is a shard. ``options``: pad's options to check against (None: inspect's).
     ``.report`` is what :func:`lstmprep.inspect` reports for the same files in one process.
+    ``keep``: the workers keep each shard's timesteps for pass 2 (:func:`pad_shard`), which
+    then need not read the shards again.
     """
     reading = reading or ReadOptions()
     files, sources, several = _shard_paths(source)
@@ -454,6 +532,7 @@ def inspect_shards(
         reading=reading,
         options=options,
         several=several,
+        keep=keep,
         pure=False,
     )
     shards = _run(client, futures, "pass 1", progress)
@@ -476,10 +555,11 @@ class Padding:
 
 
 def pad_shard(path: str, reading: ReadOptions, how: Padding) -> np.ndarray:
-    """(on a worker) One shard read again and padded: ``(n, T, F)`` (token ids ``(n, T)``)."""
-    dataset = read_shard(Path(path), reading)
+    """(on a worker) One shard padded: ``(n, T, F)`` (token ids ``(n, T)``), from the
+    timesteps pass 1 kept on this worker, or read again."""
+    ragged = _take(path, reading) or read_shard(Path(path), reading).ragged
     x, _ = pad_ragged(
-        dataset.ragged,
+        ragged,
         how.maxlen,
         padding=how.padding,
         truncating=how.truncating,
@@ -515,10 +595,13 @@ def padded_array(first: Pass1, how: Padding, reading: ReadOptions | None = None)
     features = first.dataset.ragged.n_features
     reading = reading or ReadOptions()
     blocks = []
-    for path, rows in zip(first.files, first.rows, strict=True):
+    for path, rows, worker in zip(first.files, first.rows, first.workers, strict=True):
         shape = (rows, how.maxlen) if how.ids else (rows, how.maxlen, features)
-        task = dask.delayed(pad_shard, pure=True)(path, reading, how)
-        blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
+        # where pass 1 kept the shard's timesteps, when that worker is still there
+        where = {"workers": [worker], "allow_other_workers": True} if worker else {}
+        with dask.annotate(**where):
+            task = dask.delayed(pad_shard, pure=True)(path, reading, how)
+            blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
     return da.concatenate(blocks, axis=0)
 
 
@@ -529,7 +612,8 @@ def write_blocks(x: Any, path: Path, rows: int) -> list[Any]:
     aligned = x.rechunk({0: rows})
     writes = []
     start = 0
-    for block, size in zip(aligned.to_delayed().ravel(), aligned.chunks[0], strict=True):
+    blocks = aligned.to_delayed(optimize_graph=False).ravel()  # keeps the workers annotated
+    for block, size in zip(blocks, aligned.chunks[0], strict=True):
         region = (slice(start, start + size),)
         writes.append(dask.delayed(_write)(Rows(path), region, block))
         start += size
@@ -572,14 +656,31 @@ def pad_to_zarr(
             hint="drop --buckets, or pad without --scheduler into an .npz",
         )
     reading = reading or ReadOptions()
-    files, sources, _ = _shard_paths(source)
-    labels = Path(reading.labels) if reading.labels else None
+    files, _, _ = _shard_paths(source)
     inputs_list = reading.inputs([Path(f) for f in files])
     check_destination(output, force=force, inputs=inputs_list, folder=True)
     inputs = watch_inputs(inputs_list)
 
-    first = inspect_shards(source, client, reading, options=options, progress=progress)
+    try:
+        return _pad_to_zarr(source, output, options, client, reading, progress, files, inputs)
+    finally:
+        with suppress(Exception):  # what pass 2 did not take (refused data, an error)
+            client.run(_drop, files, reading)
+
+
+def _pad_to_zarr(
+    source: Source | Any,
+    output: Path,
+    options: PadOptions,
+    client: Any,
+    reading: ReadOptions,
+    progress: Progress,
+    files: list[str],
+    inputs: Any,
+) -> PadSummary:
+    first = inspect_shards(source, client, reading, options=options, progress=progress, keep=True)
     dataset, report = first.dataset, first.report
+    labels = Path(reading.labels) if reading.labels else None
     if report.errors:
         raise RefusedData(report, "nothing was written", advice.inspect_command(dataset))
 
