@@ -185,9 +185,8 @@ def main() -> None:
         print(f"{'floor: read the bytes (page cache)':44} {raw:8.1f} {one / raw:14.2f}x")
         print(f"{'floor: pyarrow read_table, one process':44} {arrow:8.1f} {one / arrow:14.2f}x")
         print()
-        print(
-            f"outputs: .npz {npz_gb:.2f} GB, .zarr {zarr_gb:.2f} GB (zstd level 1); x equal: {equal}"
-        )
+        sizes = f".npz {npz_gb:.2f} GB, .zarr {zarr_gb:.2f} GB (zstd level 1)"
+        print(f"outputs: {sizes}; x equal: {equal}")
         print(f"peak RSS, one process: {one_peaks['process (rusage)'] / 2**30:.2f} GiB")
         workers = {k: v for k, v in many_peaks.items() if k.startswith("worker")}
         print(
