@@ -605,6 +605,28 @@ def padded_array(first: Pass1, how: Padding, reading: ReadOptions | None = None)
     return da.concatenate(blocks, axis=0)
 
 
+def pad_shards(
+    source: Source | Any,
+    client: Any,
+    options: PadOptions = DEFAULTS,
+    reading: ReadOptions | None = None,
+    *,
+    progress: Progress = _no_progress,
+) -> tuple[Report, Any]:
+    """Both passes, the second lazily: pad's report of the shards (pass 1, done now on the
+    cluster) and the padded tensor as a :mod:`dask.array` (pass 2: one block per shard,
+    padded on a worker when computed). Data with errors is refused (:class:`RefusedData`).
+
+    ``x[i:j].compute()``, ``x.to_zarr(…)``, ``da.store`` or any Dask computation reads the
+    shards again where they run.
+    """
+    first = inspect_shards(source, client, reading, options=options, progress=progress)
+    if first.report.errors:
+        inspect = advice.inspect_command(first.dataset)
+        raise RefusedData(first.report, "nothing was padded", inspect)
+    return first.report, padded_array(first, padding_of(first, options), reading)
+
+
 def write_blocks(x: Any, path: Path, rows: int) -> list[Any]:
     """The delayed writes of ``x`` into the store at ``path``, one per chunk of ``rows`` rows
     (so that no two tasks ever write one chunk)."""

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq  # noqa: E402
 import zarr  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
+import lstmprep  # noqa: E402
 from lstmprep import cluster, inspect, padded_zarr  # noqa: E402
 from lstmprep.errors import RefusedData, UsageError  # noqa: E402
 from lstmprep.options import PadOptions  # noqa: E402
@@ -106,13 +107,16 @@ def test_report_and_tensor_equal_one_process(client, tmp_path, fmt):
 
 
 def test_lazy_array_and_chunks_never_shared(client, tmp_path, monkeypatch):
+    import dask.bag
+
     shards = write_shards(tmp_path / "s", "jsonl", seed=3)
-    first = cluster.inspect_shards(shards, client)
-    how = cluster.padding_of(first, PadOptions())
-    x = cluster.padded_array(first, how)
+    paths = dask.bag.from_sequence(sorted(map(str, shards.iterdir())), npartitions=2)
+    report, x = lstmprep.pad_shards(paths, client)
     assert x.chunks[0] == tuple(SIZES)  # one block per shard, lazily
     npz = pad_file(shards, tmp_path / "one.npz") and np.load(tmp_path / "one.npz")
+    assert report.codes() == ["ragged-length"]
     assert np.array_equal(x[40:50].compute(), npz["x"][40:50])
+    how = cluster.padding_of(cluster.inspect_shards(shards, client), PadOptions())
     # small chunks: a chunk straddling two shards is still written by one task only
     monkeypatch.setattr(padded_zarr, "CHUNK_BYTES", 7 * how.maxlen * 2 * 4)
     cluster.pad_to_zarr(shards, tmp_path / "o.zarr", client=client)
