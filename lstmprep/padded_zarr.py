@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UnreadableInput, UsageError
-from .padded_file import PadMeta
+from .padded_file import PadMeta, Part
 
 if TYPE_CHECKING:
     import numpy as np
@@ -157,16 +157,73 @@ class Rows:
         zarr.open_array(self.path + "/x", mode="r+")[key] = block
 
 
+class Sliced:
+    """A Zarr array that slices like a numpy array: ``a[i:j]``, ``a[[3, 1]]``, a boolean mask,
+    ``np.asarray(a)``; only the chunks a slice touches are read."""
+
+    def __init__(self, array: Any):
+        self.array = array
+        self.shape: tuple[int, ...] = tuple(array.shape)
+        self.dtype = array.dtype
+        self.ndim = len(self.shape)
+        self.chunks: tuple[int, ...] = tuple(array.chunks)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.array.nbytes)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> Any:
+        import numpy as np
+
+        keys = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(k, (list, np.ndarray)) for k in keys):  # masks and index lists
+            keys = tuple(
+                np.flatnonzero(k) if np.asarray(k).dtype == bool else np.asarray(k) for k in keys
+            )
+            return self.array.oindex[keys]
+        return self.array[key]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        import numpy as np
+
+        values = self.array[...]
+        return values if dtype is None else np.asarray(values, dtype=dtype)
+
+
 @dataclass(frozen=True)
 class Padded:
-    """A padded store, opened: ``x``, ``lengths`` and ``y`` slice like numpy arrays and are
-    read only where sliced (``x[i:j]`` reads the chunks of rows i to j)."""
+    """A padded store, opened: ``x``, ``lengths`` and ``y`` slice like numpy arrays
+    (:class:`Sliced`) and are read only where sliced (``x[i:j]`` reads the chunks of rows i
+    to j). ``parts`` and ``labels`` as pad's memory-mapped ``.npz`` gives them, for training
+    batch by batch."""
 
     path: str
     x: Any
     lengths: Any
     y: Any
     meta: PadMeta
+
+    @property
+    def parts(self) -> list[Part]:
+        """One part: ``x`` read where sliced, ``lengths`` and ``y`` in memory."""
+        import numpy as np
+
+        return [Part(self.x, np.asarray(self.lengths[...]), self.labels)]
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        return labels_of(self.y)
+
+    @property
+    def n_sequences(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.x.nbytes)
 
 
 def open_padded(path: str | Path) -> Padded:
@@ -193,8 +250,8 @@ def open_padded(path: str | Path) -> Padded:
             hint="give a .zarr folder written by lstmprep pad",
         )
     meta = PadMeta.from_json(json.dumps(attrs[ATTRIBUTE]), where)
-    y = root["y"] if "y" in members else None
-    return Padded(where, root["x"], root["lengths"], y, meta)
+    y = Sliced(root["y"]) if "y" in members else None
+    return Padded(where, Sliced(root["x"]), Sliced(root["lengths"]), y, meta)
 
 
 def labels_of(y: Any) -> np.ndarray | None:
@@ -203,5 +260,5 @@ def labels_of(y: Any) -> np.ndarray | None:
 
     if y is None:
         return None
-    values = np.asarray(y[...])
+    values = np.asarray(y[...])  # a Sliced or a Zarr array
     return np.array(values.tolist(), dtype=str) if values.dtype.kind in "OT" else values

@@ -99,6 +99,10 @@ def test_report_and_tensor_equal_one_process(client, tmp_path, fmt):
     assert np.array_equal(store.x[:], npz["x"])  # value for value
     assert np.array_equal(store.lengths[:], npz["lengths"])
     assert np.array_equal(padded_zarr.labels_of(store.y), npz["y"])
+    mask = np.arange(len(npz["x"])) % 3 == 0  # slices like numpy, for batches
+    assert np.array_equal(store.x[mask], npz["x"][mask])
+    assert np.array_equal(store.x[[5, 2]], npz["x"][[5, 2]])
+    assert np.array_equal(store.parts[0].lengths, npz["lengths"])
     # inspect reads the store back as it reads the .npz
     assert inspect(tmp_path / "out.zarr").stats.sequences == sum(SIZES)
     assert not [p.name for p in tmp_path.iterdir() if "partial" in p.name]
