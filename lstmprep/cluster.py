@@ -247,7 +247,7 @@ def summarize_shard(
         ragged.n_features,
         len(ragged.values),
         scans,
-        _keep(path, reading, ragged) if keep else None,
+        _keep(path, reading, ragged, _kept_dtype(ragged, kind, options)) if keep else None,
     )
 
 
@@ -272,15 +272,24 @@ def _kept(path: str, reading: ReadOptions) -> Path | None:
     return folder / hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _keep(path: str, reading: ReadOptions, ragged: Ragged) -> str | None:
-    """Keep the shard's timesteps on this worker for pass 2; its address, or None."""
+def _kept_dtype(ragged: Ragged, kind: str | None, options: PadOptions) -> str:
+    """The dtype to keep a shard's values in: pad's output dtype when it is known already
+    (values, not token ids, whose dtype depends on every id) — casting now or when padding
+    gives the same numbers — else as read."""
+    values = kind == "values" or (kind is None and ragged.n_features > 1)
+    return options.dtype or "float32" if values else str(ragged.values.dtype)
+
+
+def _keep(path: str, reading: ReadOptions, ragged: Ragged, dtype: str) -> str | None:
+    """Keep the shard's timesteps on this worker for pass 2, as ``dtype``; its address, or
+    None."""
     where = _kept(path, reading)
     if where is None:
         return None
     try:
         where.parent.mkdir(exist_ok=True)
         np.save(f"{where}.lengths.npy", ragged.lengths)
-        np.save(f"{where}.values.npy", np.ascontiguousarray(ragged.values))
+        np.save(f"{where}.values.npy", ragged.values.astype(dtype, copy=False))
     except OSError:  # a full scratch disk: pass 2 reads the shard again
         return None
     from distributed import get_worker
