@@ -176,6 +176,30 @@ def _run(client: Any, futures: list[Any], phase: str, progress: Progress) -> lis
         raise
 
 
+def _stop(client: Any, futures: list[Any], wait: float = 30.0) -> None:
+    """Cancel ``futures`` and wait (at most ``wait`` seconds) until none of their tasks still
+    runs on a worker, so that nothing writes into a store about to be removed. Without a
+    scheduler there is nothing to ask: the writes check that the store is still there."""
+    import time
+
+    keys = {f.key for f in futures}
+    try:
+        client.cancel(futures)
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            running = {k for tasks in client.run(_executing).values() for k in tasks}
+            if not keys & running:
+                return
+            time.sleep(0.1)
+    except Exception:
+        return
+
+
+def _executing(dask_worker: Any) -> list[Any]:
+    """(on each worker) The keys of the tasks it is running now."""
+    return [task.key for task in dask_worker.state.executing]
+
+
 def _gone(client: Any, error: BaseException) -> ClusterError:
     return ClusterError(
         f"the Dask scheduler went away during the work ({type(error).__name__})",
@@ -746,8 +770,12 @@ def _pad_to_zarr(
     x = padded_array(first, how, reading)
     with atomic_dir(output, inputs=inputs) as tmp:
         create(tmp, layout, meta, kept, first.labels)
-        writes = write_blocks(x, tmp, layout.chunk_rows)
-        _run(client, client.compute(writes), "pass 2", progress)
+        writes = client.compute(write_blocks(x, tmp, layout.chunk_rows))
+        try:
+            _run(client, writes, "pass 2", progress)
+        except BaseException:  # Ctrl-C, a signal, an error: no write after the store is gone
+            _stop(client, writes)
+            raise
     real, cells = int(kept.sum()), len(kept) * how.maxlen
     share = round(float(1 - real / cells), 4) if cells else 0.0
     return PadSummary(

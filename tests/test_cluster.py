@@ -311,3 +311,17 @@ def test_every_reading_merges_as_one_process(client, tmp_path, name):
         x = np.load(tmp_path / "t.npz")["x"]
         assert x.dtype == np.int32 and x.ndim == 2
         assert np.array_equal(zarr.open_array(str(tmp_path / "t.zarr" / "x"))[:], x)
+
+
+def test_interrupted_pad_leaves_nothing(client, tmp_path, monkeypatch):
+    shards = write_shards(tmp_path / "i", "parquet", seed=9)
+    monkeypatch.setattr(padded_zarr, "CHUNK_BYTES", 5 * 29 * 2 * 4)  # many chunk writes
+
+    def interrupt(phase: str, done: int, total: int) -> None:
+        if phase == "pass 2" and done == 1:
+            raise KeyboardInterrupt  # Ctrl-C while the workers write
+
+    with pytest.raises(KeyboardInterrupt):
+        cluster.pad_to_zarr(shards, tmp_path / "out.zarr", client=client, progress=interrupt)
+    time.sleep(0.5)  # a write still running would show up now
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["i"]
