@@ -41,7 +41,7 @@ from .options import (
 )
 from .padding import ranked_loss
 from .ragged import Ragged
-from .report import MAX_PLACES, Problem, ProblemLog
+from .report import CODES, MAX_PLACES, Problem, ProblemLog
 
 #: Padding to the longest sequence that wastes more than this share is worth a warning.
 WASTE_LIMIT = 0.5
@@ -315,7 +315,9 @@ def finish(summary: Summary, dataset: Dataset, options: PadOptions = DEFAULTS) -
     lengths (:func:`outline`).
     """
     log = ProblemLog()
-    log.extend(summary.problems)
+    # the readers' problems in the order of their codes: the same however the data was cut
+    order = list(CODES)
+    log.extend(sorted(summary.problems, key=lambda p: order.index(p.code)))
     reported = np.zeros(len(summary.lengths), dtype=bool)
     reported[summary.reported - summary.start] = True
     whole = Whole(dataset, log, reported, summary.found, summary.facts)
@@ -330,7 +332,8 @@ def outline(summary: Summary, template: Dataset) -> Dataset:
     chunk, or how the data was read) with the merged lengths, labels and per-sequence arrays.
 
     Its ``ragged.values`` is a read-only placeholder of the right shape that holds no memory:
-    only the checks of the whole (which never look at values) and advice use it.
+    only the checks of the whole (which never look at values) and advice use it. The template's
+    ``value_lines`` are kept (they must be the whole data's).
     """
     total = int(summary.lengths.sum())
     placeholder = np.broadcast_to(
@@ -345,10 +348,9 @@ def outline(summary: Summary, template: Dataset) -> Dataset:
         labels=labels,
         problems=(),
         reported=Reported(np.empty(0, np.int64), summary.reported - summary.start),
-        value_lines=None,
-        lines=summary.columns.get("lines"),
-        ids=summary.columns.get("ids"),
-        file_of=summary.columns.get("file_of"),
+        lines=summary.columns.get("lines", template.lines),
+        ids=summary.columns.get("ids", template.ids),
+        file_of=summary.columns.get("file_of", template.file_of),
     )
 
 

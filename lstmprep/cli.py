@@ -383,7 +383,9 @@ def inspect(
             if scheduler:
                 report = _on_cluster(scheduler, source, how, strict)
             else:
-                report = inspect_file(source, how, strict=strict)
+                with render.Steps(err, enabled=form == "text", total=1) as step:
+                    step("inspecting")
+                    report = inspect_file(source, how, strict=strict, progress=step.bytes)
         except (UnreadableInput, TooLarge) as e:
             if form in ("text", "json"):
                 raise
@@ -517,7 +519,9 @@ def pad(
             render.pad_summary(summary, err)
         return
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
-        summary = pad_file(source, output, options, how, force=force, step=step)
+        summary = pad_file(
+            source, output, options, how, force=force, step=step, progress=step.bytes
+        )
     if as_json:
         emit_json(summary.to_dict())
     elif not quiet:

@@ -47,10 +47,9 @@ from .padded_zarr import INSTALL, Layout, Rows, chunk_rows, create, is_zarr
 from .padding import pad_ragged
 from .pipeline import PadSummary
 from .ragged import Ragged
-from .readers import ReadOptions, Source, read_labels, read_shard
+from .readers import ReadOptions, Source, read_file, read_labels_of
 from .readers.files import expand
-from .readers.labels import one_per_sequence
-from .readers.samples import PER_SAMPLE, _all_2d_npy, _labels
+from .readers.samples import PER_SAMPLE, SHARDS, _all_2d_npy, _labels
 from .report import ProblemLog, Report
 from .target import classes_of, task_of
 
@@ -245,7 +244,7 @@ def summarize_shard(
     it may be ids (one feature): which one the whole data is, only the merge can tell.
     ``keep``: keep the timesteps on this worker for pass 2.
     """
-    part = read_shard(Path(path), reading)
+    part = read_file(Path(path), reading)
     options = options or (DEFAULTS if several else checking_options(part.meta))
     kind = reading.kind or (None if several else part.kind)
     kinds = (kind,) if kind else ("values", "tokens")
@@ -434,18 +433,8 @@ def merge(
         )
     else:
         template = replace(first, layout=reading.layout)
-    template = replace(
-        template,
-        allow_pickle=reading.allow_pickle,
-        channels_first=reading.channels_first,
-        labels=labels,
-    )
-    if reading.labels is not None:
-        given = read_labels(reading.labels, allow_pickle=reading.allow_pickle, ids=template.ids)
-        template = replace(template, labels=given, labels_path=str(reading.labels))
-    if template.labels is not None:
-        values, said_labels = one_per_sequence(template.labels)
-        template = replace(template, labels=values, notes=template.notes + said_labels)
+    applied = SHARDS if several else None
+    template = read_labels_of(replace(template, labels=labels), reading, applied)
 
     kind = reading.kind or (None if several else first.kind)
     scans = [_as_read(s, width, k, options) for s in shards for k in [kind or "values"]]
@@ -590,7 +579,7 @@ class Padding:
 def pad_shard(path: str, reading: ReadOptions, how: Padding) -> np.ndarray:
     """(on a worker) One shard padded: ``(n, T, F)`` (token ids ``(n, T)``), from the
     timesteps pass 1 kept on this worker, or read again."""
-    ragged = _take(path, reading) or read_shard(Path(path), reading).ragged
+    ragged = _take(path, reading) or read_file(Path(path), reading).ragged
     x, _ = pad_ragged(
         ragged,
         how.maxlen,

@@ -7,6 +7,7 @@ sizes, the Keras arguments that fit) and the command to run next.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,16 @@ def inspect(
     reading: ReadOptions | None = None,
     *,
     strict: bool = False,
+    progress: Callable[[str, int, int], None] = lambda phase, done, total: None,
     **changes: Any,
 ) -> Report:
     """Read sequences (or take a :class:`Dataset`) and report every problem found.
 
     ``source``, ``reading`` and ``changes`` are :func:`~lstmprep.read`'s: a file, several, a
     folder, a glob, read with :class:`~lstmprep.readers.ReadOptions` (``labels=…``).
+
+    Input larger than the memory budget is read in chunks (:mod:`lstmprep.streaming`), with
+    the same report; ``progress(phase, done, total)`` then says how many bytes are read.
 
     ``kind``: "tokens" or "values" (see :mod:`lstmprep.tokens`); by default the data decides.
 
@@ -45,6 +50,12 @@ def inspect(
     (True, ['ragged-length'], (3, 2))
     """
     reading = ReadOptions.of(reading, **changes)
+    if not isinstance(source, Dataset):  # larger than the memory budget: read in chunks
+        from .streaming import inspect_stream
+
+        streamed = inspect_stream(source, reading, strict=strict, progress=progress)
+        if streamed is not None:
+            return streamed
     dataset = (
         tokens.with_kind(source, reading.kind)
         if isinstance(source, Dataset)

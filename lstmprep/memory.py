@@ -64,6 +64,20 @@ def available_memory() -> int | None:
     return available
 
 
+#: Without a limit set, lstmprep works in memory while the work fits this share of what is
+#: available (the rest is the system's, other programs', and the estimate's error).
+SAFE_SHARE = 0.5
+
+
+def work_budget() -> int | None:
+    """The memory one command's in-memory work may take: ``$LSTMPREP_MEMORY_LIMIT`` when set,
+    else :data:`SAFE_SHARE` of the memory available; ``None`` when it cannot tell."""
+    if os.environ.get(MEMORY_LIMIT_ENV, "").strip():
+        return available_memory()
+    available = available_memory()
+    return None if available is None else int(available * SAFE_SHARE)
+
+
 def check_memory(needed: int, what: str, path: str, hint: str | None = None) -> None:
     """Refuse, before allocating, work that needs more memory than is available."""
     available = available_memory()

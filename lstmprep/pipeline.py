@@ -8,24 +8,35 @@ the output is written atomically and never over the input or an existing file (u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import __version__, advice, tokens
-from .errors import RefusedData, UsageError
-from .inspection import diagnose
+from . import __version__, advice, checks, streaming, tokens
+from .dataset import Dataset
+from .errors import RefusedData, UnreadableInput, UsageError
+from .inspection import report_of
 from .memory import check_memory, check_pad_memory
 from .options import DEFAULTS, PadOptions, bucket_of
-from .output import check_destination, watch_inputs
-from .padded_file import SUFFIXES, HashInBackground, PadMeta, Part, source_meta, write_padded
+from .output import Inputs, atomic_path, check_destination, temp_path, watch_inputs
+from .padded_file import (
+    SUFFIXES,
+    HashInBackground,
+    PadMeta,
+    Part,
+    member_names,
+    padded_writer,
+    source_meta,
+    write_padded,
+)
 from .padding import pad_ragged
 from .ragged import Ragged
 from .readers import ReadOptions, Source, files_of, read
-from .report import Problem
+from .readers.chunked import Chunk
+from .report import Problem, Report
 from .target import classes_of, subset, task_of
 
 
@@ -52,6 +63,8 @@ class PadSummary:
     unbucketed_padding_share: float | None = None
     #: the shape of each bucket's tensor, when the output has buckets
     buckets: tuple[tuple[int, ...], ...] | None = None
+    #: whether the input was read in chunks, twice (larger than the memory budget)
+    streamed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         warnings = [p.to_dict() for p in self.warnings]
@@ -74,6 +87,7 @@ def pad_file(
     *,
     force: bool = False,
     step: Callable[[str], None] = lambda name: None,
+    progress: streaming.Progress = lambda phase, done, total: None,
     **changes: Any,
 ) -> PadSummary:
     """Pad the sequences in ``source`` and write them to ``output`` (.npz or .npy).
@@ -86,6 +100,8 @@ def pad_file(
     int32 unless an id needs int64 (or ``options.dtype`` says otherwise), shaped ``(N, T)``.
 
     ``step(name)`` is called as each phase starts (reading, checking, padding, writing).
+    Input larger than the memory budget is read twice, in chunks (:mod:`lstmprep.streaming`):
+    ``progress(phase, done, total)`` says how many of the input's bytes each pass has read.
     Raises :class:`RefusedData` (exit 1) when the data has errors, with the report.
 
     >>> import json, os, tempfile
@@ -120,24 +136,76 @@ def pad_file(
     files = files_of(source)
     check_destination(output, force=force, inputs=reading.inputs(files))
 
+    chunk_bytes = streaming.plan(source, reading)
     step("reading")
     inputs = watch_inputs(reading.inputs(files))  # refused before the rename if they change
     digest = HashInBackground(files)  # beside the reading
+    checked, spill = None, None
     try:
-        dataset = read(source, reading)
-        step("checking")
-        report = diagnose(dataset, options=options)
+        if chunk_bytes is not None:  # larger than the budget: pass 1, the checks in chunks
+            if any(f.suffix.lower() != ".npz" for f in files):  # text: parsed once, not twice
+                spill = streaming.Spill(temp_path(output))
+            checked = streaming.first_pass(source, reading, chunk_bytes, options, progress, spill)
+        if checked is not None:
+            dataset, summary = checked.dataset, checked.summary
+            report = checked.report(options)
+        else:
+            dataset = read(source, reading)
+            step("checking")
+            summary = checks.scan(dataset, options)
+            report = report_of(summary, dataset, options=options)
         if report.errors:
             raise RefusedData(report, "nothing was written", advice.inspect_command(dataset))
     except BaseException:
         digest.cancel()
+        if spill is not None:
+            spill.close()
         raise
+    try:
+        return _pad(
+            source,
+            output,
+            options,
+            reading,
+            files,
+            dataset,
+            summary,
+            report,
+            checked,
+            digest,
+            inputs,
+            step,
+            progress,
+        )
+    finally:
+        if spill is not None:
+            spill.close()
 
+
+def _pad(
+    source: Source,
+    output: Path,
+    options: PadOptions,
+    reading: ReadOptions,
+    files: list[Path],
+    dataset: Dataset,
+    summary: checks.Summary,
+    report: Report,
+    checked: streaming.Checked | None,
+    digest: HashInBackground,
+    inputs: Inputs,
+    step: Callable[[str], None],
+    progress: streaming.Progress,
+) -> PadSummary:
+    """Pad the checked ``dataset`` into ``output``: in memory, or (``checked``) chunk by chunk."""
     step("padding")
     ragged = dataset.ragged
-    maxlen = options.resolve_maxlen(ragged.lengths)
-    dtype = tokens.output_dtype(dataset, options)
-    kept = np.minimum(ragged.lengths, maxlen)
+    lengths, features = ragged.lengths, summary.facts.features
+    maxlen = options.resolve_maxlen(lengths)
+    ids = dataset.kind == "tokens"
+    vocabulary = summary.facts.vocabulary_size(options.value) if ids else None
+    dtype = options.dtype or (tokens.id_dtype(vocabulary or 0) if ids else "float32")
+    kept = np.minimum(lengths, maxlen)
     boundaries = options.resolve_boundaries(kept)
     members: list[np.ndarray | None]
     if options.bucketed:
@@ -149,19 +217,6 @@ def pad_file(
     cells = sum(
         (len(kept) if m is None else len(m)) * w for m, w in zip(members, widths, strict=True)
     )
-    if options.bucketed:
-        check_memory(
-            cells * ragged.n_features * np.dtype(dtype).itemsize,
-            f"padding into {len(widths)} buckets of {dtype}",
-            dataset.path,
-        )
-    else:
-        check_pad_memory(len(kept), maxlen, ragged.n_features, dtype, dataset.path)
-    ids = dataset.kind == "tokens"
-    parts = [
-        _pad_part(ragged, dataset.labels, m, w, options, dtype, ids)
-        for m, w in zip(members, widths, strict=True)
-    ]
     classify = task_of(dataset.labels) in ("binary", "multiclass")
     meta = PadMeta(
         maxlen=maxlen,
@@ -175,21 +230,48 @@ def pad_file(
         lstmprep=__version__,
         channels_first=dataset.channels_first,
         kind=dataset.kind,
-        vocabulary=tokens.vocabulary_size(ragged.values, options.value) if ids else None,
+        vocabulary=vocabulary,
         boundaries=boundaries if options.bucketed else None,
     )
-
-    step("writing")
-    write_padded(output, parts, meta, inputs=inputs)
+    if checked is not None:  # pass 2: the chunks again, padded straight into the output
+        step("writing")
+        shapes = _write_streaming(
+            output,
+            checked.chunks(reading, source),
+            members,
+            widths,
+            kept,
+            dtype,
+            options,
+            dataset,
+            meta,
+            inputs,
+            progress,
+        )
+    else:
+        if options.bucketed:
+            check_memory(
+                cells * features * np.dtype(dtype).itemsize,
+                f"padding into {len(widths)} buckets of {dtype}",
+                dataset.path,
+            )
+        else:
+            check_pad_memory(len(kept), maxlen, features, dtype, dataset.path)
+        parts = [
+            _pad_part(ragged, dataset.labels, m, w, options, dtype, ids)
+            for m, w in zip(members, widths, strict=True)
+        ]
+        step("writing")
+        write_padded(output, parts, meta, inputs=inputs)
+        shapes = tuple(tuple(int(n) for n in p.x.shape) for p in parts)
     real, single = int(kept.sum()), len(kept) * maxlen
-    shapes = tuple(tuple(int(n) for n in p.x.shape) for p in parts)
     return PadSummary(
         output=str(output),
-        shape=(len(kept), maxlen) if ids else (len(kept), maxlen, ragged.n_features),
+        shape=(len(kept), maxlen) if ids else (len(kept), maxlen, features),
         dtype=str(np.dtype(dtype)),
         maxlen=maxlen,
-        truncated_sequences=int(np.count_nonzero(ragged.lengths > kept)),
-        dropped_timesteps=int(ragged.lengths.sum() - real),
+        truncated_sequences=int(np.count_nonzero(lengths > kept)),
+        dropped_timesteps=int(lengths.sum() - real),
         padding_share=_share(real, cells),
         bytes=output.stat().st_size,
         labels=dataset.labels is not None,
@@ -200,7 +282,91 @@ def pad_file(
         else None,
         unbucketed_padding_share=_share(real, single),
         buckets=shapes if options.bucketed else None,
+        streamed=checked is not None,
     )
+
+
+def _write_streaming(
+    output: Path,
+    chunks: Iterable[Chunk],
+    members: list[np.ndarray | None],
+    widths: list[int],
+    kept: np.ndarray,
+    dtype: str,
+    options: PadOptions,
+    dataset: Dataset,
+    meta: PadMeta,
+    inputs: Inputs,
+    progress: streaming.Progress,
+) -> tuple[tuple[int, ...], ...]:
+    """Pass 2: each tensor (the one, or each bucket's) written member by member, its rows
+    padded chunk by chunk as the input is read again; the bytes :func:`write_padded` writes.
+    Returns the tensors' shapes."""
+    ids = dataset.kind == "tokens"
+    features = dataset.ragged.n_features
+    lengths, labels = dataset.ragged.lengths, dataset.labels
+    shapes = [
+        (len(kept) if m is None else len(m), w) + (() if ids else (features,))
+        for m, w in zip(members, widths, strict=True)
+    ]
+    itemsize = np.dtype(dtype).itemsize
+    size = sum(int(np.prod(shape)) * itemsize for shape in shapes) + 16 * len(kept)
+    npy = output.suffix.lower() == ".npy"
+    passes = len(members)
+
+    def rows(index: np.ndarray | None, width: int, put: Callable[[np.ndarray], None], k: int):
+        for chunk in chunks:
+            ragged = chunk.dataset.ragged
+            start, stop = chunk.start, chunk.start + len(ragged)
+            if not np.array_equal(ragged.lengths, lengths[start:stop]):
+                raise UnreadableInput(
+                    f"sequences {start} to {stop - 1} changed between the two readings",
+                    path=dataset.path,
+                    hint="pad the data when nothing writes to it",
+                )
+            if index is not None:
+                local = index[(index >= start) & (index < stop)] - start
+                ragged = subset(ragged, local)
+            x, _ = pad_ragged(
+                ragged,
+                width,
+                padding=options.padding,
+                truncating=options.truncating,
+                value=options.value,
+                dtype=dtype,
+            )
+            put(x[:, :, 0] if ids else x)
+            bucket = f" (bucket {k + 1} of {passes})" if passes > 1 else ""
+            progress(f"pass 2: writing the rows{bucket}", chunk.done, chunk.total)
+
+    if npy:
+        with atomic_path(output, size=size, inputs=inputs) as tmp, open(tmp, "wb") as f:
+            np.lib.format.write_array_header_1_0(
+                f,
+                {
+                    "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                    "fortran_order": False,
+                    "shape": shapes[0],
+                },
+            )
+
+            def write(block: np.ndarray) -> None:
+                f.write(np.ascontiguousarray(block).data)
+
+            rows(None, widths[0], write, 0)
+        return tuple(shapes)
+    with padded_writer(output, size, inputs) as archive:
+        for k, (index, width) in enumerate(zip(members, widths, strict=True)):
+            names = member_names(None if meta.boundaries is None else k)
+            with archive.member(names["x"], shapes[k], dtype) as put:
+                rows(index, width, put, k)
+            archive.write(names["lengths"], kept if index is None else kept[index])
+            if labels is not None:
+                archive.write(names["y"], labels if index is None else labels[index])
+            if index is not None:
+                archive.write(names["index"], index)
+        archive.write("meta", np.array(meta.to_json()))
+    return tuple(shapes)
 
 
 def _pad_part(

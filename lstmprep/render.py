@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
@@ -294,10 +294,12 @@ class Steps:
             TextColumn("{task.description}"),
             BarColumn(),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}"),
             console=console,
             transient=True,
         )
-        self.task = self.progress.add_task("starting", total=total)
+        self.task = self.progress.add_task("starting", total=total, detail="")
+        self.passes: dict[str, tuple[Any, float]] = {}
         self.started = False
         show = enabled and console.is_terminal
         self.timer = threading.Timer(delay, self._start) if show else None
@@ -309,6 +311,21 @@ class Steps:
     def __call__(self, name: str) -> None:
         done = self.progress.tasks[0].description != "starting"
         self.progress.update(self.task, description=name, advance=1 if done else 0)
+
+    def bytes(self, phase: str, done: int, total: int) -> None:
+        """A bar per pass over the input (data read in chunks): bytes read, rate, time left."""
+        for other, (task, _) in self.passes.items():
+            if other != phase:
+                self.progress.update(task, visible=False)
+        if phase not in self.passes:
+            task = self.progress.add_task(f"  {phase}", total=max(total, 1), detail="")
+            self.passes[phase] = (task, time.monotonic())
+        task, start = self.passes[phase]
+        elapsed = time.monotonic() - start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = f", {(total - done) / rate:,.0f} s left" if rate and total > done else ""
+        detail = f"{done / 1e6:,.0f} of {total / 1e6:,.0f} MB, {rate / 1e6:,.0f} MB/s{left}"
+        self.progress.update(task, completed=done, detail=detail)
 
     def __enter__(self) -> Steps:
         if self.timer:

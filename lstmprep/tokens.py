@@ -100,8 +100,9 @@ DETECTED = (
 )
 
 
-def with_kind(dataset: Dataset, kind: str | None = None) -> Dataset:
-    """``dataset`` with its kind decided: ``kind`` if given, else its reader's, else detected.
+def with_kind(dataset: Dataset, kind: str | None = None, detected: str | None = None) -> Dataset:
+    """``dataset`` with its kind decided: ``kind`` if given, else its reader's, else detected
+    (``detected``: what :func:`detect` said of the data, read in chunks).
 
     ``kind`` is also kept as the option to repeat in suggested commands.
     """
@@ -110,9 +111,11 @@ def with_kind(dataset: Dataset, kind: str | None = None) -> Dataset:
     chosen = kind or dataset.kind
     notes = dataset.notes
     if chosen is None:
-        skip = np.zeros(len(dataset.ragged.values), dtype=bool)
-        skip[dataset.reported.rows] = True
-        chosen = detect(dataset.ragged, skip)
+        if detected is None:
+            skip = np.zeros(len(dataset.ragged.values), dtype=bool)
+            skip[dataset.reported.rows] = True
+            detected = detect(dataset.ragged, skip)
+        chosen = detected
         if chosen == "tokens":
             notes += (DETECTED,)
     return replace(dataset, kind=chosen, kind_option=kind or dataset.kind_option, notes=notes)

@@ -8,7 +8,7 @@ line to ``READERS``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,6 @@ __all__ = [
     "files_of",
     "read",
     "read_labels",
-    "read_shard",
 ]
 
 #: What to read: a path (a file, a folder, a glob) or several.
@@ -88,13 +87,26 @@ def files_of(source: Source, *, one_format: bool = True) -> list[Path]:
     return expand(sources, one_format=one_format)[0]
 
 
-def read(
-    source: Source,
-    reading: ReadOptions | None = None,
-    *,
-    shards: Mapping[str, Dataset] | None = None,
-    **changes: Any,
-) -> Dataset:
+def read_file(path: Path, reading: ReadOptions) -> Dataset:
+    """One file, by its format's reader (not its labels file, nor the kind: :func:`read`)."""
+    suffix = check_file(path)
+    reader = READERS[suffix]
+    check_options(suffix, reading.table)
+    if suffix in BINARY:
+        refuse_compressed_arrays(path)
+    if suffix in TABLE_READERS:
+        if reading.channels_first:
+            raise UsageError(
+                "--channels-first does not apply to a table: its rows are timesteps",
+                path=str(path),
+            )
+        dataset = reader(path, reading.allow_pickle, reading.table)
+    else:
+        dataset = reader(path, reading.allow_pickle, channels_first=reading.channels_first)
+    return replace(dataset, notes=compression_notes(path) + dataset.notes)
+
+
+def read(source: Source, reading: ReadOptions | None = None, **changes: Any) -> Dataset:
     """Read sequences from a file (.json, .jsonl, .npy, .npz, .ts, .txt, .csv, .tsv, .parquet,
     .feather, .arrow), several, a folder or a glob, with the :class:`ReadOptions` ``reading``
     and ``changes`` to them (``read(path, labels="y.npy")``). ``table`` names a table's columns.
@@ -106,8 +118,7 @@ def read(
 
     Text formats may be compressed (gzip, bzip2, xz, zstd): ``data.jsonl.gz``.
     ``kind`` ("tokens" or "values") says what the numbers are; by default the reader or the
-    data decides (:mod:`lstmprep.tokens`). ``shards``: files read already by
-    :func:`read_shard` (by path, as read names them), e.g. on a Dask worker.
+    data decides (:mod:`lstmprep.tokens`).
 
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "two.json")
@@ -117,7 +128,7 @@ def read(
     ('json', array([3, 1]), 1, array([0, 1]))
     """
     reading = ReadOptions.of(reading, **changes)
-    channels_first, allow_pickle = reading.channels_first, reading.allow_pickle
+    channels_first = reading.channels_first
     if reading.kind not in (None, *KINDS):
         raise UsageError(f"--kind must be 'tokens' or 'values', not {reading.kind!r}")
     if reading.layout not in (None, SHARDS, PER_SAMPLE):
@@ -134,9 +145,7 @@ def read(
             )
 
     def read_one(path: Path) -> Dataset:
-        if shards is not None and str(path) in shards:
-            return shards[str(path)]
-        return read_shard(path, reading)
+        return read_file(path, reading)
 
     applied = None
     if several or reading.layout == PER_SAMPLE:
@@ -149,7 +158,14 @@ def read(
         dataset = replace(dataset, path=shown, sources=tuple(map(str, sources)))
     else:
         dataset = replace(read_one(paths[0]), layout=reading.layout)
-    dataset = replace(dataset, allow_pickle=allow_pickle, channels_first=channels_first)
+    return with_kind(read_labels_of(dataset, reading, applied), reading.kind)
+
+
+def read_labels_of(dataset: Dataset, reading: ReadOptions, applied: str | None = None) -> Dataset:
+    """``dataset`` as read with ``reading``: its labels file read, its labels one per sequence
+    (``applied``: how several files were read, :data:`PER_SAMPLE` or :data:`SHARDS`)."""
+    allow_pickle = reading.allow_pickle
+    dataset = replace(dataset, allow_pickle=allow_pickle, channels_first=reading.channels_first)
     if reading.labels is not None:
         if applied == PER_SAMPLE and Path(reading.labels).suffix.lower() == ".csv":
             values, notes = labels_by_file(Path(reading.labels), dataset)
@@ -163,32 +179,4 @@ def read(
     if dataset.labels is not None:
         values, notes = one_per_sequence(dataset.labels)
         dataset = replace(dataset, labels=values, notes=dataset.notes + notes)
-    return with_kind(dataset, reading.kind)
-
-
-def read_shard(path: Path, reading: ReadOptions | None = None) -> Dataset:
-    """One file read by its format's reader, as :func:`read` reads each shard of several
-    (``reading``'s labels, layout and kind apply to the whole and are not used here)."""
-    reading = reading or ReadOptions()
-    suffix = check_file(path)
-    if suffix not in READERS:
-        known = ", ".join(sorted(READERS))
-        raise UnreadableInput(
-            f"unknown file type {path.suffix or '(no extension)'!r}",
-            path=str(path),
-            hint=f"lstmprep reads {known}",
-        )
-    reader = READERS[suffix]
-    check_options(suffix, reading.table)
-    if suffix in BINARY:
-        refuse_compressed_arrays(path)
-    if suffix in TABLE_READERS:
-        if reading.channels_first:
-            raise UsageError(
-                "--channels-first does not apply to a table: its rows are timesteps",
-                path=str(path),
-            )
-        dataset = reader(path, reading.allow_pickle, reading.table)
-    else:
-        dataset = reader(path, reading.allow_pickle, channels_first=reading.channels_first)
-    return replace(dataset, notes=compression_notes(path) + dataset.notes)
+    return dataset

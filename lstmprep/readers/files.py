@@ -126,7 +126,9 @@ def _one_format(files: list[Path]) -> None:
 
 
 def compression(path: Path) -> str | None:
-    """The compression the file's first bytes show, or ``None``."""
+    """The compression the file's first bytes show, or ``None`` (a Zarr store: a folder)."""
+    if path.is_dir():
+        return None
     with open(path, "rb") as f:
         head = f.read(6)
     return next((codec for codec, (magic, _) in CODECS.items() if head.startswith(magic)), None)
@@ -134,8 +136,6 @@ def compression(path: Path) -> str | None:
 
 def compression_notes(path: Path) -> tuple[str, ...]:
     """A note when the first bytes and the name disagree about compression."""
-    if path.is_dir():  # a Zarr store
-        return ()
     found, named = compression(path), _SUFFIXES.get(path.suffix.lower())
     if found and found != named:
         return (f"{path.name} is {found}-compressed (its first bytes say so): read as such",)
@@ -196,6 +196,19 @@ def read_bytes(path: Path) -> bytes:
             else "the file was cut short or damaged: copy or compress it again",
         ) from None
     return b"".join(chunks)
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[Any]:
+    """The file as a binary stream, decompressed when its first bytes show a compression:
+    ``read(n)`` and ``readline()`` as a file's (for reading a file larger than memory)."""
+    codec = compression(path)
+    if codec is None:
+        with open(path, "rb") as f:
+            yield f
+    else:
+        with _decompressed(path, codec) as f:
+            yield f
 
 
 @contextmanager

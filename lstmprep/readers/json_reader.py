@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +56,44 @@ def read_json(path: Path, allow_pickle: bool = False, channels_first: bool = Fal
 
 def read_jsonl(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
     """One sequence per line: a list of timesteps, or ``{"sequence": [...], "label": …}``."""
-    data = read_bytes(path)
+    block = jsonl_block(path, read_bytes(path), channels_first=channels_first)
+    labels = block.labels
+    dataset = block.dataset
+    if labels is not None and any(label is not None for label in labels):
+        dataset = replace(dataset, labels=labels_array(labels))
+    return replace(dataset, lines=block.lines if block.exact else None)
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """Consecutive lines of a JSON lines file, read: the sequences (problems named with their
+    lines and global sequence numbers), each one's label as written (``None`` for a bare list;
+    ``labels`` is None when no line is an object), the line of each sequence, and whether the
+    exact path read them (whose messages name lines)."""
+
+    dataset: Dataset
+    labels: list | None
+    lines: np.ndarray
+    exact: bool
+
+
+def jsonl_block(
+    path: Path,
+    data: bytes,
+    first_line: int = 1,
+    first_sequence: int = 0,
+    channels_first: bool = False,
+) -> Block:
+    """Read ``data``, whole lines of a JSON lines file from line ``first_line`` on, whose
+    first sequence is sequence ``first_sequence`` of the file."""
     fast = _scan(data, jsonl=True)
     if fast is not None:
-        return _from_scan(path, "jsonl", fast, channels_first)
+        dataset = _from_scan(path, "jsonl", fast, channels_first)
+        found = _sequence_lines(data, len(dataset.ragged), first_line)
+        return Block(_shifted(dataset, first_sequence), None, found, False)
     lines, sequences, labels = [], [], []
     with gc_paused():  # millions of lists: no collection while they are built
-        for lineno, value in json_lines(path, data):
+        for lineno, value in json_lines(path, data, first_line):
             if isinstance(value, dict):
                 if "sequence" not in value:
                     raise UnreadableInput(
@@ -77,13 +108,38 @@ def read_jsonl(path: Path, allow_pickle: bool = False, channels_first: bool = Fa
                 labels.append(None)
             lines.append(lineno)
             sequences.append(value)
-    have = [label is not None for label in labels]
-    label_array = labels_array(labels) if any(have) else None
     where = lambda i: f"line {lines[i]}"  # noqa: E731
-    dataset = from_python(
-        path, "jsonl", sequences, label_array, where, channels_first, plain=_plain(data)
+    dataset = from_python(path, "jsonl", sequences, None, where, channels_first, plain=_plain(data))
+    have = any(label is not None for label in labels)
+    line_numbers = np.array(lines, dtype=np.int64)
+    return Block(_shifted(dataset, first_sequence), labels if have else None, line_numbers, True)
+
+
+def _shifted(dataset: Dataset, first: int) -> Dataset:
+    """The reader's problems with their sequence numbers counted from ``first``."""
+    if not first or not dataset.problems:
+        return dataset
+    problems = tuple(
+        replace(
+            p,
+            places=tuple(
+                replace(q, sequence=None if q.sequence is None else q.sequence + first)
+                for q in p.places
+            ),
+        )
+        for p in dataset.problems
     )
-    return replace(dataset, lines=np.array(lines, dtype=np.int64))
+    return replace(dataset, problems=problems)
+
+
+def _sequence_lines(data: bytes, n: int, first_line: int) -> np.ndarray:
+    """The line of each of the ``n`` sequences in ``data``: one per non-blank line."""
+    newlines = data.count(b"\n")
+    total = newlines + (1 if data and not data.endswith(b"\n") else 0)
+    if total == n:
+        return np.arange(first_line, first_line + n, dtype=np.int64)
+    found = [i for i, line in enumerate(data.split(b"\n"), start=first_line) if line.strip()]
+    return np.array(found[:n], dtype=np.int64)
 
 
 _OBJECT_START = re.compile(rb'\s*\{\s*"sequences"\s*:\s*')

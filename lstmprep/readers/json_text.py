@@ -21,10 +21,11 @@ from ..errors import UnreadableInput
 from .files import read_bytes
 
 
-def json_lines(path: Path, data: bytes | None = None):
-    """(line number, parsed value) for each non-blank line."""
+def json_lines(path: Path, data: bytes | None = None, first_line: int = 1):
+    """(line number, parsed value) for each non-blank line (``data``: the file's text from
+    line ``first_line`` on)."""
     text = decode(read_bytes(path) if data is None else data, str(path))
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=first_line):
         if line.strip():
             yield lineno, load_json(line, str(path), lineno=lineno)
 

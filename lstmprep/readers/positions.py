@@ -24,7 +24,7 @@ import numpy as np
 from ..dataset import Dataset
 from ..errors import LstmprepError
 from ..report import Place, Problem
-from .files import read_bytes
+from .files import opened, read_bytes
 
 #: a JSON string; an array of numbers or of arrays of numbers (a sequence or a timestep of
 #: plain numbers: skipped whole, in C, written so that it never backtracks); a bracket or brace
@@ -122,15 +122,14 @@ def _positions(dataset: Dataset, keys: list[Key]) -> dict[Key, tuple[int, int | 
     for key in keys:
         by_file.setdefault(key[0], []).append(key)
     for index, group in by_file.items():
-        path = dataset.path if index is None else dataset.files[index]
+        path = Path(dataset.path if index is None else dataset.files[index])
         try:
-            data = read_bytes(Path(path))
-        except (LstmprepError, OSError):
+            if dataset.format == "json":
+                found.update(_in_json(read_bytes(path), group))
+            else:
+                found.update(_in_lines(dataset, path, group))
+        except (LstmprepError, OSError, EOFError, ValueError):
             continue
-        if dataset.format == "json":
-            found.update(_in_json(data, group))
-        else:
-            found.update(_in_lines(dataset, data, group))
     return found
 
 
@@ -154,31 +153,52 @@ def _file_starts(dataset: Dataset) -> dict[int | None, int]:
     return {i: int(first) for i, first in enumerate(firsts)}
 
 
-def _in_lines(dataset: Dataset, data: bytes, keys: list[Key]) -> dict[Key, tuple[int, int | None]]:
+def _in_lines(dataset: Dataset, path: Path, keys: list[Key]) -> dict[Key, tuple[int, int | None]]:
     """JSON lines and ``.ts``: the sequence's line is known; the timestep's column is found in
-    that line's text."""
+    that line's text. The file is read line by line, only as far as the last line wanted (a
+    file larger than memory too)."""
     starts = _file_starts(dataset)
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
     # JSON lines read by the C scanner keep no line numbers: count the non-blank lines
-    counted = (
-        _nonblank_lines(data, newlines, max(k[1] for k in keys)) if dataset.lines is None else []
-    )
+    counted = dataset.lines is None
+    wanted: dict[Key, int] = {}
+    if not counted:
+        assert dataset.lines is not None
+        for key in keys:
+            wanted[key] = int(dataset.lines[key[1] + starts.get(key[0], 0)])
+    sequences = {key[1] for key in keys}
+    last_sequence = max(sequences)
+    texts: dict[int, bytes] = {}
+    by_sequence: dict[int, int] = {}
+    numbers = set(wanted.values())
+    last = max(numbers, default=0)
+    nonblank = 0
+    with opened(path) as f:
+        for number, raw in enumerate(iter(f.readline, b""), start=1):
+            text = raw[:-1] if raw.endswith(b"\n") else raw
+            if counted:
+                if not text.strip():
+                    continue
+                if nonblank in sequences:
+                    by_sequence[nonblank] = number
+                    texts[number] = text
+                nonblank += 1
+                if nonblank > last_sequence:
+                    break
+            else:
+                if number in numbers:
+                    texts[number] = text
+                if number >= last:
+                    break
+    if counted:
+        wanted = {key: by_sequence[key[1]] for key in keys if key[1] in by_sequence}
     found: dict[Key, tuple[int, int | None]] = {}
-    for key in keys:
-        index, sequence, timestep = key
-        if dataset.lines is not None:
-            line = int(dataset.lines[sequence + starts.get(index, 0)])
-        elif sequence < len(counted):
-            line = counted[sequence]
-        else:
+    for key, line in wanted.items():
+        if line not in texts:
             continue
-        begin = 0 if line == 1 else int(newlines[line - 2]) + 1 if line - 2 < len(newlines) else -1
-        if begin < 0:
-            continue
-        end = int(newlines[line - 1]) if line - 1 < len(newlines) else len(data)
-        text = data[begin:end]
+        text = texts[line]
         if line == 1 and text.startswith(_BOM):
             text = text[3:]
+        timestep = key[2]
         at = (
             _ts_value(text, timestep)
             if dataset.format == "ts"
@@ -187,18 +207,6 @@ def _in_lines(dataset: Dataset, data: bytes, keys: list[Key]) -> dict[Key, tuple
             else _json_line(text, timestep)
         )
         found[key] = (line, None if at is None else _column(text, at))
-    return found
-
-
-def _nonblank_lines(data: bytes, newlines: np.ndarray, last: int) -> list[int]:
-    """The 1-based numbers of the first ``last + 1`` lines that hold something."""
-    found, start = [], 0
-    for number, end in enumerate([*newlines.tolist(), len(data)], start=1):
-        if data[start:end].strip():
-            found.append(number)
-            if len(found) > last:
-                break
-        start = end + 1
     return found
 
 

@@ -189,7 +189,15 @@ def _shift(sequence: int | None, offset: int) -> int | None:
 
 
 def _labels(paths: list[Path], parts: list[Dataset], log: ProblemLog) -> np.ndarray | None:
-    have = [part.labels is not None for part in parts]
+    return shard_labels(paths, [part.labels for part in parts], log)
+
+
+def shard_labels(
+    paths: list[Path], labels: list[np.ndarray | None], log: ProblemLog
+) -> np.ndarray | None:
+    """The shards' labels, one file's after the other's; a ``label-mismatch`` in ``log`` when
+    some files hold labels and some do not."""
+    have = [part is not None for part in labels]
     if not any(have):
         return None
     if not all(have):
@@ -203,7 +211,6 @@ def _labels(paths: list[Path], parts: list[Dataset], log: ProblemLog) -> np.ndar
             f"({', '.join(without)}): give labels in every file, or in one --labels file",
         )
         return None
-    labels = [part.labels for part in parts]
     if len({(a.dtype.kind, a.shape[1:]) for a in labels}) == 1:  # type: ignore[union-attr]
         return np.concatenate(labels)  # type: ignore[arg-type]
     return labels_array([v for a in labels for v in a.tolist()])  # type: ignore[union-attr]

@@ -198,6 +198,55 @@ def _csv_table(path: Path, delimiter: str) -> pa.Table:
     else:
         with open(path, "rb") as f:
             head = f.read(1 << 16)
+    check_header(path, head, delimiter)
+    bad_rows: list[Any] = []
+
+    def invalid(row: Any) -> str:
+        bad_rows.append(row)
+        return "error"
+
+    try:
+        return pcsv.read_csv(
+            source,
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid),
+            convert_options=pcsv.ConvertOptions(null_values=NULLS, strings_can_be_null=True),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as e:
+        if bad_rows and bad_rows[0].number is None:  # read in parallel: read again for the line
+            with contextlib.suppress(pa.ArrowInvalid, UnicodeDecodeError, OSError):
+                if isinstance(source, pa.BufferReader):
+                    source.seek(0)
+                pcsv.read_csv(
+                    source,
+                    read_options=pcsv.ReadOptions(use_threads=False),
+                    parse_options=pcsv.ParseOptions(
+                        delimiter=delimiter, invalid_row_handler=invalid
+                    ),
+                )
+            bad_rows.sort(key=lambda row: row.number is None)
+        if bad_rows:
+            raise broken_row(path, bad_rows[0]) from None
+        raise _unreadable(path, "CSV", e) from None
+
+
+def broken_row(path: Path, row: Any) -> UnreadableInput:
+    """The error for a CSV row with too many or too few fields (pyarrow's ``InvalidRow``)."""
+    where = f"line {row.number}" if row.number is not None else "a row"
+    return UnreadableInput(
+        f"{where} has {row.actual_columns} fields where the header has "
+        f"{row.expected_columns} ({row.text[:60]!r}): the file is truncated or a row is broken",
+        path=str(path),
+        hint="write the file again, every row with one field per column",
+    )
+
+
+#: what pyarrow takes for a missing cell
+NULLS = ["", "NA", "N/A", "null", "NULL", "None"]
+
+
+def check_header(path: Path, head: bytes, delimiter: str) -> None:
+    """Refuse a CSV/TSV file whose first line is not a header of ``delimiter``-separated
+    column names (``head``: its first bytes)."""
     header = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
     if not head.strip():
         raise UnreadableInput(
@@ -228,44 +277,6 @@ def _csv_table(path: Path, delimiter: str) -> pa.Table:
             path=str(path),
             hint=f"add a header line such as {example!r} (an id, a time and the features)",
         )
-    bad_rows: list[Any] = []
-
-    def invalid(row: Any) -> str:
-        bad_rows.append(row)
-        return "error"
-
-    try:
-        return pcsv.read_csv(
-            source,
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid),
-            convert_options=pcsv.ConvertOptions(
-                null_values=["", "NA", "N/A", "null", "NULL", "None"], strings_can_be_null=True
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as e:
-        if bad_rows and bad_rows[0].number is None:  # read in parallel: read again for the line
-            with contextlib.suppress(pa.ArrowInvalid, UnicodeDecodeError, OSError):
-                if isinstance(source, pa.BufferReader):
-                    source.seek(0)
-                pcsv.read_csv(
-                    source,
-                    read_options=pcsv.ReadOptions(use_threads=False),
-                    parse_options=pcsv.ParseOptions(
-                        delimiter=delimiter, invalid_row_handler=invalid
-                    ),
-                )
-            bad_rows.sort(key=lambda row: row.number is None)
-        if bad_rows:
-            row = bad_rows[0]
-            where = f"line {row.number}" if row.number is not None else "a row"
-            raise UnreadableInput(
-                f"{where} has {row.actual_columns} fields where the header has "
-                f"{row.expected_columns} ({row.text[:60]!r}): the file is truncated or a row is "
-                "broken",
-                path=str(path),
-                hint="write the file again, every row with one field per column",
-            ) from None
-        raise _unreadable(path, "CSV", e) from None
 
 
 def _unreadable(path: Path, kind: str, error: Exception) -> UnreadableInput:
@@ -284,7 +295,9 @@ def _from_table(
     data: pa.Table,
     options: TableOptions | None,
     where: Callable[[int], str],
+    first_row: int = 0,
 ) -> Dataset:
+    """``data``: the table's rows from row ``first_row`` on (a chunk of a larger table)."""
     options = options or TableOptions()
     names = data.column_names
     if len(set(names)) != len(names):
@@ -304,7 +317,7 @@ def _from_table(
     lists = [n for n in names if _is_list(data.schema.field(n).type)]
     if options.sequence_column is not None or lists:
         return _nested(path, fmt, data, options, lists)
-    return _long(path, fmt, data, options, where)
+    return _long(path, fmt, data, options, where, first_row)
 
 
 def _guess(names: list[str], candidates: tuple[str, ...], taken: set[str]) -> str | None:
@@ -322,9 +335,14 @@ def _long(
     data: pa.Table,
     options: TableOptions,
     where: Callable[[int], str],
+    first_row: int = 0,
 ) -> Dataset:
     import pyarrow.compute as pc
 
+    lines = where is _line
+    if first_row:
+        named = where
+        where = lambda row: named(row + first_row)  # noqa: E731
     names = data.column_names
     said: list[str] = []
 
@@ -446,10 +464,10 @@ def _long(
         if same.any():
             second = np.flatnonzero(same) + 1
             rows = order[second]
-            first_row, again = int(order[second[0] - 1]), int(rows[0])
+            earlier, again = int(order[second[0] - 1]), int(rows[0])
             log.add_many(
                 "duplicate-time",
-                f"{where(first_row)} and {where(again)} are both sequence "
+                f"{where(earlier)} and {where(again)} are both sequence "
                 f"{_py(names_of_ids[codes[again]])!r} at time "
                 f"{data.column(time_column)[again].as_py()!r}: keep one row per time of a "
                 "sequence (drop or average the duplicates)",
@@ -483,7 +501,7 @@ def _long(
         ids=names_of_ids,
         table=options if options.given() else None,
         # CSV/TSV: each timestep's line (file row + 2: the header is line 1), for problem places
-        value_lines=order + 2 if where is _line else None,
+        value_lines=order + 2 + first_row if lines else None,
     )
 
 

@@ -1,0 +1,535 @@
+"""Reading data a chunk at a time, for data larger than memory: consecutive sequences, each
+chunk a :class:`~lstmprep.dataset.Dataset` of its own (see :mod:`lstmprep.checks`).
+
+What streams: JSON lines (blocks of whole lines, read as :func:`.json_reader.read_jsonl` reads
+the whole file, compressed files too), ``.npz`` files of ``values`` + ``lengths`` (slices of
+the memory-mapped members), and several files read as shards, of any format: file by file,
+each in chunks when its format streams, else whole. A :class:`ChunkedRead` reads them in
+order and keeps, beside the chunks, what the whole dataset needs (each sequence's line, the
+labels, the notes), so that :meth:`ChunkedRead.outline` is the dataset :func:`read` would give,
+without its values. Reading it twice gives the same chunks (``pad``'s second pass).
+
+A single JSON document cannot be cut into chunks without parsing all of it: it is refused with
+the command that converts it to JSON lines (:func:`refuse_json`).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from ..dataset import Dataset
+from ..errors import TooLarge, UnreadableInput
+from ..memory import size_words
+from ..ragged import check_lengths
+from ..report import Problem, ProblemLog
+from . import ReadOptions, Source, read_file, read_labels_of
+from .files import check_file, compression, compression_notes, expand, opened
+from .json_reader import Block, jsonl_block
+from .labels import labels_array
+from .numpy_reader import _from_array, _lengths, _npz_member
+from .samples import PER_SAMPLE, SHARDS, _all_2d_npy, shard_labels
+
+#: Formats whose files are read in chunks; any other file is read whole (as one shard).
+CHUNKED = (".jsonl", ".npz", ".csv", ".tsv", ".parquet")
+#: The default size of a chunk's input.
+CHUNK_BYTES = 32 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class Chunk:
+    """Consecutive sequences: ``dataset`` (its reader's problems name global places) starting
+    at sequence ``start``, and how far through the input (``done`` of ``total`` bytes)."""
+
+    dataset: Dataset
+    start: int
+    done: int
+    total: int
+
+
+def streamable(paths: list[Path], reading: ReadOptions) -> str | None:
+    """Why these files cannot be read in chunks, or ``None`` when they can."""
+    if reading.layout == PER_SAMPLE or (
+        len(paths) > 1 and reading.layout is None and _all_2d_npy(paths)
+    ):
+        return "one sample per file is read whole"
+    if reading.channels_first:
+        return "--channels-first data is read whole"
+    if len(paths) == 1 and check_file(paths[0]) not in CHUNKED:
+        return f"a {check_file(paths[0])} file is read whole"
+    return None
+
+
+def refuse_json(path: Path, needed: int, budget: int) -> TooLarge:
+    """The error for a JSON document too large to read whole: convert it to JSON lines."""
+    import shlex
+
+    with opened(path) as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    lines = str(path.with_name(path.name.split(".")[0] + ".jsonl"))
+    program = (
+        ".labels as $l | .sequences | to_entries[] | {sequence: .value, label: $l[.key]}"
+        if head.startswith(b"{")
+        else ".[]"
+    )
+    convert = f"{shlex.join(['jq', '-c', program, str(path)])} > {shlex.quote(lines)}"
+    return TooLarge(
+        f"reading this JSON document needs about {size_words(needed)} of memory, but only "
+        f"{size_words(budget)} is available, and one JSON document cannot be read in parts",
+        path=str(path),
+        hint=f"convert it to JSON lines (a sequence a line), which lstmprep reads in parts: "
+        f"{convert}",
+    )
+
+
+class ChunkedRead:
+    """The chunks of ``source``, read with ``reading``; ``kind`` is given to every chunk.
+
+    Iterate it for the chunks; then :meth:`outline` is the whole dataset without its values.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        reading: ReadOptions,
+        kind: str | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+    ):
+        self.sources = [source] if isinstance(source, (str, Path)) else list(source)
+        self.paths, self.several = expand(self.sources)
+        self.reading, self.kind, self.chunk_bytes = reading, kind, chunk_bytes
+        self.total = sum(p.stat().st_size for p in self.paths)
+        self._files: list[_File] = []
+
+    def __iter__(self) -> Iterator[Chunk]:
+        self._files = []
+        self._rows = RowLines()
+        start = done = 0
+        for index, path in enumerate(self.paths):
+            file = _File(path)
+            self._files.append(file)
+            for dataset, size, block in self._read(path, start):
+                n = len(dataset.ragged)
+                file.add(dataset, n, block)
+                if dataset.value_lines is not None:
+                    self._rows.add(dataset.value_lines, dataset.ragged.lengths, start)
+                if self.several:
+                    dataset = _as_shard(dataset, path, index)
+                dataset = replace(
+                    dataset,
+                    kind=self.kind or dataset.kind,
+                    lines=None,
+                    labels=None,
+                    value_lines=None,
+                    allow_pickle=self.reading.allow_pickle,
+                )
+                done += size
+                yield Chunk(dataset, start, min(done, self.total), self.total)
+                start += n
+            done = sum(f.path.stat().st_size for f in self._files)
+
+    def _read(self, path: Path, start: int) -> Iterator[tuple[Dataset, int, Block | None]]:
+        """(a chunk of ``path``, the bytes of the file it took, the JSON lines block read)"""
+        suffix = check_file(path)
+        if suffix == ".jsonl" and not self.reading.channels_first:
+            yield from _jsonl_chunks(path, start, self.chunk_bytes)
+            return
+        parts: Any = None
+        if suffix == ".npz":
+            parts = _npz_chunks(path, self.reading, self.chunk_bytes)
+        elif suffix in (".csv", ".tsv", ".parquet"):
+            parts = _table_chunks(path, self.reading, self.chunk_bytes, start)
+        if parts is not None:
+            for dataset, size in parts:
+                yield dataset, size, None
+        else:
+            whole = read_file(path, self.reading)
+            yield _shifted(whole, start), path.stat().st_size, None
+
+    def outline(self, lengths: np.ndarray, features: int, kind: str | None) -> Dataset:
+        """The dataset the chunks make together, as :func:`read` gives it, without values
+        (:func:`lstmprep.checks.outline` puts the merged lengths in): its path, notes,
+        labels (the labels file's too), the line of each sequence, the files. ``kind``: as
+        the merged data says."""
+        from ..ragged import Ragged
+
+        files = self._files
+        first = files[0]
+        log = ProblemLog()
+        labels = first.labels()
+        dtypes = {f.dtype for f in files}
+        if self.several:
+            labels = shard_labels(self.paths, [f.labels() for f in files], log)
+        exact = all(f.exact for f in files) if self.several else first.exact
+        lines = np.concatenate([f.line_array() for f in files]) if exact else None
+        rows = self._rows if all(f.value_lines for f in files) else None
+        dataset = Dataset(
+            str(self.paths[0]),
+            first.format,
+            Ragged(np.empty((0, features)), np.zeros(0, np.int64)),
+            labels=labels,
+            problems=tuple(log.problems()),
+            notes=self._notes(),
+            dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
+            lines=lines,
+            value_lines=cast(np.ndarray, rows),  # indexed by flat row, as an array is
+            table=first.table,
+        )
+        applied = None
+        if self.several:
+            applied = SHARDS
+            shown = str(self.sources[0])
+            if len(self.sources) > 1:
+                shown = f"{self.sources[0]} and {len(self.sources) - 1} more"
+            dataset = replace(
+                dataset,
+                path=shown,
+                sources=tuple(map(str, self.sources)),
+                files=tuple(map(str, self.paths)),
+                file_of=np.repeat(np.arange(len(files)), [f.sequences for f in files]),
+            )
+        dataset = replace(dataset, layout=self.reading.layout)
+        dataset = read_labels_of(dataset, self.reading, applied)
+        from ..tokens import with_kind
+
+        return with_kind(replace(dataset, kind=first.reader_kind), self.reading.kind, kind)
+
+    def _notes(self) -> tuple[str, ...]:
+        if not self.several:
+            return self._files[0].notes
+        notes = [f"{f.path.name}: {n}" for f in self._files for n in f.notes]
+        if len(notes) > 3:
+            notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
+        said = f"{len(self._files)} files read as shards of one dataset"
+        if len(self._files) == 1:
+            said = "1 file read as shards of one dataset"
+        how = f"in name order — pass --{PER_SAMPLE} if each file is one sequence"
+        note = f"{said} (as you chose)" if self.reading.layout else f"{said}: {how}"
+        return (note, *notes)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Problems the files make together (labels in some files and not in others)."""
+        log = ProblemLog()
+        if self.several:
+            shard_labels(self.paths, [f.labels() for f in self._files], log)
+        return tuple(log.problems())
+
+
+@dataclass(eq=False)
+class _File:
+    """What the chunks of one file leave for the whole: lines, labels, notes."""
+
+    path: Path
+    format: str = ""
+    notes: tuple[str, ...] = ()
+    dtype: str = "float64"
+    reader_kind: str | None = None
+    sequences: int = 0
+    #: whether the reader gives each sequence's line (JSON lines: one block that is not plainly
+    #: numeric makes the whole file take the exact path, which keeps them)
+    exact: bool | None = None
+    lines: list[np.ndarray] = field(default_factory=list)
+    raw_labels: list[Any] = field(default_factory=list)
+    label_arrays: list[np.ndarray] = field(default_factory=list)
+    any_label: bool = False
+    value_lines: bool = True
+    table: Any = None
+
+    def add(self, dataset: Dataset, n: int, block: Block | None) -> None:
+        if not self.format:
+            self.format, self.notes, self.dtype = dataset.format, dataset.notes, dataset.dtype
+            self.reader_kind, self.table = dataset.kind, dataset.table
+        self.sequences += n
+        self.value_lines = self.value_lines and dataset.value_lines is not None
+        if block is not None:  # a JSON lines block: lines, and labels as written
+            self.exact = bool(self.exact) or block.exact
+            self.lines.append(block.lines)
+            self.raw_labels += block.labels if block.labels is not None else [None] * n
+            self.any_label = self.any_label or block.labels is not None
+        else:
+            self.exact = (self.exact is not False) and dataset.lines is not None
+            if dataset.lines is not None:
+                self.lines.append(dataset.lines)
+            if dataset.labels is not None:
+                self.label_arrays.append(dataset.labels)
+
+    def line_array(self) -> np.ndarray:
+        return np.concatenate(self.lines) if self.lines else np.zeros(0, np.int64)
+
+    def labels(self) -> np.ndarray | None:
+        if self.any_label:
+            return labels_array(self.raw_labels)
+        arrays = self.label_arrays
+        if len(arrays) <= 1:
+            return arrays[0] if arrays else None
+        if len({(a.dtype.kind, a.shape[1:]) for a in arrays}) == 1:
+            return np.concatenate(arrays)
+        return labels_array([v for a in arrays for v in a.tolist()])
+
+
+def _as_shard(dataset: Dataset, path: Path, index: int) -> Dataset:
+    """A chunk of one of several files: its problems say the file, its sequences' file."""
+    problems = tuple(replace(p, message=f"{path.name}: {p.message}") for p in dataset.problems)
+    file_of = np.full(len(dataset.ragged), index, dtype=np.int64)
+    return replace(dataset, problems=problems, file_of=file_of)
+
+
+def _shifted(dataset: Dataset, first: int) -> Dataset:
+    """The reader's problems with their sequence numbers counted from ``first``."""
+    if not first or not dataset.problems:
+        return dataset
+    problems = tuple(
+        replace(
+            p,
+            places=tuple(
+                replace(q, sequence=None if q.sequence is None else q.sequence + first)
+                for q in p.places
+            ),
+        )
+        for p in dataset.problems
+    )
+    return replace(dataset, problems=problems)
+
+
+# --- JSON lines ----------------------------------------------------------------------------------
+
+
+def _jsonl_chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[Dataset, int, Block]]:
+    """Blocks of about ``chunk_bytes`` of whole lines, each read as the whole file is; with
+    the bytes of the file each took (compressed files: all at the end)."""
+    notes = compression_notes(path)
+    line, carry = 1, b""
+    compressed = compression(path) is not None
+    with opened(path) as f:
+        while True:
+            block = f.read(chunk_bytes)
+            data = carry + block if carry else block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                if not cut:  # one line longer than a chunk: read on
+                    carry = data
+                    continue
+                data, carry = data[:cut], data[cut:]
+            elif not data:
+                return
+            else:
+                carry = b""
+            read = jsonl_block(path, data, line, start)
+            dataset = replace(read.dataset, notes=notes + read.dataset.notes)
+            yield dataset, 0 if compressed and block else len(data), read
+            line += data.count(b"\n")
+            start += len(dataset.ragged)
+            if not block:
+                return
+
+
+# --- .npz of values + lengths --------------------------------------------------------------------
+
+
+def _npz_chunks(
+    path: Path, reading: ReadOptions, chunk_bytes: int
+) -> list[tuple[Dataset, int]] | None:
+    """Slices of a stored ``values`` + ``lengths`` archive (memory-mapped), or ``None`` for
+    any other archive (read whole, which also says what is wrong with it)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {n.removesuffix(".npy"): archive.getinfo(n) for n in archive.namelist()}
+            if "values" not in names or "lengths" not in names or "x" in names or "x_0" in names:
+                return None
+            arrays = {
+                k: _npz_member(archive, info, path, reading.allow_pickle)
+                for k, info in names.items()
+                if k in ("values", "lengths", "y", "labels")
+            }
+        values = arrays["values"]
+        if not isinstance(values, np.memmap) or values.dtype.kind not in "iuf":
+            return None
+        values = values.reshape(-1, 1) if values.ndim == 1 else values
+        lengths = check_lengths(_lengths(arrays["lengths"], path), len(values))
+    except (zipfile.BadZipFile, OSError, UnreadableInput, ValueError):
+        return None
+    if values.ndim != 2 or not values.shape[1]:
+        return None
+    labels = arrays.get("y", arrays.get("labels"))
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    rows = max(1, chunk_bytes // (values.shape[1] * 8))
+    cuts = [0]
+    while cuts[-1] < len(lengths):
+        end = int(np.searchsorted(offsets, offsets[cuts[-1]] + rows, side="right")) - 1
+        cuts.append(min(len(lengths), max(cuts[-1] + 1, end)))
+    chunks = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        part = _from_array(path, "npz", values[offsets[a] : offsets[b]], lengths[a:b])
+        size = int((offsets[b] - offsets[a]) * values.shape[1] * values.itemsize)
+        chunks.append((replace(part, labels=labels if a == 0 else None), size))
+    return chunks or None
+
+
+class RowLines:
+    """The line of each flat row (timestep) of a CSV table read in chunks, kept small: a
+    sequence whose rows are consecutive lines in time order keeps its first line only; the
+    others keep every line. Indexed by global flat row, as ``Dataset.value_lines`` is."""
+
+    def __init__(self) -> None:
+        self._starts: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._explicit: dict[int, np.ndarray] = {}
+        self._index: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add(self, value_lines: np.ndarray, lengths: np.ndarray, first: int) -> None:
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        starts = value_lines[np.minimum(offsets[:-1], max(len(value_lines) - 1, 0))]
+        within = np.arange(len(value_lines)) - np.repeat(offsets[:-1], lengths)
+        odd = np.flatnonzero(value_lines != np.repeat(starts, lengths) + within)
+        for s in np.unique(np.searchsorted(offsets, odd, side="right") - 1):
+            self._explicit[first + int(s)] = value_lines[offsets[s] : offsets[s + 1]].copy()
+        self._starts.append(starts if len(value_lines) else np.zeros(len(lengths), np.int64))
+        self._lengths.append(lengths)
+        self._index = None
+
+    def __getitem__(self, row: int) -> int:
+        if self._index is None:
+            lengths = np.concatenate(self._lengths)
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            self._index = (np.concatenate(self._starts), offsets)
+        starts, offsets = self._index
+        s = int(np.searchsorted(offsets, row, side="right") - 1)
+        if s in self._explicit:
+            return int(self._explicit[s][row - offsets[s]])
+        return int(starts[s] + row - offsets[s])
+
+
+# --- tables: CSV/TSV, Parquet --------------------------------------------------------------------
+
+
+def _table_chunks(
+    path: Path, reading: ReadOptions, chunk_bytes: int, start: int
+) -> Iterator[tuple[Dataset, int]] | None:
+    """Record batches of a long table, cut between sequences (``None``: read it whole —
+    nested tables, compressed CSV). A sequence's rows must be together (in any time order):
+    an id met again after other ids is refused, with the fix."""
+    import pyarrow as pa
+
+    from .tables import (
+        ID_NAMES,
+        NULLS,
+        TableOptions,
+        _from_table,
+        _guess,
+        _is_list,
+        _line,
+        _row,
+        _unreadable,
+        broken_row,
+        check_header,
+    )
+
+    suffix = check_file(path)
+    options = reading.table or TableOptions()
+    broken: list[Any] = []  # CSV rows with another number of fields than the header
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            file = pq.ParquetFile(path, memory_map=True)
+            schema = file.schema_arrow
+            row_bytes = 8 * max(1, len(schema))
+            batches: Iterator[Any] = file.iter_batches(batch_size=max(1, chunk_bytes // row_bytes))
+            where, fmt = _row, "parquet"
+        else:
+            import pyarrow.csv as pcsv
+
+            if compression(path) is not None:
+                return None
+            delimiter = "," if suffix == ".csv" else "\t"
+            with open(path, "rb") as f:
+                check_header(path, f.read(1 << 16), delimiter)
+
+            def invalid(row: Any) -> str:
+                broken.append(row)
+                return "error"
+
+            reader = pcsv.open_csv(
+                path,
+                # small blocks: the reader reads ahead several of them
+                read_options=pcsv.ReadOptions(
+                    block_size=max(1 << 16, chunk_bytes // 16), use_threads=False
+                ),
+                parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid),
+                convert_options=pcsv.ConvertOptions(null_values=NULLS, strings_can_be_null=True),
+            )
+            schema, batches = reader.schema, iter(reader)
+            where, fmt = _line, suffix.lstrip(".")
+    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError
+        if broken:
+            raise broken_row(path, broken[0]) from None
+        raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
+    names = schema.names
+    if options.sequence_column is not None or any(_is_list(schema.field(n).type) for n in names):
+        return None
+    taken = {n for n in (options.time_column, options.label_column) if n}
+    id_column = options.id_column or _guess(names, ID_NAMES, taken)
+    if id_column is None or id_column not in names:
+        return None  # the reader of the whole file says what is wrong
+    size = path.stat().st_size
+    total_rows = file.metadata.num_rows if suffix == ".parquet" else None
+
+    def chunks() -> Iterator[tuple[Dataset, int]]:
+        pending: list[Any] = []
+        first_row, sequence = 0, start
+        seen: set[Any] = set()
+        per_row = size / total_rows if total_rows else None
+        try:
+            for batch in batches:
+                if per_row is None and batch.num_rows:  # a CSV batch is a block of text
+                    per_row = min(size, max(1 << 16, chunk_bytes // 16)) / batch.num_rows
+                pending.append(batch)
+                if sum(b.num_rows for b in pending) * (per_row or 0) < chunk_bytes:
+                    continue  # a chunk's worth of input first
+                table = pa.Table.from_batches(pending)
+                ids = table.column(id_column).to_numpy(zero_copy_only=False)
+                other = np.flatnonzero(ids != ids[-1]) if len(ids) else np.empty(0, np.int64)
+                if not len(other):
+                    continue  # one sequence so far: read on
+                cut = int(other[-1]) + 1
+                pending = [b for b in table.slice(cut).to_batches() if b.num_rows]
+                dataset = chunk(table.slice(0, cut), ids[:cut], first_row, sequence, seen)
+                yield dataset, int(cut * (per_row or 0))
+                first_row += cut
+                sequence += len(dataset.ragged)
+            if pending:
+                table = pa.Table.from_batches(pending)
+                ids = table.column(id_column).to_numpy(zero_copy_only=False)
+                yield chunk(table, ids, first_row, sequence, seen), size
+        except (OSError, ValueError) as e:
+            if isinstance(e, UnreadableInput):
+                raise
+            if broken:
+                raise broken_row(path, broken[0]) from None
+            raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
+
+    def chunk(table: Any, ids: np.ndarray, first_row: int, sequence: int, seen: set) -> Dataset:
+        met = set(ids.tolist())
+        again = met & seen
+        if again:
+            name = min(again, key=lambda v: int(np.flatnonzero(ids == v)[0]))
+            row = first_row + int(np.flatnonzero(ids == name)[0])
+            raise UnreadableInput(
+                f"{where(row)}: the rows of sequence {name!r} are not together (some come "
+                "after other sequences' rows): a table larger than the memory budget is read "
+                "in parts, which needs each sequence's rows together",
+                path=str(path),
+                hint=f"sort the table by {id_column!r} (any time order within a sequence), or "
+                "pass a larger --memory-limit to read it whole",
+            )
+        seen |= met
+        dataset = _from_table(path, fmt, table, reading.table, where, first_row)
+        return _shifted(dataset, sequence)
+
+    return chunks()

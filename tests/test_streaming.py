@@ -1,0 +1,275 @@
+"""Data larger than the memory budget: a tiny ``--memory-limit`` forces the chunked path on
+small files, whose output and report must be the in-memory path's, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lstmprep
+from lstmprep import streaming
+
+#: a budget that makes every test file stream, in chunks of 4 KB
+TINY = "16KB"
+
+
+@pytest.fixture(autouse=True)
+def no_limit(monkeypatch):
+    """No budget unless a test gives one (``--memory-limit`` sets it for the process)."""
+    monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", "")
+
+
+def unlimited() -> None:
+    os.environ["LSTMPREP_MEMORY_LIMIT"] = ""
+
+
+def sequences(n: int, seed: int = 0, features: int = 3) -> list[list[list[float]]]:
+    rng = np.random.default_rng(seed)
+    return [
+        np.round(rng.normal(size=(int(rng.integers(1, 30)), features)), 3).tolist()
+        for _ in range(n)
+    ]
+
+
+def lines(path: Path, items: list) -> Path:
+    path.write_text("".join(json.dumps(item) + "\n" for item in items))
+    return path
+
+
+def pad_both(run, tmp_path: Path, source: object, *options: object, suffix: str = ".npz"):
+    """(in-memory output bytes, streamed output bytes, the two --json summaries)"""
+    outputs, summaries = [], []
+    for limit in (None, TINY):
+        unlimited()
+        out = tmp_path / f"out-{limit}{suffix}"
+        args = ["pad", source, "-o", out, *options]
+        if limit:
+            args += ["--memory-limit", limit]
+        summary = run.json(*args, code=0)
+        outputs.append(out.read_bytes())
+        summaries.append(summary)
+    assert [s["streamed"] for s in summaries] == [False, True]
+    return outputs, summaries
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        (),
+        ("--maxlen", "p95", "--padding", "pre", "--truncating", "post", "--value", "-1"),
+        ("--buckets", "3"),
+        ("--dtype", "float16", "--maxlen", "12"),
+    ],
+    ids=["default", "p95-pre-post", "buckets", "float16"],
+)
+def test_pad_jsonl_streamed_is_byte_identical(options, run, tmp_path):
+    labelled = [{"sequence": s, "label": f"c{i % 3}"} for i, s in enumerate(sequences(400))]
+    source = lines(tmp_path / "data.jsonl", labelled)
+    assert source.stat().st_size > 16 * (4 << 10)  # many chunks
+    (memory, streamed), summaries = pad_both(run, tmp_path, source, *options)
+    assert memory == streamed
+    for s in summaries:
+        s.pop("streamed"), s.pop("output"), s.pop("next_command")
+    assert summaries[0] == summaries[1]
+
+
+def test_npy_output_and_npz_values_lengths_input(run, tmp_path):
+    seqs = sequences(300, seed=1)
+    values = np.concatenate([np.array(s) for s in seqs]).astype(np.float32)
+    lengths = np.array([len(s) for s in seqs])
+    source = tmp_path / "values.npz"
+    np.savez(source, values=values, lengths=lengths, y=np.arange(300) % 2)
+    (memory, streamed), _ = pad_both(run, tmp_path, source, suffix=".npy")
+    assert memory == streamed
+    (memory, streamed), _ = pad_both(run, tmp_path, source)
+    assert memory == streamed
+
+
+def test_token_ids_kind_decided_over_all_chunks(run, tmp_path):
+    """The first chunk has too few distinct ids to be read as ids, the whole data has enough:
+    the pass runs again with the whole data's kind, as the in-memory path decides it."""
+    rng = np.random.default_rng(2)
+    first = [[int(v) for v in rng.integers(1, 4, 20)] for _ in range(300)]
+    later = [[int(v) for v in rng.integers(1, 500, 20)] for _ in range(300)]
+    source = lines(tmp_path / "ids.jsonl", first + later)
+    (memory, streamed), summaries = pad_both(run, tmp_path, source)
+    assert memory == streamed
+    assert summaries[1]["meta"]["kind"] == "tokens" and summaries[1]["dtype"] == "int32"
+
+
+def broken_lines(tmp_path: Path) -> Path:
+    """Every kind of problem, spread over many chunks: the reader's and the checks'."""
+    items: list = sequences(200, seed=3)
+    items[5][0][1] = "n/a"  # non-numeric
+    items[40][1] = [1.0, [2.0], 3.0]  # rank
+    items[77].append([1.0, 2.0])  # feature-mismatch
+    items[120][0][2] = 1e300  # lossy-cast
+    items[150] = []  # empty-sequence
+    items[160][1] = [0.0, 0.0, 0.0]  # pad-collision
+    items[199][0][0] = 1e400  # non-finite (read as inf)
+    text = "".join(json.dumps(x).replace("1e+400", "1e400") + "\n" for x in items)
+    path = tmp_path / "broken.jsonl"
+    path.write_text(text.replace("Infinity", "1e400"))
+    return path
+
+
+def test_inspect_streamed_report_equals_in_memory(run, tmp_path, monkeypatch):
+    source = broken_lines(tmp_path)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    codes = {p["code"] for p in memory["problems"]}
+    assert {"non-numeric", "rank", "feature-mismatch", "lossy-cast", "empty-sequence"} <= codes
+    # the library: the same Report value
+    monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", TINY)
+    assert lstmprep.inspect(source).to_dict() == memory
+
+
+def test_pad_refuses_streamed_errors_and_writes_nothing(run, tmp_path):
+    source = broken_lines(tmp_path)
+    out = tmp_path / "out.npz"
+    memory = run("pad", source, "-o", out)
+    streamed = run("pad", source, "-o", out, "--memory-limit", TINY)
+    unlimited()
+    assert memory.exit_code == streamed.exit_code == 1
+    assert streamed.output == memory.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.jsonl"]
+
+
+def test_shards_stream_file_by_file(run, tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for k in range(3):
+        lines(folder / f"part-{k}.jsonl", sequences(120, seed=10 + k))
+    (memory, streamed), _ = pad_both(run, tmp_path, folder)
+    assert memory == streamed
+    # labels in some files and not in others: the same report either way
+    lines(folder / "part-3.jsonl", [{"sequence": s, "label": 1} for s in sequences(50, seed=9)])
+    streamed = run.json("inspect", folder, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == run.json("inspect", folder, code=1)
+
+
+def test_json_document_too_large_is_refused_with_the_conversion(run, tmp_path):
+    seqs = sequences(300, seed=4)
+    source = tmp_path / "data.json"
+    source.write_text(json.dumps({"sequences": seqs, "labels": [i % 2 for i in range(300)]}))
+    result = run("pad", source, "-o", tmp_path / "out.npz", "--memory-limit", TINY)
+    assert result.exit_code == 2
+    assert "jq -c" in result.output and "data.jsonl" in result.output
+    if shutil.which("jq"):  # the command runs as printed
+        command = result.output[result.output.index("jq -c") :].replace("\n", " ")
+        command = command[: command.index("data.jsonl") + len("data.jsonl")]
+        subprocess.run(command, shell=True, cwd=tmp_path, check=True)
+        whole = lstmprep.read(source)
+        converted = lstmprep.read(tmp_path / "data.jsonl")
+        assert np.array_equal(whole.ragged.values, converted.ragged.values)
+        assert np.array_equal(whole.labels, converted.labels)
+
+
+def test_plan_streams_only_what_does_not_fit(tmp_path, monkeypatch):
+    source = lines(tmp_path / "d.jsonl", sequences(50))
+    reading = lstmprep.ReadOptions()
+    monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", "1GB")
+    assert streaming.plan(source, reading) is None
+    monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", "1KB")
+    assert streaming.plan(source, reading) == streaming.CHUNK_MIN
+    dense = tmp_path / "d.npy"
+    np.save(dense, np.zeros((50, 4, 2)))
+    assert streaming.plan(dense, reading) is None  # read whole (memory-mapped), or refused
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigkill_during_the_second_pass_leaves_no_partial_output(tmp_path):
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(1, 300, 3000)
+    lengths[0] = 2000  # 3000 x 2000 x 8 float32: 192 MB written in pass 2
+    source = tmp_path / "big.npz"
+    np.savez(source, values=rng.standard_normal((int(lengths.sum()), 8)), lengths=lengths)
+    dest = tmp_path / "padded.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstmprep", "pad", source, "-o", dest, "-q"],
+        env={**os.environ, "LSTMPREP_MEMORY_LIMIT": "16MB"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not any(".partial" in p.name for p in tmp_path.iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert not dest.exists()
+
+
+def long_table(tmp_path: Path, suffix: str) -> Path:
+    """A long table: each sequence's rows together, its times shuffled; a text cell, a
+    duplicate time, a class label per sequence."""
+    rng = np.random.default_rng(6)
+    rows = []
+    for i in range(150):
+        times = rng.permutation(int(rng.integers(2, 12)))
+        rows += [[f"s{i}", int(t), *np.round(rng.normal(size=2), 3), f"c{i % 2}"] for t in times]
+    rows[30][2] = "n/a"
+    rows[400][1] = rows[401][1] = 99  # one sequence at time 99 twice
+    path = tmp_path / f"long{suffix}"
+    header = ["id", "t", "a", "b", "label"]
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = [r for r in rows if r[2] != "n/a"]
+        columns = list(zip(*rows, strict=True))
+        table = pa.table({n: list(c) for n, c in zip(header, columns, strict=True)})
+        pq.write_table(table, path, row_group_size=100)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_long_tables_stream_in_record_batches(suffix, run, tmp_path):
+    source = long_table(tmp_path, suffix)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    assert "duplicate-time" in {p["code"] for p in memory["problems"]}
+    fixed = tmp_path / f"fixed{suffix}"
+    if suffix == ".csv":
+        fixed.write_text(source.read_text().replace("n/a", "0.5").replace(",99,", ",98,", 1))
+    else:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(source)
+        t = table.column("t")
+        first = int(np.flatnonzero(t.to_numpy() == 99)[0])
+        times = t.to_numpy().copy()
+        times[first] = 98
+        table = table.set_column(1, "t", pc.cast(times, t.type))
+        pq.write_table(table, fixed, row_group_size=100)
+    (memory_bytes, streamed_bytes), _ = pad_both(run, tmp_path, fixed)
+    assert memory_bytes == streamed_bytes
+
+
+def test_a_table_whose_sequences_are_not_together_is_refused_in_parts(run, tmp_path):
+    lines_ = ["id,t,a"] + [f"{i % 40},{i // 40},{i * 0.5}" for i in range(4000)]
+    source = tmp_path / "mixed.csv"
+    source.write_text("\n".join(lines_) + "\n")
+    result = run("pad", source, "-o", tmp_path / "out.npz", "--memory-limit", TINY)
+    unlimited()
+    assert result.exit_code == 2
+    assert "not together" in result.output and "sort the table by 'id'" in result.output
+    assert run("pad", source, "-o", tmp_path / "out.npz").exit_code == 0
