@@ -1,8 +1,8 @@
 """Many shards on a Dask cluster: 16 Parquet shards (2 GB in all) → a padded .zarr.
 
 The input: 16 long-format Parquet shards (one row per timestep: id, t, 8 float features, a
-class label), sequences of 50–150 steps, ~2 GB on disk. In the same run, each as a user runs it
-(a whole `lstmprep` process, interpreter start and imports included):
+class label), each as many sequences of 50–150 steps, ~2 GB on disk. In the same run, each as
+a user runs it (a whole `lstmprep` process, interpreter start and imports included):
 
 - the anchor, one process: `lstmprep pad shards/ -o one.npz` (today's path);
 - `lstmprep pad shards/ -o out.zarr --scheduler local:2`: a LocalCluster of 2 worker processes
@@ -43,13 +43,13 @@ ROW_BYTES = 34
 
 
 def make_shards(folder: Path, gb: float, shards: int, seed: int = 0) -> None:
-    """``shards`` Parquet files of about ``gb`` GB in all (sequences of 50–150 steps)."""
+    """``shards`` Parquet files of about ``gb`` GB in all, each as many sequences of 50–150
+    steps (so that Zarr chunks align with shards: see README, Many shards on a cluster)."""
     rng = np.random.default_rng(seed)
-    rows_each = int(gb * 1e9 / ROW_BYTES / shards)
+    sequences = int(gb * 1e9 / ROW_BYTES / shards / 100)  # as many in every shard
     first = 0
     for s in range(shards):
-        lengths = rng.integers(50, 151, rows_each // 100 + 1)
-        lengths = lengths[np.cumsum(lengths) <= rows_each]
+        lengths = rng.integers(50, 151, sequences)
         n = int(lengths.sum())
         starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
         columns = {
@@ -185,7 +185,7 @@ def main() -> None:
         print(f"{'floor: read the bytes (page cache)':44} {raw:8.1f} {one / raw:14.2f}x")
         print(f"{'floor: pyarrow read_table, one process':44} {arrow:8.1f} {one / arrow:14.2f}x")
         print()
-        sizes = f".npz {npz_gb:.2f} GB, .zarr {zarr_gb:.2f} GB (zstd level 1)"
+        sizes = f".npz {npz_gb:.2f} GB, .zarr {zarr_gb:.2f} GB (LZ4)"
         print(f"outputs: {sizes}; x equal: {equal}")
         print(f"peak RSS, one process: {one_peaks['process (rusage)'] / 2**30:.2f} GiB")
         workers = {k: v for k, v in many_peaks.items() if k.startswith("worker")}
