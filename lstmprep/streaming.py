@@ -10,8 +10,10 @@ be read in chunks (:mod:`lstmprep.readers.chunked`), they stream instead:
   (:func:`lstmprep.checks.scan`), keeps only their small summaries, merged, and forgets the
   values; the checks of the whole run on the merged lengths and labels. Memory grows with the
   number of sequences, not with their timesteps. The report is the one the in-memory path gives.
-- **pass 2** (``pad`` only, :func:`lstmprep.pipeline.pad_file`) reads the chunks again and
-  writes their padded rows straight into the output, member by member.
+- **pass 2** (``pad`` only, :func:`lstmprep.pipeline.pad_file`) takes the chunks again and
+  writes their padded rows straight into the output, member by member: from the values pass 1
+  kept on disk (:class:`Spill`: text is parsed once), or, for a ``.npz`` of values + lengths,
+  from the archive again.
 
 A JSON document too large for the budget is refused with the command that converts it to JSON
 lines (it cannot be cut into chunks without parsing all of it).

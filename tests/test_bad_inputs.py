@@ -179,8 +179,10 @@ def test_pad_refuses_an_output_too_large_for_memory(corpus, tmp_path):
 
 
 def test_pad_memory_limit_can_be_set(tmp_path):
-    source = tmp_path / "small.json"
-    source.write_text("[[[1, 2], [3, 4]], [[5, 6]]]")
+    # a .npy is read whole (memory-mapped) and padded in memory: refused when the tensor does
+    # not fit (a JSON document is refused earlier, with the conversion: tests/test_streaming.py)
+    source = tmp_path / "small.npy"
+    np.save(source, np.array([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], dtype=np.float64))
     out = tmp_path / "out.npz"
     result = invoke(["pad", str(source), "-o", str(out)], {"LSTMPREP_MEMORY_LIMIT": "15"})
     assert result.exit_code == 2, result.output

@@ -94,6 +94,14 @@ def test_npy_output_and_npz_values_lengths_input(run, tmp_path):
     assert memory == streamed
 
 
+def test_labels_file_and_npy_labels(run, tmp_path):
+    source = lines(tmp_path / "data.jsonl", sequences(300, seed=7))
+    labels = tmp_path / "labels.npy"
+    np.save(labels, np.arange(300) % 4)
+    (memory, streamed), summaries = pad_both(run, tmp_path, source, "--labels", labels)
+    assert memory == streamed and summaries[1]["labels"]
+
+
 def test_token_ids_kind_decided_over_all_chunks(run, tmp_path):
     """The first chunk has too few distinct ids to be read as ids, the whole data has enough:
     the pass runs again with the whole data's kind, as the in-memory path decides it."""

@@ -77,7 +77,14 @@ def refuse_json(path: Path, needed: int, budget: int) -> TooLarge:
         if head.startswith(b"{")
         else ".[]"
     )
-    convert = f"{shlex.join(['jq', '-c', program, str(path)])} > {shlex.quote(lines)}"
+    codec = compression(path)
+    if codec is None:
+        convert = f"{shlex.join(['jq', '-c', program, str(path)])} > {shlex.quote(lines)}"
+    else:  # jq reads plain text: decompress on the way
+        unpack = shlex.join(
+            [{"bzip2": "bzip2", "xz": "xz", "zstd": "zstd"}.get(codec, "gzip"), "-dc", str(path)]
+        )
+        convert = f"{unpack} | {shlex.join(['jq', '-c', program])} > {shlex.quote(lines)}"
     return TooLarge(
         f"reading this JSON document needs about {size_words(needed)} of memory, but only "
         f"{size_words(budget)} is available, and one JSON document cannot be read in parts",
