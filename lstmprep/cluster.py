@@ -549,7 +549,7 @@ def inspect_shards(
         )
     futures = client.map(
         summarize_shard,
-        files,
+        [os.path.abspath(f) for f in files],  # workers may run in other folders
         range(len(files)),
         reading=reading,
         options=options,
@@ -558,6 +558,7 @@ def inspect_shards(
         pure=False,
     )
     shards = _run(client, futures, "pass 1", progress)
+    shards = [replace(s, path=f) for s, f in zip(shards, files, strict=True)]  # as given
     return merge(sources, several, shards, reading, options, strict)
 
 
@@ -622,7 +623,7 @@ def padded_array(first: Pass1, how: Padding, reading: ReadOptions | None = None)
         # where pass 1 kept the shard's timesteps, when that worker is still there
         where = {"workers": [worker], "allow_other_workers": True} if worker else {}
         with dask.annotate(**where):
-            task = dask.delayed(pad_shard, pure=True)(path, reading, how)
+            task = dask.delayed(pad_shard, pure=True)(os.path.abspath(path), reading, how)
             blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
     return da.concatenate(blocks, axis=0)
 
