@@ -11,7 +11,7 @@ OUT := out
 $(STAMP): pyproject.toml setup.py lstmprep/_padcore.c lstmprep/_fastjson.c lstmprep/_checked.h
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[train,dev]'
+	$(PY) -m pip install --quiet -e '.[train,dask,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -52,6 +52,7 @@ bench: $(STAMP)
 bench-big: $(STAMP)
 	$(PY) benchmarks/bench_buckets.py
 	$(PY) benchmarks/bench_big.py
+	$(PY) benchmarks/bench_dask.py
 
 samples: $(STAMP)
 	$(PY) sample_data/make_samples.py

@@ -28,6 +28,10 @@ _EXPORTS = {
     "timestep_mask": ".padding",
     "PadOptions": ".options",
     "PadMeta": ".padded_file",
+    "inspect_shards": ".cluster",
+    "pad_shards": ".cluster",
+    "pad_to_zarr": ".cluster",
+    "open_padded": ".padded_zarr",
     "PadSummary": ".pipeline",
     "pad_file": ".pipeline",
     "Ragged": ".ragged",
@@ -66,11 +70,13 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from .cluster import inspect_shards, pad_shards, pad_to_zarr  # noqa: F401
     from .dataset import Dataset  # noqa: F401
     from .errors import DataError, LstmprepError, TooLarge, UnreadableInput, UsageError  # noqa: F401
     from .inspection import diagnose, inspect, inspect_each  # noqa: F401
     from .options import PadOptions  # noqa: F401
     from .padded_file import PadMeta  # noqa: F401
+    from .padded_zarr import open_padded  # noqa: F401
     from .padding import (  # noqa: F401
         Padded,
         check_cast,

@@ -122,6 +122,16 @@ AsJson = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS|local[:N]",
+        help="Work on a Dask cluster, one task per shard: a scheduler's address "
+        "(tcp://host:8786), or local[:N] for N worker processes here (default: the cores). "
+        "pad then writes a .zarr. Needs pip install 'lstmprep[dask]'.",
+    ),
+]
 
 
 class Format(str, Enum):
@@ -310,6 +320,7 @@ def inspect(
             "commands: annotations on the file and line), junit (JUnit XML).",
         ),
     ] = Format.text,
+    scheduler: Scheduler = None,
 ) -> None:
     """Report every shape problem in a sequence file, located and explained.
 
@@ -343,6 +354,12 @@ def inspect(
                     f"{flag} reads several files as one dataset, and --each reads each alone",
                     hint=f"pass one of {flag} and --each",
                 )
+        if scheduler:
+            raise UsageError(
+                "--each checks files one by one, and --scheduler reads them as shards of one "
+                "dataset",
+                hint="pass one of --each and --scheduler",
+            )
         _, how = reading(
             files,
             allow_pickle=allow_pickle,
@@ -363,9 +380,12 @@ def inspect(
             columns=columns,
         )
         try:
-            with render.Steps(err, enabled=form == "text", total=1) as step:
-                step("inspecting")
-                report = inspect_file(source, how, strict=strict, progress=step.bytes)
+            if scheduler:
+                report = _on_cluster(scheduler, source, how, strict)
+            else:
+                with render.Steps(err, enabled=form == "text", total=1) as step:
+                    step("inspecting")
+                    report = inspect_file(source, how, strict=strict, progress=step.bytes)
         except (UnreadableInput, TooLarge) as e:
             if form in ("text", "json"):
                 raise
@@ -452,6 +472,7 @@ def pad(
     feature_columns: FeatureColumns = None,
     sequence_column: SequenceColumn = None,
     memory_limit: MemoryLimit = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Pad sequences into the dense (samples, timesteps, features) tensor.
 
@@ -485,6 +506,18 @@ def pad(
         kind=kind,
         columns=(id_column, time_column, label_column, feature_columns, sequence_column),
     )
+    if scheduler:
+        from .cluster import pad_on_cluster
+
+        with render.TaskBars(err, enabled=not (quiet or as_json)) as bars:
+            summary = pad_on_cluster(
+                source, output, options, scheduler, how, force=force, progress=bars, told=bars.say
+            )
+        if as_json:
+            emit_json(summary.to_dict())
+        elif not quiet:
+            render.pad_summary(summary, err)
+        return
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
         summary = pad_file(
             source, output, options, how, force=force, step=step, progress=step.bytes
@@ -670,6 +703,17 @@ def train(
         unsaved = ", so the model was not saved" if save is not None else ""
         err.print(f"[bold red]error:[/] {_escape(result.failure)}{unsaved}")
         raise typer.Exit(1)
+
+
+def _on_cluster(scheduler: str, source: Any, how: Any, strict: bool) -> Any:
+    """inspect --scheduler: pass 1 on a Dask cluster, with its progress on stderr."""
+    from . import render
+    from .cluster import inspect_on_cluster
+
+    with render.TaskBars(err) as bars:
+        return inspect_on_cluster(
+            source, scheduler, how, strict=strict, progress=bars, told=bars.say
+        )
 
 
 def emit_json(value: Any) -> None:

@@ -79,3 +79,7 @@ class OutputError(LstmprepError, OSError):
 
 class InputChanged(UnreadableInput):
     """An input file changed (size, time or identity) while lstmprep read and used it."""
+
+
+class ClusterError(LstmprepError):
+    """The Dask scheduler cannot be reached, or went away during the work (exit 2)."""

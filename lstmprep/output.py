@@ -39,18 +39,21 @@ SPACE_MARGIN = 8 << 10
 NAME_MAX = 255
 
 
-def check_destination(path: Path, *, force: bool, inputs: Iterable[Path] = ()) -> None:
+def check_destination(
+    path: Path, *, force: bool, inputs: Iterable[Path] = (), folder: bool = False
+) -> None:
     """Refuse, before any work, an output that would overwrite an input or an existing file,
-    or that cannot be created (read-only file system, permission, name too long)."""
+    or that cannot be created (read-only file system, permission, name too long).
+    ``folder``: the output is a folder (a Zarr store), replaced whole with ``force``."""
     try:
-        _check_destination(Path(path), force=force, inputs=inputs)
+        _check_destination(Path(path), force=force, inputs=inputs, folder=folder)
     except OSError as e:
         if isinstance(e, LstmprepError):
             raise
         raise output_error(e, Path(path), creating=True) from None
 
 
-def _check_destination(path: Path, *, force: bool, inputs: Iterable[Path]) -> None:
+def _check_destination(path: Path, *, force: bool, inputs: Iterable[Path], folder: bool) -> None:
     for source in inputs:
         if source.exists() and path.exists() and path.resolve() == source.resolve():
             raise UsageError(
@@ -64,8 +67,12 @@ def _check_destination(path: Path, *, force: bool, inputs: Iterable[Path]) -> No
             path=str(path),
             hint=f"create it first: mkdir -p {path.parent}",
         )
-    if path.is_dir():
+    if path.is_dir() and not folder:
         raise UsageError("the output is a directory", path=str(path), hint="name a file")
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(
+            "the output is a file, and a Zarr store is a folder", path=str(path), hint="remove it"
+        )
     if path.exists() and not force:
         raise UsageError(
             "the output file exists already", path=str(path), hint="pass --force to replace it"
@@ -126,6 +133,45 @@ def atomic_path(
     finally:
         with suppress(OSError):
             os.unlink(tmp)
+
+
+@contextmanager
+def atomic_dir(path: Path, *, inputs: Inputs | None = None) -> Iterator[Path]:
+    """:func:`atomic_path` for a folder (a Zarr store): yield a temporary folder's path beside
+    ``path`` (the writer creates it), renamed to ``path`` once the block ends without error.
+
+    An existing folder under the name (``--force``) is moved aside, the new one renamed into
+    place and the old one removed: only between two renames is neither there. On any error,
+    Ctrl-C or signal the temporary folder is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    if inputs is not None:
+        inputs.check()
+    remove_leftovers(path)
+    tmp = temp_path(path)
+    try:
+        with signals.writing(tmp, path):
+            try:
+                yield tmp
+                if inputs is not None:
+                    inputs.check()
+                if path.exists():
+                    old = temp_path(path)
+                    os.replace(path, old)
+                    os.replace(tmp, path)
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    os.replace(tmp, path)
+                signals.written(path)
+            except Exception as e:
+                cause = _os_error(e)
+                if cause is None or isinstance(e, LstmprepError):
+                    raise
+                signals.check()
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise output_error(cause, path) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --- free space ----------------------------------------------------------------------------------
@@ -338,7 +384,10 @@ def remove_leftovers(path: Path) -> list[Path]:
             )
         else:
             try:
-                os.unlink(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)  # a temporary Zarr store (a folder)
+                else:
+                    os.unlink(entry.path)
             except FileNotFoundError:
                 continue  # another lstmprep removed it meanwhile
             except OSError as e:

@@ -115,6 +115,12 @@ def pad_file(
     [[5.0, 6.0], [0.0, 0.0]]
     """
     output = Path(output)
+    if output.suffix.lower() == ".zarr":
+        raise UsageError(
+            "a .zarr store is written on a Dask cluster: pass --scheduler",
+            path=str(output),
+            hint="pass --scheduler local (worker processes on this machine), or write .npz",
+        )
     if output.suffix.lower() not in SUFFIXES:
         raise UsageError(
             f"the output must end in .npz or .npy, not {output.suffix or '(nothing)'!r}",

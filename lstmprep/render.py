@@ -13,7 +13,14 @@ from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
 from rich.padding import Padding
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
@@ -244,7 +251,7 @@ def pad_summary(summary: PadSummary, console: Console) -> None:
             f"truncated {summary.truncated_sequences:,} sequences to {summary.maxlen} timesteps "
             f"({summary.dropped_timesteps:,} timesteps dropped, {summary.meta.truncating})"
         )
-    if not summary.output.lower().endswith(".npz"):
+    if summary.output.lower().endswith(".npy"):
         lines.append("lengths and labels are not saved in .npy: write .npz to keep them")
     if summary.streamed:
         lines.append("streamed: read in chunks, twice, as the data would not fit the memory budget")
@@ -338,6 +345,42 @@ class Steps:
             self.timer.cancel()
         if self.started:
             self.progress.stop()
+
+
+class TaskBars:
+    """Progress of Dask tasks (``lstmprep.cluster.Progress``): a bar per pass, advanced as
+    the workers finish their tasks; shown when ``enabled`` and the console is a terminal."""
+
+    def __init__(self, console: Console, *, enabled: bool = True):
+        self.console = console
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} tasks"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not (enabled and console.is_terminal),
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase not in self.tasks:
+            self.tasks[phase] = self.progress.add_task(phase, total=total)
+        self.progress.update(self.tasks[phase], completed=done, total=total)
+
+    def say(self, text: str) -> None:
+        """A line about the cluster (its scheduler, workers and dashboard)."""
+        if self.enabled:
+            self.console.print(text, highlight=False, soft_wrap=True)
+
+    def __enter__(self) -> TaskBars:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
 
 
 # --- train ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ line installs handlers; the library alone never changes a process's signal handl
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -62,7 +63,10 @@ def _handle(signum: int, frame: FrameType | None) -> None:
     removed, writes = [], list(_writing.items())
     for tmp in [*_remove, *_writing]:
         try:
-            os.unlink(tmp)
+            if tmp.is_dir():  # a temporary Zarr store
+                shutil.rmtree(tmp)
+            else:
+                os.unlink(tmp)
             removed.append(tmp)
         except OSError:
             pass

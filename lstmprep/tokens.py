@@ -93,6 +93,13 @@ def unique(ids: np.ndarray) -> np.ndarray:
     return np.unique(ids.astype(np.int64))
 
 
+#: The note when the data was found to be token ids.
+DETECTED = (
+    "read as token ids (one whole number from 0 per timestep, "
+    f"{MIN_DISTINCT} or more distinct): pass --kind values to read them as numbers"
+)
+
+
 def with_kind(dataset: Dataset, kind: str | None = None, detected: str | None = None) -> Dataset:
     """``dataset`` with its kind decided: ``kind`` if given, else its reader's, else detected
     (``detected``: what :func:`detect` said of the data, read in chunks).
@@ -110,10 +117,7 @@ def with_kind(dataset: Dataset, kind: str | None = None, detected: str | None = 
             detected = detect(dataset.ragged, skip)
         chosen = detected
         if chosen == "tokens":
-            notes += (
-                "read as token ids (one whole number from 0 per timestep, "
-                f"{MIN_DISTINCT} or more distinct): pass --kind values to read them as numbers",
-            )
+            notes += (DETECTED,)
     return replace(dataset, kind=chosen, kind_option=kind or dataset.kind_option, notes=notes)
 
 

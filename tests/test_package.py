@@ -54,3 +54,17 @@ def test_python_dash_m_works():
         [sys.executable, "-m", "lstmprep", "--version"], capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.strip() == f"lstmprep {lstmprep.__version__}"
+
+
+def test_scheduler_without_the_dask_extra_says_how_to_install_it(tmp_path):
+    (tmp_path / "d.jsonl").write_text("[[1], [2]]\n[[3]]\n")
+    code = (
+        "import sys; sys.modules['distributed'] = None  # as if not installed\n"
+        "from lstmprep.cli import app\n"
+        f"app(['pad', {str(tmp_path / 'd.jsonl')!r}, '-o', {str(tmp_path / 'o.zarr')!r}, "
+        "'--scheduler', 'local:1'])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "pip install 'lstmprep[dask]'" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o.zarr").exists()

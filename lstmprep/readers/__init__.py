@@ -24,6 +24,7 @@ from .samples import PER_SAMPLE, SHARDS, labels_by_file, read_files
 from .tables import TABLE_READERS, TableOptions, check_options
 from .text_reader import read_txt
 from .ts_reader import read_ts
+from .zarr_reader import read_zarr
 
 #: file suffix → reader(path, allow_pickle, …): tables take ``table``, the others
 #: ``channels_first``
@@ -34,6 +35,7 @@ READERS: dict[str, Callable[..., Dataset]] = {
     ".npz": read_npz,
     ".ts": read_ts,
     ".txt": read_txt,
+    ".zarr": read_zarr,  # a folder: pad's output on a Dask cluster
     **TABLE_READERS,  # .csv .tsv .parquet .feather .arrow
 }
 

@@ -52,7 +52,7 @@ def check_file(path: Path) -> str:
     """
     if not path.exists():
         raise UnreadableInput("no such file", path=str(path))
-    if path.is_dir():
+    if path.is_dir() and path.suffix.lower() != ".zarr":  # a Zarr store is a folder
         raise UnreadableInput("is a directory, not a file", path=str(path))
     suffixes = [s.lower() for s in path.suffixes]
     if len(suffixes) >= 2 and suffixes[-1] in _SUFFIXES:
@@ -82,7 +82,7 @@ def expand(sources: Sequence[str | Path], one_format: bool = True) -> tuple[list
     several = len(sources) > 1
     for source in sources:
         path = Path(source)
-        if path.is_dir():
+        if path.is_dir() and path.suffix.lower() != ".zarr":
             found = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
             if not found:
                 raise UnreadableInput(
@@ -126,7 +126,9 @@ def _one_format(files: list[Path]) -> None:
 
 
 def compression(path: Path) -> str | None:
-    """The compression the file's first bytes show, or ``None``."""
+    """The compression the file's first bytes show, or ``None`` (a Zarr store: a folder)."""
+    if path.is_dir():
+        return None
     with open(path, "rb") as f:
         head = f.read(6)
     return next((codec for codec, (magic, _) in CODECS.items() if head.startswith(magic)), None)

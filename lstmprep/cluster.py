@@ -1,0 +1,825 @@
+"""Many shards on many machines: ``inspect`` and ``pad`` on a Dask cluster, into Zarr.
+
+The same two passes as one process, with the shards as the unit of work:
+
+- **Pass 1** (:func:`inspect_shards`): each worker summarises its shards (lengths, labels,
+  problems with places naming the shard, the file's sha256); the summaries meet on the driver,
+  which merges them into the one :class:`~lstmprep.report.Report` that ``inspect`` gives for the
+  same files in one process (same codes, counts, stats, percentile ``maxlen``, class order).
+  What crosses the network is one value per sequence (lengths, labels), never the timesteps.
+- **Pass 2** (:func:`padded_array`): each worker reads its shard again and pads it to the
+  global ``maxlen``: one block of a lazy :mod:`dask.array` ``(N, T, F)``, in input order.
+  :func:`pad_to_zarr` writes it into a Zarr store (:mod:`lstmprep.padded_zarr`) whose chunks
+  along N never straddle two writers (Dask's ``rechunk`` gathers the rows of a chunk that
+  spans two shards into one task), under a temporary name renamed into place when complete.
+
+A worker that dies mid-run costs only its tasks: Dask runs them again elsewhere, and since a
+task always writes the same bytes to the same chunks, the store is complete and identical. A
+scheduler that goes away ends the run with :class:`~lstmprep.errors.ClusterError` (exit 2) and
+the temporary store removed.
+
+The Dask parts are an optional extra (``pip install 'lstmprep[dask]'``); everything here
+imports Dask inside its functions, so ``lstmprep --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__, advice, checks, tokens
+from .dataset import Dataset, Reported
+from .errors import ClusterError, LstmprepError, RefusedData, UsageError
+from .inspection import report_of
+from .options import DEFAULTS, PadOptions, checking_options
+from .output import atomic_dir, check_destination, watch_inputs
+from .padded_file import PadMeta, sha256, source_meta
+from .padded_zarr import INSTALL, Layout, Rows, chunk_rows, create, is_zarr
+from .padding import pad_ragged
+from .pipeline import PadSummary
+from .ragged import Ragged
+from .readers import ReadOptions, Source, read_file, read_labels_of
+from .readers.files import expand
+from .readers.samples import PER_SAMPLE, SHARDS, _all_2d_npy, _labels
+from .report import ProblemLog, Report
+from .target import classes_of, task_of
+
+#: ``--scheduler local`` or ``local:N``: a LocalCluster of N worker processes on this machine.
+LOCAL = "local"
+
+#: progress(phase, done, total): called as tasks finish ("pass 1", "pass 2")
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    pass
+
+
+def import_dask() -> tuple[Any, Any]:
+    """``(dask, distributed)``, or a usage error (exit 2) saying how to install them."""
+    try:
+        import dask
+        import dask.array  # noqa: F401
+        import distributed
+        import zarr  # noqa: F401
+    except ImportError as e:
+        raise UsageError(
+            f"--scheduler needs the optional Dask packages (dask, distributed, zarr), and "
+            f"{e.name or 'one of them'} is not installed",
+            hint=INSTALL,
+        ) from None
+    return dask, distributed
+
+
+# --- the cluster ---------------------------------------------------------------------------------
+
+
+def parse_scheduler(scheduler: str) -> tuple[str, int | None]:
+    """``("local", N or None)`` for ``local[:N]``, else ``("address", None)``.
+
+    >>> parse_scheduler("local"), parse_scheduler("local:2"), parse_scheduler("tcp://h:8786")
+    (('local', None), ('local', 2), ('tcp://h:8786', None))
+    """
+    if scheduler == LOCAL:
+        return LOCAL, None
+    if scheduler.startswith(LOCAL + ":"):
+        count = scheduler[len(LOCAL) + 1 :]
+        if not count.isdigit() or int(count) < 1:
+            raise UsageError(
+                f"--scheduler {scheduler}: after 'local:' comes a number of workers",
+                hint="pass --scheduler local:2, or local for one worker per core",
+            )
+        return LOCAL, int(count)
+    if not scheduler.strip():
+        raise UsageError("--scheduler is empty", hint="pass local, local:N or a scheduler address")
+    return scheduler, None
+
+
+@contextmanager
+def connect(scheduler: str) -> Iterator[Any]:
+    """A :class:`distributed.Client` on ``scheduler``: ``local[:N]`` starts a LocalCluster of
+    N worker processes (one thread each; N defaults to the cores), anything else is the
+    address of a running scheduler (``tcp://host:8786``). Closed (and the local cluster
+    stopped) on the way out."""
+    _, distributed = import_dask()
+    where, workers = parse_scheduler(scheduler)
+    if where == LOCAL:
+        cluster = distributed.LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            worker_dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        try:
+            with distributed.Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    try:  # waits distributed.comm.timeouts.connect (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT)
+        client = distributed.Client(where)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise ClusterError(
+            f"no Dask scheduler answers at {where} ({type(e).__name__}: {e})",
+            hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
+            "or pass --scheduler local",
+        ) from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def describe(client: Any) -> str:
+    """The scheduler and its workers in words, with the dashboard's link when it has one."""
+    info = client.scheduler_info()
+    workers = len(info.get("workers", {}))
+    text = f"Dask scheduler {info.get('address', '?')}, {workers} worker(s)"
+    shown = "dashboard" in info.get("services", {}) and importlib.util.find_spec("bokeh")
+    link = client.dashboard_link if shown else None
+    return text + (f", dashboard {link}" if link else "")
+
+
+def _run(client: Any, futures: list[Any], phase: str, progress: Progress) -> list[Any]:
+    """The futures' results in order, calling ``progress`` as each finishes; a lost
+    scheduler becomes :class:`ClusterError`, an lstmprep error from a worker is raised as it
+    is."""
+    _, distributed = import_dask()
+    total, done = len(futures), 0
+    progress(phase, 0, total)
+    try:
+        for future in distributed.as_completed(futures):
+            if future.status == "error":
+                future.result()  # raises the worker's exception here
+            done += 1
+            progress(phase, done, total)
+        return client.gather(futures)
+    except LstmprepError:
+        raise
+    except (OSError, TimeoutError, distributed.client.FutureCancelledError) as e:
+        raise _gone(client, e) from None
+    except Exception as e:
+        if client.status not in ("running", "connecting"):
+            raise _gone(client, e) from None
+        raise
+
+
+def _stop(client: Any, futures: list[Any], wait: float = 30.0) -> None:
+    """Cancel ``futures`` and wait (at most ``wait`` seconds) until none of their tasks still
+    runs on a worker, so that nothing writes into a store about to be removed. Without a
+    scheduler there is nothing to ask: the writes check that the store is still there."""
+    import time
+
+    keys = {f.key for f in futures}
+    try:
+        client.cancel(futures)
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            running = {k for tasks in client.run(_executing).values() for k in tasks}
+            if not keys & running:
+                return
+            time.sleep(0.1)
+    except Exception:
+        return
+
+
+def _executing(dask_worker: Any) -> list[Any]:
+    """(on each worker) The keys of the tasks it is running now."""
+    return [task.key for task in dask_worker.state.executing]
+
+
+def _gone(client: Any, error: BaseException) -> ClusterError:
+    return ClusterError(
+        f"the Dask scheduler went away during the work ({type(error).__name__})",
+        hint="nothing was written; start the scheduler again and run the command again",
+    )
+
+
+# --- pass 1 --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ShardSummary:
+    """Pass 1 of one shard, made on a worker and sent to the driver: no timesteps, only what
+    is proportional to its number of sequences."""
+
+    path: str
+    sha256: str
+    #: the shard as its reader read it, without its values (format, notes, problems with
+    #: places in the shard, labels, lines, dtype); ``ragged`` is empty
+    part: Dataset
+    lengths: np.ndarray
+    features: int
+    rows: int
+    #: :func:`lstmprep.checks.scan` of the shard read as each kind it may be ("values",
+    #: "tokens"), its sequences numbered from 0 and its problems left to the merge
+    scans: dict[str, checks.Summary]
+    #: the worker that read it, which keeps its timesteps for pass 2 (:func:`_kept`)
+    worker: str | None = None
+
+
+def summarize_shard(
+    path: str,
+    index: int,
+    reading: ReadOptions,
+    options: PadOptions | None,
+    several: bool,
+    keep: bool = False,
+) -> ShardSummary:
+    """(on a worker) Pass 1 of shard ``index`` of the files (``several``: read as shards of
+    one dataset): read it, and scan it checking against ``options`` (None: inspect's).
+
+    With the kind left to the data, a shard is scanned as values, and also as token ids when
+    it may be ids (one feature): which one the whole data is, only the merge can tell.
+    ``keep``: keep the timesteps on this worker for pass 2.
+    """
+    part = read_file(Path(path), reading)
+    options = options or (DEFAULTS if several else checking_options(part.meta))
+    kind = reading.kind or (None if several else part.kind)
+    kinds = (kind,) if kind else ("values", "tokens")
+    ragged = part.ragged
+    chunk = replace(
+        part,
+        problems=(),  # the merge places them, as the reader of several files does
+        ids=None if several else part.ids,  # shards keep no table ids (as read() does)
+        value_lines=None,
+        file_of=np.full(len(ragged), index, dtype=np.int64) if several else None,
+    )
+    scans = {
+        k: checks.scan(replace(chunk, kind=k), options)
+        for k in kinds
+        if k == "values" or ragged.n_features == 1 or len(kinds) == 1
+    }
+    empty = Ragged(np.empty((0, ragged.n_features)), np.zeros(0, dtype=np.int64))
+    return ShardSummary(
+        path,
+        sha256(Path(path)),
+        replace(part, ragged=empty),  # value_lines kept: a CSV's line of each timestep
+        ragged.lengths,
+        ragged.n_features,
+        len(ragged.values),
+        scans,
+        _keep(path, reading, ragged, _kept_dtype(ragged, kind, options)) if keep else None,
+    )
+
+
+# Pass 2 reads each shard again, unless the worker that read it in pass 1 still has its
+# timesteps: kept in the worker's own scratch folder (Dask's local directory, removed with the
+# worker) as .npy files, memory-mapped by pass 2, which runs on that worker when it can. A
+# shard's file changed since (size, time), another worker, a worker restarted: read again.
+
+
+def _kept(path: str, reading: ReadOptions) -> Path | None:
+    """Where this worker keeps shard ``path``'s timesteps (None: not on a worker)."""
+    import hashlib
+
+    try:
+        from distributed import get_worker
+
+        folder = Path(get_worker().local_directory) / "lstmprep"
+    except (ImportError, ValueError):
+        return None
+    info = os.stat(path)
+    key = f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}|{reading!r}"
+    return folder / hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _kept_dtype(ragged: Ragged, kind: str | None, options: PadOptions) -> str:
+    """The dtype to keep a shard's values in: pad's output dtype when it is known already
+    (values, not token ids, whose dtype depends on every id) — casting now or when padding
+    gives the same numbers — else as read."""
+    values = kind == "values" or (kind is None and ragged.n_features > 1)
+    return options.dtype or "float32" if values else str(ragged.values.dtype)
+
+
+def _keep(path: str, reading: ReadOptions, ragged: Ragged, dtype: str) -> str | None:
+    """Keep the shard's timesteps on this worker for pass 2, as ``dtype``; its address, or
+    None."""
+    where = _kept(path, reading)
+    if where is None:
+        return None
+    try:
+        where.parent.mkdir(exist_ok=True)
+        np.save(f"{where}.lengths.npy", ragged.lengths)
+        np.save(f"{where}.values.npy", ragged.values.astype(dtype, copy=False))
+    except OSError:  # a full scratch disk: pass 2 reads the shard again
+        return None
+    from distributed import get_worker
+
+    return str(get_worker().address)
+
+
+def _take(path: str, reading: ReadOptions) -> Ragged | None:
+    """The shard's timesteps as pass 1 kept them on this worker (removed from the folder:
+    they are used once), or None."""
+    where = _kept(path, reading)
+    if where is None:
+        return None
+    try:
+        lengths = np.load(f"{where}.lengths.npy")
+        values = np.load(f"{where}.values.npy", mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    for suffix in (".lengths.npy", ".values.npy"):  # the mapping stays readable until closed
+        with suppress(OSError):
+            os.unlink(f"{where}{suffix}")
+    return Ragged(values, lengths)
+
+
+def _drop(files: list[str], reading: ReadOptions) -> None:
+    """(on each worker) Remove what pass 1 kept of ``files`` and pass 2 did not take."""
+    for path in files:
+        where = _kept(path, reading)
+        for suffix in (".lengths.npy", ".values.npy"):
+            with suppress(OSError):
+                os.unlink(f"{where}{suffix}")
+
+
+@dataclass(frozen=True, eq=False)
+class Pass1:
+    """What pass 1 found, merged on the driver: the report, and what pass 2 needs."""
+
+    report: Report
+    #: the shards, as read
+    files: tuple[str, ...]
+    #: sequences per shard, in order
+    rows: tuple[int, ...]
+    #: every sequence's length, in order
+    lengths: np.ndarray
+    labels: np.ndarray | None
+    #: the whole dataset without its values (:func:`lstmprep.checks.outline`)
+    dataset: Dataset
+    #: what the checks learnt of all the values (token ids, the smallest value…)
+    facts: checks.Facts
+    sha256: dict[str, str]
+    #: the worker that keeps each shard's timesteps for pass 2 (None: read again)
+    workers: tuple[str | None, ...] = ()
+
+
+def merge(
+    sources: Sequence[str | Path],
+    several: bool,
+    shards: list[ShardSummary],
+    reading: ReadOptions,
+    options: PadOptions | None,
+    strict: bool,
+) -> Pass1:
+    """(on the driver) The shards' summaries merged into the report of the whole dataset,
+    as :func:`lstmprep.readers.read` of the same files and :func:`lstmprep.inspect` give it:
+    the shards concatenated in order (reader problems named by their file, a shard of other
+    features reported), the labels file, the kind decided on the whole. ``options``: pad's
+    (places located only for errors), or None: inspect's (every place located)."""
+    locate = None if options is not None else True
+    if options is None:
+        meta = None if several else shards[0].part.meta
+        options = checking_options(meta)
+    paths = [Path(s.path) for s in shards]
+    # the width most rows have; a shard of another width is reported, its rows unreadable
+    widths = Counter[int]()
+    for shard in shards:
+        widths[shard.features] += shard.rows
+    width = widths.most_common(1)[0][0]
+    log = ProblemLog()
+    start = 0
+    for shard in shards:
+        name = Path(shard.path).name
+        for p in shard.part.problems:
+            places = [replace(q, sequence=_shift(q.sequence, start)) for q in p.places]
+            message = f"{name}: {p.message}" if several else p.message
+            log.add_many(p.code, message, places, p.count)
+        if shard.features != width:
+            log.add(
+                "feature-mismatch",
+                f"sequence {start} ({name}): the timesteps of {name} have {shard.features} "
+                f"features; the other files have {width}: give every file the same features",
+                start,
+                0,
+                count=shard.rows,
+            )
+        start += len(shard.lengths)
+    labels = _labels(paths, [s.part for s in shards], log) if several else shards[0].part.labels
+    first = shards[0].part
+    notes = [f"{p.name}: {n}" for p, s in zip(paths, shards, strict=True) for n in s.part.notes]
+    if len(notes) > 3:
+        notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
+    dtypes = {s.part.dtype for s in shards}
+    if several:
+        said = f"{len(paths)} files read as shards of one dataset"
+        told = "in name order — pass --per-sample if each file is one sequence"
+        note = f"{said} (as you chose)" if reading.layout else f"{said}: {told}"
+        shown = (
+            str(sources[0]) if len(sources) == 1 else f"{sources[0]} and {len(sources) - 1} more"
+        )
+        template = Dataset(
+            shown,
+            first.format,
+            first.ragged,
+            notes=(note, *notes),
+            dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
+            files=tuple(map(str, paths)),
+            layout=reading.layout,
+            sources=tuple(map(str, sources)),
+        )
+    else:
+        template = replace(first, layout=reading.layout)
+    applied = SHARDS if several else None
+    template = read_labels_of(replace(template, labels=labels), reading, applied)
+
+    kind = reading.kind or (None if several else first.kind)
+    scans = [_as_read(s, width, k, options) for s in shards for k in [kind or "values"]]
+    merged = checks.merge(_numbered(scans, shards))
+    if kind is None:  # the data decides, on all of it
+        kind = merged.facts.kind()
+        if kind == "tokens":
+            scans = [_as_read(s, width, kind, options) for s in shards]
+            merged = checks.merge(_numbered(scans, shards))
+            template = replace(template, notes=template.notes + (tokens.DETECTED,))
+    merged = replace(merged, problems=tuple(log.problems()), labels=None)
+    template = replace(template, kind=kind, kind_option=reading.kind)
+    whole = checks.outline(merged, template)
+    lines = [s.part.value_lines for s in shards]
+    if all(v is not None for v in lines):  # a table's line of each timestep, for the places
+        whole = replace(whole, value_lines=np.concatenate(lines))  # type: ignore[arg-type]
+    report = report_of(merged, whole, strict=strict, options=options, locate=locate)
+    return Pass1(
+        report,
+        tuple(s.path for s in shards),
+        tuple(len(s.lengths) for s in shards),
+        merged.lengths,
+        whole.labels,
+        whole,
+        merged.facts,
+        {s.path: s.sha256 for s in shards},
+        tuple(s.worker for s in shards),
+    )
+
+
+def _as_read(shard: ShardSummary, width: int, kind: str, options: PadOptions) -> checks.Summary:
+    """The shard's scan as the whole is read: as ``kind``, its rows unreadable when its
+    features are not the others' (scanned here: it holds only NaN, an error case)."""
+    if shard.features == width and kind in shard.scans:
+        return shard.scans[kind]
+    lengths = shard.lengths
+    unread = Dataset(
+        shard.path,
+        shard.part.format,
+        Ragged(np.full((shard.rows, width), np.nan), lengths),
+        reported=Reported(rows=np.arange(shard.rows)),
+        kind=kind,
+        lines=shard.part.lines,
+        file_of=next(iter(shard.scans.values())).columns.get("file_of"),
+    )
+    return checks.scan(unread, options)
+
+
+def _numbered(scans: list[checks.Summary], shards: list[ShardSummary]) -> list[checks.Summary]:
+    """The shards' scans with their sequences numbered as in the whole (they were scanned
+    from 0 each, not knowing how many sequences came before)."""
+    numbered, start = [], 0
+    for summary in scans:
+        numbered.append(_shifted(summary, start))
+        start += len(summary.lengths)
+    return numbered
+
+
+def _shifted(summary: checks.Summary, offset: int) -> checks.Summary:
+    found = {
+        name: replace(f, places=tuple((_shift(s, offset), t) for s, t in f.places))
+        for name, f in summary.found.items()
+    }
+    return replace(
+        summary, start=summary.start + offset, reported=summary.reported + offset, found=found
+    )
+
+
+def _shift(sequence: int | None, offset: int) -> int | None:
+    return None if sequence is None else sequence + offset
+
+
+def _shard_paths(source: Source | Any) -> tuple[list[str], list[str | Path], bool]:
+    """The shard files of ``source`` (a path, several, a folder, a glob, or a
+    :class:`dask.bag.Bag` of paths), the sources as the user gave them, and whether they are
+    several files' worth (read as shards) as :func:`lstmprep.readers.read` decides."""
+    if type(source).__module__.startswith("dask.bag"):
+        bag: Any = source
+        source = [str(p) for p in bag.compute()]
+    sources = [source] if isinstance(source, (str, Path)) else list(source)
+    files, several = expand(sources)
+    return [str(p) for p in files], sources, several
+
+
+def inspect_shards(
+    source: Source | Any,
+    client: Any,
+    reading: ReadOptions | None = None,
+    *,
+    strict: bool = False,
+    options: PadOptions | None = None,
+    progress: Progress = _no_progress,
+    keep: bool = False,
+) -> Pass1:
+    """Pass 1 on the cluster: each shard summarised on a worker, the summaries merged here.
+
+    ``source``: a file, several, a folder, a glob, or a :class:`dask.bag.Bag` of paths; each
+    file is a shard. ``options``: pad's options to check against (None: inspect's).
+    ``.report`` is what :func:`lstmprep.inspect` reports for the same files in one process.
+    ``keep``: the workers keep each shard's timesteps for pass 2 (:func:`pad_shard`), which
+    then need not read the shards again.
+    """
+    reading = reading or ReadOptions()
+    files, sources, several = _shard_paths(source)
+    if reading.layout == PER_SAMPLE or (
+        several and not reading.layout and _all_2d_npy([Path(f) for f in files])
+    ):
+        raise UsageError(
+            "one sequence per file is not read on a cluster: its unit of work is a shard of "
+            "many sequences",
+            hint="pass --shards if each file holds many sequences, or run without --scheduler",
+        )
+    futures = client.map(
+        summarize_shard,
+        [os.path.abspath(f) for f in files],  # workers may run in other folders
+        range(len(files)),
+        reading=reading,
+        options=options,
+        several=several,
+        keep=keep,
+        pure=False,
+    )
+    shards = _run(client, futures, "pass 1", progress)
+    shards = [replace(s, path=f) for s, f in zip(shards, files, strict=True)]  # as given
+    return merge(sources, several, shards, reading, options, strict)
+
+
+# --- pass 2 --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Padding:
+    """What every shard is padded with (from pass 1 and pad's options)."""
+
+    maxlen: int
+    padding: str
+    truncating: str
+    value: float
+    dtype: str
+    ids: bool
+
+
+def pad_shard(path: str, reading: ReadOptions, how: Padding) -> np.ndarray:
+    """(on a worker) One shard padded: ``(n, T, F)`` (token ids ``(n, T)``), from the
+    timesteps pass 1 kept on this worker, or read again."""
+    ragged = _take(path, reading) or read_file(Path(path), reading).ragged
+    x, _ = pad_ragged(
+        ragged,
+        how.maxlen,
+        padding=how.padding,
+        truncating=how.truncating,
+        value=how.value,
+        dtype=how.dtype,
+    )
+    return x[:, :, 0] if how.ids else x
+
+
+def padding_of(first: Pass1, options: PadOptions) -> Padding:
+    """How pass 2 pads every shard: pad's options resolved on the whole data (the maxlen of
+    all the lengths, the dtype of all the token ids)."""
+    ids = first.dataset.kind == "tokens"
+    dtype = options.dtype or (
+        tokens.id_dtype(first.facts.vocabulary_size(options.value)) if ids else "float32"
+    )
+    return Padding(
+        maxlen=options.resolve_maxlen(first.lengths),
+        padding=options.padding,
+        truncating=options.truncating,
+        value=options.value,
+        dtype=dtype,
+        ids=ids,
+    )
+
+
+def padded_array(first: Pass1, how: Padding, reading: ReadOptions | None = None) -> Any:
+    """Pass 2, lazily: the padded tensor as a :mod:`dask.array`, one block per shard (in
+    input order), each block padded on a worker when computed."""
+    dask, _ = import_dask()
+    import dask.array as da
+
+    features = first.dataset.ragged.n_features
+    reading = reading or ReadOptions()
+    blocks = []
+    for path, rows, worker in zip(first.files, first.rows, first.workers, strict=True):
+        shape = (rows, how.maxlen) if how.ids else (rows, how.maxlen, features)
+        # where pass 1 kept the shard's timesteps, when that worker is still there
+        where = {"workers": [worker], "allow_other_workers": True} if worker else {}
+        with dask.annotate(**where):
+            task = dask.delayed(pad_shard, pure=True)(os.path.abspath(path), reading, how)
+            blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
+    return da.concatenate(blocks, axis=0)
+
+
+def pad_shards(
+    source: Source | Any,
+    client: Any,
+    options: PadOptions = DEFAULTS,
+    reading: ReadOptions | None = None,
+    *,
+    progress: Progress = _no_progress,
+) -> tuple[Report, Any]:
+    """Both passes, the second lazily: pad's report of the shards (pass 1, done now on the
+    cluster) and the padded tensor as a :mod:`dask.array` (pass 2: one block per shard,
+    padded on a worker when computed). Data with errors is refused (:class:`RefusedData`).
+
+    ``x[i:j].compute()``, ``x.to_zarr(…)``, ``da.store`` or any Dask computation reads the
+    shards again where they run.
+    """
+    first = inspect_shards(source, client, reading, options=options, progress=progress)
+    if first.report.errors:
+        inspect = advice.inspect_command(first.dataset)
+        raise RefusedData(first.report, "nothing was padded", inspect)
+    return first.report, padded_array(first, padding_of(first, options), reading)
+
+
+def write_blocks(x: Any, path: Path, rows: int) -> list[Any]:
+    """The delayed writes of ``x`` into the store at ``path``, one per chunk of ``rows`` rows
+    (so that no two tasks ever write one chunk)."""
+    dask, _ = import_dask()
+    aligned = x.rechunk({0: rows})
+    writes = []
+    start = 0
+    blocks = aligned.to_delayed(optimize_graph=False).ravel()  # keeps the workers annotated
+    for block, size in zip(blocks, aligned.chunks[0], strict=True):
+        region = (slice(start, start + size),)
+        writes.append(dask.delayed(_write)(Rows(path), region, block))
+        start += size
+    return writes
+
+
+def _write(target: Rows, region: tuple[slice, ...], block: np.ndarray) -> int:
+    target[region] = block
+    return len(block)
+
+
+def pad_to_zarr(
+    source: Source | Any,
+    output: str | Path,
+    options: PadOptions = DEFAULTS,
+    *,
+    client: Any,
+    reading: ReadOptions | None = None,
+    force: bool = False,
+    progress: Progress = _no_progress,
+) -> PadSummary:
+    """Pad the shards of ``source`` on the cluster into the Zarr store ``output``.
+
+    Pass 1 (:func:`inspect_shards`), then pass 2 (:func:`padded_array`) written chunk by
+    chunk. Data with errors is refused (:class:`RefusedData`, exit 1) before anything is
+    written; the store appears under its name only once complete.
+    """
+    output = Path(output)
+    if not is_zarr(output):
+        raise UsageError(
+            f"with --scheduler the output is a Zarr store, ending in .zarr, not "
+            f"{output.suffix or '(nothing)'!r}",
+            path=str(output),
+            hint=f"write {output.with_suffix('.zarr').name}",
+        )
+    if options.bucketed:
+        raise UsageError(
+            "length buckets are not written to .zarr",
+            path=str(output),
+            hint="drop --buckets, or pad without --scheduler into an .npz",
+        )
+    reading = reading or ReadOptions()
+    files, _, _ = _shard_paths(source)
+    inputs_list = reading.inputs([Path(f) for f in files])
+    check_destination(output, force=force, inputs=inputs_list, folder=True)
+    inputs = watch_inputs(inputs_list)
+
+    try:
+        return _pad_to_zarr(source, output, options, client, reading, progress, files, inputs)
+    finally:
+        with suppress(Exception):  # what pass 2 did not take (refused data, an error)
+            client.run(_drop, files, reading)
+
+
+def _pad_to_zarr(
+    source: Source | Any,
+    output: Path,
+    options: PadOptions,
+    client: Any,
+    reading: ReadOptions,
+    progress: Progress,
+    files: list[str],
+    inputs: Any,
+) -> PadSummary:
+    first = inspect_shards(source, client, reading, options=options, progress=progress, keep=True)
+    dataset, report = first.dataset, first.report
+    labels = Path(reading.labels) if reading.labels else None
+    if report.errors:
+        raise RefusedData(report, "nothing was written", advice.inspect_command(dataset))
+
+    how = padding_of(first, options)
+    kept = np.minimum(first.lengths, how.maxlen)
+    features = dataset.ragged.n_features
+    itemsize = np.dtype(how.dtype).itemsize
+    layout = Layout(
+        rows=len(kept),
+        maxlen=how.maxlen,
+        features=features,
+        dtype=how.dtype,
+        value=how.value,
+        chunk_rows=chunk_rows(list(first.rows), max(1, how.maxlen * features * itemsize)),
+        ids=how.ids,
+    )
+    classify = task_of(first.labels) in ("binary", "multiclass")
+    meta = PadMeta(
+        maxlen=how.maxlen,
+        padding=options.padding,
+        truncating=options.truncating,
+        value=options.value,
+        dtype=how.dtype,
+        source=source_meta(dataset, [Path(f) for f in files], lambda p: first.sha256[str(p)]),
+        labels=None if labels is None else labels.name,
+        classes=classes_of(first.labels) if classify and first.labels is not None else None,
+        lstmprep=__version__,
+        channels_first=dataset.channels_first,
+        kind=dataset.kind,
+        vocabulary=first.facts.vocabulary_size(options.value) if how.ids else None,
+    )
+    x = padded_array(first, how, reading)
+    with atomic_dir(output, inputs=inputs) as tmp:
+        create(tmp, layout, meta, kept, first.labels)
+        writes = client.compute(write_blocks(x, tmp, layout.chunk_rows))
+        try:
+            _run(client, writes, "pass 2", progress)
+        except BaseException:  # Ctrl-C, a signal, an error: no write after the store is gone
+            _stop(client, writes)
+            raise
+    real, cells = int(kept.sum()), len(kept) * how.maxlen
+    share = round(float(1 - real / cells), 4) if cells else 0.0
+    return PadSummary(
+        output=str(output),
+        shape=layout.shape,
+        dtype=str(np.dtype(how.dtype)),
+        maxlen=how.maxlen,
+        truncated_sequences=int(np.count_nonzero(first.lengths > kept)),
+        dropped_timesteps=int(first.lengths.sum() - real),
+        padding_share=share,
+        bytes=_size(output),
+        labels=first.labels is not None,
+        warnings=report.warnings,
+        meta=meta,
+        next_command=advice.train_command(str(output), kind=dataset.kind_option),
+        unbucketed_padding_share=share,
+    )
+
+
+def pad_on_cluster(
+    source: Source | Any,
+    output: str | Path,
+    options: PadOptions,
+    scheduler: str,
+    reading: ReadOptions | None = None,
+    *,
+    force: bool = False,
+    progress: Progress = _no_progress,
+    told: Callable[[str], None] = lambda text: None,
+) -> PadSummary:
+    """``lstmprep pad --scheduler``: :func:`pad_to_zarr` on a fresh connection."""
+    if not force:  # before starting or reaching a cluster
+        check_destination(Path(output), force=False, folder=True)
+    with connect(scheduler) as client:
+        told(describe(client))
+        return pad_to_zarr(
+            source, output, options, client=client, reading=reading, force=force, progress=progress
+        )
+
+
+def inspect_on_cluster(
+    source: Source | Any,
+    scheduler: str,
+    reading: ReadOptions | None = None,
+    *,
+    strict: bool = False,
+    progress: Progress = _no_progress,
+    told: Callable[[str], None] = lambda text: None,
+) -> Report:
+    """``lstmprep inspect --scheduler``: :func:`inspect_shards` on a fresh connection."""
+    with connect(scheduler) as client:
+        told(describe(client))
+        return inspect_shards(source, client, reading, strict=strict, progress=progress).report
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
