@@ -34,6 +34,7 @@ _EXPORTS = {
     "Dataset": ".dataset",
     "read": ".readers",
     "read_labels": ".readers",
+    "ReadOptions": ".readers",
     "TableOptions": ".readers",
     "CODES": ".report",
     "Place": ".report",
@@ -80,7 +81,7 @@ if TYPE_CHECKING:
     )
     from .pipeline import PadSummary, pad_file  # noqa: F401
     from .ragged import Ragged  # noqa: F401
-    from .readers import TableOptions, read, read_labels  # noqa: F401
+    from .readers import ReadOptions, TableOptions, read, read_labels  # noqa: F401
     from .report import CODES, Place, Problem, Report, Stats  # noqa: F401
     from .train import TrainOptions, TrainResult, model_meta, train_file  # noqa: F401
     from .train import train as train_model  # noqa: F401

@@ -193,15 +193,30 @@ def main_options(
     out.no_color = err.no_color = no_color or os.environ.get("NO_COLOR", "") != ""
 
 
-def reading(files: list[Path], channels_first: bool, per_sample: bool, shards: bool) -> dict:
-    """read()'s source and layout options from the command line's words."""
+def reading(
+    files: list[Path],
+    *,
+    labels: Path | None = None,
+    allow_pickle: bool = False,
+    channels_first: bool = False,
+    per_sample: bool = False,
+    shards: bool = False,
+    kind: Kind | None = None,
+    columns: tuple[str | None, ...] = (),
+) -> tuple[Any, Any]:
+    """read()'s source and :class:`~lstmprep.readers.ReadOptions` from the command line's
+    words (``columns``: the table's, as ``TableOptions.parse`` takes them)."""
     from .errors import UsageError
+    from .readers import ReadOptions
+    from .readers.tables import TableOptions
 
     if per_sample and shards:
         raise UsageError("--per-sample and --shards contradict each other", hint="pass one of them")
     layout = "per-sample" if per_sample else "shards" if shards else None
     source = files[0] if len(files) == 1 else files
-    return {"source": source, "channels_first": channels_first, "layout": layout}
+    table = TableOptions.parse(*columns)
+    kind_name = kind.value if kind else None
+    return source, ReadOptions(labels, allow_pickle, channels_first, layout, kind_name, table)
 
 
 def exit_code(error: Exception) -> int:
@@ -312,7 +327,7 @@ def inspect(
     from .inspection import inspect as inspect_file
     from .inspection import inspect_each, unreadable
 
-    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
+    columns = (id_column, time_column, label_column, feature_columns, sequence_column)
     form = output_format.value
     if as_json and output_format not in (Format.text, Format.json):
         raise UsageError(f"--json and --format {form} contradict each other", hint="pass one")
@@ -328,26 +343,27 @@ def inspect(
                     f"{flag} reads several files as one dataset, and --each reads each alone",
                     hint=f"pass one of {flag} and --each",
                 )
-        reports = inspect_each(
+        _, how = reading(
             files,
             allow_pickle=allow_pickle,
             channels_first=channels_first,
-            strict=strict,
-            kind=kind.value if kind else None,
-            table=table,
+            kind=kind,
+            columns=columns,
         )
+        reports = inspect_each(files, how, strict=strict)
     else:
-        how = reading(files, channels_first, per_sample, shards)
+        source, how = reading(
+            files,
+            labels=labels,
+            allow_pickle=allow_pickle,
+            channels_first=channels_first,
+            per_sample=per_sample,
+            shards=shards,
+            kind=kind,
+            columns=columns,
+        )
         try:
-            report = inspect_file(
-                how.pop("source"),
-                labels=labels,
-                allow_pickle=allow_pickle,
-                strict=strict,
-                kind=kind.value if kind else None,
-                table=table,
-                **how,
-            )
+            report = inspect_file(source, how, strict=strict)
         except (UnreadableInput, TooLarge) as e:
             if form in ("text", "json"):
                 raise
@@ -457,21 +473,18 @@ def pad(
         buckets=buckets,
         boundaries=bucket_boundaries,  # type: ignore[arg-type]  # parsed by PadOptions
     )
-    how = reading(files, channels_first, per_sample, shards)
-    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
+    source, how = reading(
+        files,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        channels_first=channels_first,
+        per_sample=per_sample,
+        shards=shards,
+        kind=kind,
+        columns=(id_column, time_column, label_column, feature_columns, sequence_column),
+    )
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
-        summary = pad_file(
-            how.pop("source"),
-            output,
-            options,
-            labels=labels,
-            force=force,
-            allow_pickle=allow_pickle,
-            kind=kind.value if kind else None,
-            step=step,
-            **how,
-            table=table,
-        )
+        summary = pad_file(source, output, options, how, force=force, step=step)
     if as_json:
         emit_json(summary.to_dict())
     elif not quiet:
@@ -550,21 +563,18 @@ def window(
     options = WindowOptions(
         length, stride, sampling_rate, target.value, horizon, target_columns, pad_short
     )
-    how = reading(files, channels_first, per_sample, shards)
-    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
+    source, how = reading(
+        files,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        channels_first=channels_first,
+        per_sample=per_sample,
+        shards=shards,
+        kind=kind,
+        columns=(id_column, time_column, label_column, feature_columns, sequence_column),
+    )
     with render.Steps(err, enabled=not (quiet or as_json)) as step:
-        summary = window_file(
-            how.pop("source"),
-            output,
-            options,
-            labels=labels,
-            force=force,
-            allow_pickle=allow_pickle,
-            kind=kind.value if kind else None,
-            table=table,
-            step=step,
-            **how,
-        )
+        summary = window_file(source, output, options, how, force=force, step=step)
     if as_json:
         emit_json(summary.to_dict())
     elif not quiet:
@@ -631,24 +641,22 @@ def train(
     from .train import TrainOptions, train_file
 
     options = TrainOptions(epochs, units, batch_size, validation_split, seed)
-    table = _table(id_column, time_column, label_column, feature_columns, sequence_column)
     if quiet and verbose:
         raise UsageError("--quiet and --verbose contradict each other", hint="pass one of them")
-    how = reading(files, channels_first, per_sample, shards)
+    source, how = reading(
+        files,
+        labels=labels,
+        allow_pickle=allow_pickle,
+        channels_first=channels_first,
+        per_sample=per_sample,
+        shards=shards,
+        kind=kind,
+        columns=(id_column, time_column, label_column, feature_columns, sequence_column),
+    )
     show = not (quiet or as_json)
     with render.TrainProgress(err, out, bars=show, layers=show) as progress:
         result = train_file(
-            how.pop("source"),
-            options,
-            labels=labels,
-            allow_pickle=allow_pickle,
-            save=save,
-            force=force,
-            progress=progress,
-            verbose=verbose,
-            **how,
-            kind=kind.value if kind else None,
-            table=table,
+            source, options, how, save=save, force=force, progress=progress, verbose=verbose
         )
     if as_json:
         emit_json(result.to_dict())
@@ -658,13 +666,6 @@ def train(
         unsaved = ", so the model was not saved" if save is not None else ""
         err.print(f"[bold red]error:[/] {_escape(result.failure)}{unsaved}")
         raise typer.Exit(1)
-
-
-def _table(*columns: str | None) -> Any:
-    """The table options given (a ``TableOptions``), or ``None``."""
-    from .readers.tables import TableOptions
-
-    return TableOptions.parse(*columns)
 
 
 def emit_json(value: Any) -> None:

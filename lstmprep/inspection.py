@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,25 +18,22 @@ from .checks import WINDOW_LENGTH, WINDOW_STRIDE, free_value, run_checks
 from .dataset import Dataset
 from .errors import LstmprepError
 from .options import DEFAULTS, PadOptions, checking_options, percentile_length
-from .readers import Source, TableOptions, files_of, positions, read
+from .readers import ReadOptions, Source, files_of, positions, read
 from .report import Place, Problem, Report, Stats
 from .target import classes_of, task_of
 
 
 def inspect(
     source: Source | Dataset,
+    reading: ReadOptions | None = None,
     *,
-    labels: str | Path | None = None,
-    allow_pickle: bool = False,
-    channels_first: bool = False,
-    layout: str | None = None,
     strict: bool = False,
-    kind: str | None = None,
-    table: TableOptions | None = None,
+    **changes: Any,
 ) -> Report:
     """Read sequences (or take a :class:`Dataset`) and report every problem found.
 
-    ``source`` and the options are :func:`~lstmprep.read`'s: a file, several, a folder, a glob.
+    ``source``, ``reading`` and ``changes`` are :func:`~lstmprep.read`'s: a file, several, a
+    folder, a glob, read with :class:`~lstmprep.readers.ReadOptions` (``labels=…``).
 
     ``kind``: "tokens" or "values" (see :mod:`lstmprep.tokens`); by default the data decides.
 
@@ -46,30 +44,21 @@ def inspect(
     >>> report.ok, report.codes(), report.stats.input_shape
     (True, ['ragged-length'], (3, 2))
     """
+    reading = ReadOptions.of(reading, **changes)
     dataset = (
-        tokens.with_kind(source, kind)
+        tokens.with_kind(source, reading.kind)
         if isinstance(source, Dataset)
-        else read(
-            source,
-            labels=labels,
-            allow_pickle=allow_pickle,
-            channels_first=channels_first,
-            layout=layout,
-            kind=kind,
-            table=table,
-        )
+        else read(source, reading)
     )
     return diagnose(dataset, strict=strict, options=checking_options(dataset.meta), locate=True)
 
 
 def inspect_each(
     sources: Source,
+    reading: ReadOptions | None = None,
     *,
-    allow_pickle: bool = False,
-    channels_first: bool = False,
     strict: bool = False,
-    kind: str | None = None,
-    table: TableOptions | None = None,
+    **changes: Any,
 ) -> list[Report]:
     """Inspect each file on its own: one report per file, in order.
 
@@ -85,6 +74,7 @@ def inspect_each(
     >>> [(os.path.basename(r.file), r.ok, r.codes()) for r in inspect_each(folder)]
     [('a.json', True, []), ('b.json', False, ['unreadable'])]
     """
+    reading = ReadOptions.of(reading, **changes)
     reports = []
     for source in [sources] if isinstance(sources, (str, Path)) else list(sources):
         try:
@@ -94,13 +84,7 @@ def inspect_each(
             continue
         for path in paths:
             try:
-                dataset = read(
-                    path,
-                    allow_pickle=allow_pickle,
-                    channels_first=channels_first,
-                    kind=kind,
-                    table=table,
-                )
+                dataset = read(path, reading)
             except (LstmprepError, RecursionError) as e:
                 reports.append(unreadable(e, str(path)))
                 continue

@@ -24,7 +24,7 @@ from .output import check_destination, watch_inputs
 from .padded_file import SUFFIXES, HashInBackground, PadMeta, Part, source_meta, write_padded
 from .padding import pad_ragged
 from .ragged import Ragged
-from .readers import Source, TableOptions, files_of, read
+from .readers import ReadOptions, Source, files_of, read
 from .report import Problem
 from .target import classes_of, subset, task_of
 
@@ -70,20 +70,17 @@ def pad_file(
     source: Source,
     output: str | Path,
     options: PadOptions = DEFAULTS,
+    reading: ReadOptions | None = None,
     *,
-    labels: str | Path | None = None,
     force: bool = False,
-    allow_pickle: bool = False,
-    channels_first: bool = False,
-    layout: str | None = None,
-    kind: str | None = None,
     step: Callable[[str], None] = lambda name: None,
-    table: TableOptions | None = None,
+    **changes: Any,
 ) -> PadSummary:
     """Pad the sequences in ``source`` and write them to ``output`` (.npz or .npy).
 
     ``source`` is what :func:`~lstmprep.readers.read` reads (a file, several, a folder, a
-    glob), read with ``channels_first`` and ``layout`` as it says.
+    glob), read with the :class:`~lstmprep.readers.ReadOptions` ``reading`` and ``changes``
+    to them (``labels=…``, ``channels_first=…``) as it says.
 
     Token ids (``kind``, or as the data says: :mod:`lstmprep.tokens`) stay whole numbers,
     int32 unless an id needs int64 (or ``options.dtype`` says otherwise), shaped ``(N, T)``.
@@ -113,22 +110,15 @@ def pad_file(
             path=str(output),
             hint=f"write {output.with_suffix('.npz').name}",
         )
+    reading = ReadOptions.of(reading, **changes)
     files = files_of(source)
-    check_destination(output, force=force, inputs=files + ([Path(labels)] if labels else []))
+    check_destination(output, force=force, inputs=reading.inputs(files))
 
     step("reading")
-    inputs = watch_inputs([*files, labels])  # refused before the rename if they change
+    inputs = watch_inputs(reading.inputs(files))  # refused before the rename if they change
     digest = HashInBackground(files)  # beside the reading
     try:
-        dataset = read(
-            source,
-            labels=labels,
-            allow_pickle=allow_pickle,
-            channels_first=channels_first,
-            layout=layout,
-            kind=kind,
-            table=table,
-        )
+        dataset = read(source, reading)
         step("checking")
         report = diagnose(dataset, options=options)
         if report.errors:
@@ -174,7 +164,7 @@ def pad_file(
         value=options.value,
         dtype=dtype,
         source=source_meta(dataset, files, digest),
-        labels=None if labels is None else Path(labels).name,
+        labels=None if reading.labels is None else Path(reading.labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,
         channels_first=dataset.channels_first,

@@ -43,7 +43,7 @@ from .output import Inputs, atomic_path, check_destination, watch_inputs
 from .padded_file import MappedPadded, PadMeta, Part, map_padded
 from .padding import pad_ragged
 from .ragged import Ragged
-from .readers import Source, TableOptions, files_of, read
+from .readers import ReadOptions, Source, files_of, read
 from .report import ProblemLog, Report
 from .target import Target, label_target, subset
 from .tokens import EMBEDDING_DIM, id_dtype, vocabulary_size
@@ -452,48 +452,35 @@ def _fit(
 def train_file(
     source: Source,
     options: TrainOptions = TrainOptions(),
+    reading: ReadOptions | None = None,
     *,
-    labels: str | Path | None = None,
-    allow_pickle: bool = False,
-    channels_first: bool = False,
-    layout: str | None = None,
     save: str | Path | None = None,
     force: bool = False,
     progress: Progress | None = None,
     verbose: bool = False,
-    kind: str | None = None,
-    table: TableOptions | None = None,
+    **changes: Any,
 ) -> TrainResult:
     """Read ``source``, train on it and, when training went well, save the model to ``save``.
+
+    ``source``, ``reading`` and ``changes`` are :func:`~lstmprep.readers.read`'s.
 
     The library behind ``lstmprep train``: ``save`` is checked before any work, and written
     only when :attr:`TrainResult.ok`; :attr:`TrainResult.failure` says why not.
     """
+    reading = ReadOptions.of(reading, **changes)
     files = files_of(source)
     if save is not None:
-        check_model_path(save, force=force, inputs=files + ([Path(labels)] if labels else []))
-    inputs = watch_inputs([*files, labels])  # no model is saved of a file that changed
+        check_model_path(save, force=force, inputs=reading.inputs(files))
+    inputs = watch_inputs(reading.inputs(files))  # no model is saved of a file that changed
     padded = None
-    plain = not (labels or channels_first or layout or table)
-    if plain and len(files) == 1 and files[0].suffix.lower() == ".npz":
+    plain = reading.labels is None and not (reading.channels_first or reading.layout)
+    if plain and reading.table is None and len(files) == 1 and files[0].suffix.lower() == ".npz":
         padded = map_padded(files[0])
-    if padded is not None and kind in (None, padded.meta.kind):
-        result = train_mapped(padded, str(source), options, progress=progress, verbose=verbose)
-        if save is not None and result.ok:
-            result = replace(
-                result, saved=str(save_model(result, save, force=force, inputs=inputs))
-            )
-        return result
-    dataset = read(
-        source,
-        labels=labels,
-        allow_pickle=allow_pickle,
-        channels_first=channels_first,
-        layout=layout,
-        kind=kind,
-        table=table,
-    )
-    result = train(dataset, options, progress=progress, verbose=verbose)
+    if padded is not None and reading.kind in (None, padded.meta.kind):
+        path = str(source) if isinstance(source, (str, Path)) else str(files[0])
+        result = train_mapped(padded, path, options, progress=progress, verbose=verbose)
+    else:  # any other file, read into memory
+        result = train(read(source, reading), options, progress=progress, verbose=verbose)
     if save is not None and result.ok:
         saved = save_model(result, save, force=force, inputs=inputs)
         result = replace(result, saved=str(saved))

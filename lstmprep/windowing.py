@@ -34,7 +34,7 @@ from .options import PAD_VALUE
 from .output import check_destination, watch_inputs
 from .padded_file import SUFFIXES, PadMeta, Part, source_meta, write_padded
 from .ragged import Ragged
-from .readers import Source, TableOptions, files_of, read
+from .readers import ReadOptions, Source, files_of, read
 from .report import MAX_PLACES, Problem, ProblemLog
 from .target import classes_of, task_of
 
@@ -386,17 +386,15 @@ def window_file(
     source: Source,
     output: str | Path,
     options: WindowOptions,
+    reading: ReadOptions | None = None,
     *,
-    labels: str | Path | None = None,
     force: bool = False,
-    allow_pickle: bool = False,
-    channels_first: bool = False,
-    layout: str | None = None,
-    kind: str | None = None,
-    table: TableOptions | None = None,
     step: Any = lambda name: None,
+    **changes: Any,
 ) -> WindowSummary:
     """Cut the series in ``source`` into windows and write them to ``output`` (.npz or .npy).
+
+    ``source``, ``reading`` and ``changes`` are :func:`~lstmprep.readers.read`'s.
 
     The ``.npz`` holds ``x``, ``lengths``, ``y`` (unless ``--target none``), ``source`` and
     ``meta`` (:class:`PadMeta` with ``command="window"``). Data with errors is refused
@@ -418,19 +416,12 @@ def window_file(
             f"the output must end in .npz or .npy, not {output.suffix or '(nothing)'!r}",
             path=str(output),
         )
+    reading = ReadOptions.of(reading, **changes)
     files = files_of(source)
-    check_destination(output, force=force, inputs=files + ([Path(labels)] if labels else []))
-    inputs = watch_inputs([*files, labels])
+    check_destination(output, force=force, inputs=reading.inputs(files))
+    inputs = watch_inputs(reading.inputs(files))
     step("reading")
-    dataset = read(
-        source,
-        labels=labels,
-        allow_pickle=allow_pickle,
-        channels_first=channels_first,
-        layout=layout,
-        kind=kind,
-        table=table,
-    )
+    dataset = read(source, reading)
     target_columns(options, dataset.ragged.n_features)
     if options.target == "label" and dataset.labels is None:
         raise UsageError(
@@ -479,7 +470,7 @@ def window_file(
         value=PAD_VALUE,
         dtype=DTYPE,
         source=source_meta(dataset, files),
-        labels=None if labels is None else Path(labels).name,
+        labels=None if reading.labels is None else Path(reading.labels).name,
         classes=classes_of(dataset.labels) if classify and dataset.labels is not None else None,
         lstmprep=__version__,
         command="window",

@@ -182,6 +182,24 @@ def test_labels_file(write):
     assert report.codes() == ["label-mismatch"]
 
 
+def test_read_options_value_and_keywords_agree(write, tmp_path):
+    path, labels = write("data.json", OK), write("y.json", [3, 4])
+    how = lstmprep.ReadOptions(labels=labels)
+    assert (
+        lstmprep.read(path, how).labels.tolist()
+        == lstmprep.read(path, labels=labels).labels.tolist()
+    )
+    assert lstmprep.inspect(path, how) == lstmprep.inspect(path, labels=labels)
+    # a keyword changes the value it is given with
+    assert lstmprep.inspect(path, how, labels=write("y3.json", [3, 4, 5])).codes() == [
+        "label-mismatch"
+    ]
+    summary = lstmprep.pad_file(path, tmp_path / "p.npz", reading=how)
+    assert np.load(tmp_path / "p.npz")["y"].tolist() == [3, 4] and summary.labels
+    with pytest.raises(TypeError, match="lables"):
+        lstmprep.read(path, lables=labels)
+
+
 def test_labels_of_mixed_types(write):
     report = lstmprep.inspect(write("d.json", {"sequences": OK, "labels": [1, None]}))
     assert [(p.code, p.sequence) for p in report.errors] == [("label-mismatch", 1)]
