@@ -263,8 +263,8 @@ def train_mapped(
     progress.on_step("checking the data")
     meta = padded.meta
     budget = available_memory()
-    release = None if budget is None or padded.nbytes <= budget // 2 else max(1 << 24, budget // 8)
-    source = Batches(padded.parts, np.zeros(0), padding=meta.padding, release_bytes=release)
+    bounded = budget is not None and padded.nbytes > budget // 2
+    source = Batches(padded.parts, np.zeros(0), padding=meta.padding, bounded=bounded)
     check_blocks(source, padded, path)
     features = source.features[0] if source.features else 1
     target = label_target(padded.labels, source.lengths, features, path)
@@ -285,7 +285,7 @@ def train_mapped(
         progress=progress,
         verbose=verbose,
         mask=mask,
-        release=release,
+        bounded=bounded,
     )
 
 
@@ -360,7 +360,7 @@ def _fit(
     verbose: bool,
     mask: str,
     buckets: np.ndarray | None = None,
-    release: int | None = None,
+    bounded: bool = False,
 ) -> TrainResult:
     """Fit the model on the padded ``parts`` (in memory or mapped) and run the mask check."""
     padding, value = meta.padding, meta.value
@@ -375,7 +375,7 @@ def _fit(
         notes.append(f"batches kept within its {meta.n_buckets} length buckets")
     normalization = None
     if target.task == "self-supervised":
-        parts, last = without_last(parts, padding)
+        parts, last = without_last(parts, padding, bounded)
     source = Batches(
         parts,
         np.zeros(0),
@@ -383,7 +383,7 @@ def _fit(
         batch_size=options.batch_size,
         mask=mask,
         value=value,
-        release_bytes=release,
+        bounded=bounded,
         ids=keep,
         buckets=buckets,
     )
