@@ -45,6 +45,7 @@ bench: $(STAMP)
 # Issue #12's targets: length buckets (and, once it lands, streaming larger than memory).
 bench-big: $(STAMP)
 	$(PY) benchmarks/bench_buckets.py
+	$(PY) benchmarks/bench_train_big.py
 
 samples: $(STAMP)
 	$(PY) sample_data/make_samples.py
