@@ -58,7 +58,8 @@ class Batches:
         ids: np.ndarray | None = None,
         buckets: np.ndarray | None = None,
     ) -> None:
-        self.parts = list(parts)
+        # lengths and index are one number a sequence: in memory (zarr arrays have no len())
+        self.parts = [_in_memory(p) for p in parts]
         self.y = np.asarray(y)
         self.padding, self.batch_size, self.mask, self.value = padding, batch_size, mask, value
         n = sum(len(p.lengths) for p in self.parts)
@@ -190,6 +191,11 @@ class Batches:
         return data.prefetch(tf.data.AUTOTUNE)  # the next batches are read while one trains
 
 
+def _in_memory(part: Part) -> Part:
+    index = None if part.index is None else np.asarray(part.index)
+    return Part(part.x, np.asarray(part.lengths), part.y, index)
+
+
 def take(x: Any, rows: np.ndarray, cut: slice, *, bounded: bool = False) -> np.ndarray:
     """``x[rows, cut]`` of an array-like: numpy's indexing, zarr's ``oindex``, or (``bounded``,
     an ``np.memmap``) one ``preadv`` per row from its file, which leaves no pages mapped.
@@ -217,7 +223,7 @@ def read_rows(x: Any, start: int, stop: int, *, bounded: bool = False) -> np.nda
     if where is None:
         return np.asarray(x[start:stop])
     path, position = where
-    stop = min(stop, len(x))
+    stop = min(stop, x.shape[0])
     stride = x.strides[0]
     buffer = np.empty((max(0, stop - start), stride // x.dtype.itemsize), dtype=x.dtype)
     with open(path, "rb", buffering=0) as f:
@@ -269,6 +275,7 @@ def without_last(
     >>> inputs[0].x.shape, inputs[0].lengths.tolist(), last[:, 0].tolist()
     ((2, 2, 1), [1, 2], [2.0, 5.0])
     """
+    parts = [_in_memory(p) for p in parts]
     n = sum(len(p.lengths) for p in parts)
     first = parts[0].x
     last = np.zeros((n, *first.shape[2:]), dtype=first.dtype)
@@ -285,5 +292,28 @@ def without_last(
             )
             block = read_rows(x, start, start + rows, bounded=bounded)
             last[index[start : start + rows]] = block[np.arange(len(within)), step]
-        out.append(Part(x[:, :-1], np.maximum(lengths - 1, 0), None, p.index))
+        view = x[:, :-1] if isinstance(x, np.ndarray) else FirstColumns(x, width - 1)
+        out.append(Part(view, np.maximum(lengths - 1, 0), None, p.index))
     return out, last
+
+
+class FirstColumns:
+    """The first ``width`` timesteps of every row of an array-like, read lazily: ``x[:, :w]``
+    for arrays whose slices are copies (zarr), where numpy's would be a view.
+
+    >>> v = FirstColumns(np.arange(12).reshape(3, 4), 2)
+    >>> v.shape, v[1:].tolist(), v[np.array([2]), 1:].tolist()
+    ((3, 2), [[4, 5], [8, 9]], [[9]])
+    """
+
+    def __init__(self, x: Any, width: int) -> None:
+        self.x, self.width = x, width
+        self.shape = (x.shape[0], width, *x.shape[2:])
+        self.dtype, self.ndim = x.dtype, x.ndim
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, tuple):
+            rows, cut = key
+            start, stop, _ = cut.indices(self.width)
+            return take(self.x, rows, slice(start, stop))
+        return np.asarray(self.x[key])[:, : self.width]

@@ -366,7 +366,7 @@ def _fit(
     padding, value = meta.padding, meta.value
     keep = target.keep
     assert keep is not None
-    n = sum(len(p.lengths) for p in parts)
+    n = sum(p.x.shape[0] for p in parts)
     notes = list(target.notes)
     if from_npz:
         steps = max(p.x.shape[1] for p in parts)

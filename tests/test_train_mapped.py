@@ -165,3 +165,25 @@ def test_checks_by_blocks_refuse_as_inspect_does(name, files, tmp_path, monkeypa
     assert [(p.code, p.message, p.places) for p in problems] == [
         (p.code, p.message, p.places) for p in expected
     ]
+
+
+def test_zarr_arrays_give_the_same_batches():
+    """The Dask/Zarr output (#13) slices like numpy: its batches are the ndarray's."""
+    zarr = pytest.importorskip("zarr")
+    lengths = np.array([3, 1, 5, 2, 4, 6, 1, 2, 3])
+    (part,) = padded_parts(lengths, width=7)
+    z = zarr.create_array(store={}, shape=part.x.shape, chunks=(2, 7, 2), dtype="float32")
+    z[:] = part.x
+    for padding in ("post", "pre"):
+        x = part.x if padding == "post" else part.x[:, ::-1].copy()
+        z[:] = x
+        plain, chunked = (without_last([Part(a, lengths)], padding) for a in (x, z))
+        assert np.array_equal(plain[1], chunked[1])
+        a, b = (
+            Batches(p[0], np.arange(9.0), padding=padding, batch_size=4) for p in (plain, chunked)
+        )
+        for group in a.groups(np.arange(9)):
+            (xa, ma), _ = a.batch(group)
+            (xb, mb), _ = b.batch(group)
+            assert np.array_equal(xa, xb) and np.array_equal(ma, mb)
+        np.testing.assert_array_equal(a.moments()[0], b.moments()[0])
