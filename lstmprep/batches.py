@@ -104,7 +104,7 @@ class Batches:
             x = self.padded(group, steps)
         else:
             x = self._take(part.x, self.row[group], self._cut(part.x.shape[1], steps))
-        return (x, self._mask(x, group)), self.y[group]
+        return (x, self.mask_of(x, group)), self.y[group]
 
     def padded(self, ids: np.ndarray, steps: int | None = None) -> np.ndarray:
         """Rows ``ids`` padded to ``steps`` (their longest), from whichever parts hold them."""
@@ -120,9 +120,6 @@ class Batches:
 
     def mask_of(self, x: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """The mask of rows ``ids`` padded as ``x`` is: from the lengths (or as ``mask`` says)."""
-        return self._mask(x, ids)
-
-    def _mask(self, x: np.ndarray, ids: np.ndarray) -> np.ndarray:
         if self.mask == "value":
             return ~(x == self.value).reshape(*x.shape[:2], -1).all(axis=2)
         if self.mask == "none":
@@ -158,11 +155,10 @@ class Batches:
         for values, _, _ in self.blocks():
             if not len(values):
                 continue
-            v = values.astype(np.float64)
-            n, mu = len(v), v.mean(axis=0)
+            n, mu = len(values), values.mean(axis=0, dtype=np.float64)
             delta = mu - mean
             total = count + n
-            m2 = m2 + ((v - mu) ** 2).sum(axis=0) + delta**2 * count * n / total
+            m2 = m2 + ((values - mu) ** 2).sum(axis=0) + delta**2 * count * n / total
             mean = mean + delta * n / total
             count = total
         std = np.sqrt(m2 / count) if count else np.ones(self.features)
