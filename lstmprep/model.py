@@ -25,6 +25,11 @@ from .tokens import EMBEDDING_DIM, id_dtype
 MASK_CHECK_SIZE = 32
 
 
+#: Batches Keras runs in one call of its compiled step (a loop in the graph): less dispatch
+#: per batch (`make bench-big`: about 3% less CPU per epoch on sensors.json, the same losses);
+#: progress and the check for a non-finite loss come once a call.
+STEPS_PER_EXECUTION = 16
+
 #: Largest difference between the two predictions the mask check accepts.
 MASK_TOLERANCE = 1e-4
 
@@ -118,7 +123,13 @@ def build_model(
         if target.task == "binary"
         else keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
     }
-    model.compile(optimizer="adam", loss=loss, metrics=[metrics[metric]], jit_compile=False)
+    model.compile(
+        optimizer="adam",
+        loss=loss,
+        metrics=[metrics[metric]],
+        jit_compile=False,
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
     return model
 
 
