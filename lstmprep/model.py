@@ -1,4 +1,4 @@
-"""The Keras model lstmprep trains: a masked LSTM, its batches, and the mask check.
+"""The Keras model lstmprep trains: a masked LSTM, progress hooks, and the mask check.
 
 ``keras.Input((None, features))`` and a boolean mask input → ``Normalization`` →
 ``LSTM(units)(x, mask=mask)`` → a head chosen from the task; token ids go in as
