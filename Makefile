@@ -8,7 +8,7 @@ OUT := out
 
 .PHONY: demo test lint bench bench-big samples clean
 
-$(STAMP): pyproject.toml setup.py lstmprep/_padcore.c lstmprep/_fastjson.c
+$(STAMP): pyproject.toml setup.py lstmprep/_padcore.c lstmprep/_fastjson.c lstmprep/_checked.h
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[train,dev]'
@@ -20,15 +20,21 @@ demo: $(STAMP)
 	$(BIN)/lstmprep pad sample_data/sensors.json -o $(OUT)/sensors.npz --force
 	$(BIN)/lstmprep train $(OUT)/sensors.npz --epochs 3
 
-# Then the padding, reader and fastjson tests again without the C modules, as on a machine
-# without a compiler (LSTMPREP_NO_C=1), so that both paths stay correct.
+# Beside the whole suite, the padding, reader and fastjson tests again without the C modules,
+# as on a machine without a compiler (LSTMPREP_NO_C=1), so that both paths stay correct. The
+# two runs go side by side (two cores), the second one's output after the first's.
 NO_C_TESTS := tests/test_padding.py tests/test_fastjson.py tests/test_without_c.py \
 	tests/test_inspect.py tests/test_bad_inputs.py lstmprep/padding.py lstmprep/fastjson.py \
 	lstmprep/readers
+NO_C_LOG := $(VENV)/no-c-tests.log
 
 test: $(STAMP)
-	$(PY) -m pytest -q
-	LSTMPREP_NO_C=1 $(PY) -m pytest -q $(NO_C_TESTS)
+	@LSTMPREP_NO_C=1 $(PY) -m pytest -q -p no:cacheprovider $(NO_C_TESTS) >$(NO_C_LOG) 2>&1 & \
+	no_c=$$!; \
+	$(PY) -m pytest -q; with_c=$$?; \
+	wait $$no_c; without_c=$$?; \
+	echo "--- the same tests without the C modules (LSTMPREP_NO_C=1):"; cat $(NO_C_LOG); \
+	test $$with_c = 0 && test $$without_c = 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check lstmprep tests benchmarks sample_data

@@ -12,11 +12,17 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         # the scanner behind lstmprep.fastjson
-        Extension("lstmprep._fastjson", ["lstmprep/_fastjson.c"], optional=True),
+        Extension(
+            "lstmprep._fastjson",
+            ["lstmprep/_fastjson.c"],
+            depends=["lstmprep/_checked.h"],
+            optional=True,
+        ),
         # the row copies behind lstmprep.padding (numpy's C API for pad_sequences on lists)
         Extension(
             "lstmprep._padcore",
             ["lstmprep/_padcore.c"],
+            depends=["lstmprep/_checked.h"],
             include_dirs=[numpy.get_include()],
             optional=True,
         ),

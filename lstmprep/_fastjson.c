@@ -37,36 +37,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Overflow-checked arithmetic on Py_ssize_t: *res = a + b (or a * b), or return nonzero
- * when that overflows. The compiler's builtins where it has them, else the same by hand
- * (for the non-negative sizes this file computes). */
-static inline int
-add_overflows(Py_ssize_t a, Py_ssize_t b, Py_ssize_t *res)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_add_overflow(a, b, res);
-#else
-    if (a < 0 || b < 0 || a > PY_SSIZE_T_MAX - b) {
-        return 1;
-    }
-    *res = a + b;
-    return 0;
-#endif
-}
-
-static inline int
-mul_overflows(Py_ssize_t a, Py_ssize_t b, Py_ssize_t *res)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_mul_overflow(a, b, res);
-#else
-    if (a < 0 || b < 0 || (b != 0 && a > PY_SSIZE_T_MAX / b)) {
-        return 1;
-    }
-    *res = a * b;
-    return 0;
-#endif
-}
+#include "_checked.h"
 
 /* Clinger's fast path is exact only when double arithmetic is not carried out in extended
  * precision (x87); elsewhere every number takes the slow, correctly rounded path. */

@@ -52,37 +52,7 @@
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 
-/* Overflow-checked arithmetic on Py_ssize_t: *res = a + b (or a * b), or return nonzero
- * when that overflows. The compiler's builtins where it has them (GCC, Clang), else the
- * same checks by hand. */
-static inline int
-add_overflows(Py_ssize_t a, Py_ssize_t b, Py_ssize_t *res)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_add_overflow(a, b, res);
-#else
-    if ((b > 0 && a > PY_SSIZE_T_MAX - b) || (b < 0 && a < PY_SSIZE_T_MIN - b)) {
-        return 1;
-    }
-    *res = a + b;
-    return 0;
-#endif
-}
-
-static inline int
-mul_overflows(Py_ssize_t a, Py_ssize_t b, Py_ssize_t *res)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_mul_overflow(a, b, res);
-#else
-    if (a > 0 ? (b > 0 ? a > PY_SSIZE_T_MAX / b : b < PY_SSIZE_T_MIN / a)
-              : (b > 0 ? a < PY_SSIZE_T_MIN / b : (a != 0 && b < PY_SSIZE_T_MAX / a))) {
-        return 1;
-    }
-    *res = a * b;
-    return 0;
-#endif
-}
+#include "_checked.h"
 
 /* lengths[i], read with memcpy: the buffer need not be aligned for int64. */
 static inline int64_t
