@@ -206,10 +206,14 @@ def take(x: Any, rows: np.ndarray, cut: slice, *, bounded: bool = False) -> np.n
     start, stop, _ = cut.indices(x.shape[1])
     out = np.empty((len(rows), max(0, stop - start), *x.shape[2:]), dtype=x.dtype)
     position += start * x.strides[1]
+    size, stride = (out[0].nbytes if len(out) else 0), x.strides[0]
+    cells = out.reshape(-1).view(np.uint8).data
     with open(path, "rb", buffering=0) as f:
         fd = f.fileno()
         for i, row in enumerate(rows.tolist()):
-            _pread_into(fd, out[i], position + row * x.strides[0])
+            at = position + row * stride
+            if os.preadv(fd, [cells[i * size : (i + 1) * size]], at) != size:  # a short read
+                _pread_into(fd, out[i], at)
     return out
 
 
