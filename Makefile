@@ -53,6 +53,7 @@ bench-big: $(STAMP)
 	$(PY) benchmarks/bench_buckets.py
 	$(PY) benchmarks/bench_big.py
 	$(PY) benchmarks/bench_dask.py
+	$(PY) benchmarks/bench_train_big.py
 
 samples: $(STAMP)
 	$(PY) sample_data/make_samples.py

@@ -303,6 +303,105 @@ def map_member(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
 
 
+@dataclass(frozen=True, eq=False)
+class MappedPadded:
+    """pad's own stored ``.npz`` with its tensors memory-mapped (:func:`map_padded`)."""
+
+    meta: PadMeta
+    #: one part, or one per bucket: ``x`` a read-only ``np.memmap``; ``lengths``, ``y`` and
+    #: ``index`` in memory (one value per sequence)
+    parts: list[Part]
+    #: the labels of every sequence in sequence order (``y``), or ``None``
+    labels: np.ndarray | None
+
+    @property
+    def n_sequences(self) -> int:
+        return sum(len(p.lengths) for p in self.parts)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(p.x.nbytes for p in self.parts)
+
+
+def map_padded(path: Path) -> MappedPadded | None:
+    """pad's own ``.npz`` (one tensor or length buckets), its ``x`` members memory-mapped.
+
+    ``None`` when the file is anything else — no ``meta``, a compressed or odd member, shapes
+    that do not fit — so that the caller reads it the ordinary way (``lstmprep.read``), which
+    explains what is wrong. A ``meta`` that is not pad's raises :class:`UnreadableInput`.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = {n.removesuffix(".npy"): archive.getinfo(n) for n in archive.namelist()}
+            if "meta" not in infos or infos["meta"].file_size > 1 << 20:
+                return None
+            with archive.open(infos["meta"]) as f:
+                text = np.lib.format.read_array(f, allow_pickle=False)
+    except Exception:  # not a zip, a bad member…: lstmprep.read says what is wrong
+        return None
+    if text.dtype.kind != "U" or text.ndim != 0:
+        return None
+    meta = PadMeta.from_json(str(text), str(path))
+    if meta.kind is None:
+        return None
+    parts = []
+    for i in range(meta.n_buckets):
+        names = member_names(None if meta.boundaries is None else i)
+        arrays = {}
+        for key, name in names.items():
+            info = infos.get(name)
+            mapped = None if info is None else map_member(path, info)
+            if info is not None and mapped is None:
+                return None
+            arrays[key] = mapped
+        part = _mapped_part(arrays, meta)
+        if part is None:
+            return None
+        parts.append(part)
+    index: list[np.ndarray] = [p.index for p in parts if p.index is not None]
+    if meta.boundaries is not None:
+        order = np.concatenate(index) if index else np.empty(0, np.int64)
+        if len(index) != len(parts) or not np.array_equal(np.sort(order), np.arange(len(order))):
+            return None
+    ys = [p.y for p in parts if p.y is not None]
+    labels = None
+    if ys and len(ys) == len(parts):
+        labels = np.concatenate(ys) if len(ys) > 1 else ys[0]
+        if meta.boundaries is not None:
+            labels = labels[np.argsort(np.concatenate(index), kind="stable")]
+        if meta.command == "window" and labels is not None and labels.ndim == 3:
+            labels = labels.reshape(len(labels), -1)  # (N, horizon, C): one vector per window
+    elif ys:
+        return None
+    return MappedPadded(meta, parts, labels)
+
+
+def _mapped_part(arrays: dict[str, Any], meta: PadMeta) -> Part | None:
+    """One tensor's members, checked to fit together as pad writes them; ``None`` if not."""
+    x, lengths, y, index = (arrays[k] for k in ("x", "lengths", "y", "index"))
+    if x is None or lengths is None or x.dtype.kind not in "iuf":
+        return None
+    if x.ndim != (2 if meta.kind == "tokens" else 3) or (x.ndim == 3 and not x.shape[2]):
+        return None
+    n = len(x)
+    lengths = np.array(lengths)
+    if lengths.shape != (n,) or lengths.dtype.kind not in "iu":
+        return None
+    lengths = lengths.astype(np.int64)
+    if n and not 0 <= lengths.min() <= lengths.max() <= x.shape[1]:
+        return None
+    if index is not None:
+        index = np.array(index)
+        if index.shape != (n,) or index.dtype.kind not in "iu":
+            return None
+        index = index.astype(np.int64)
+    if y is not None:
+        y = np.array(y)
+        if y.ndim == 0 or len(y) != n:
+            return None
+    return Part(x, lengths, y, index)
+
+
 def unpad(
     x: np.ndarray, lengths: np.ndarray, meta: PadMeta | None, path: str
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -25,12 +25,16 @@ class Target:
 
     task: str
     description: str
-    inputs: Ragged
-    y: np.ndarray
+    #: the sequences the model reads (``None`` from :func:`label_target`: the caller has them)
+    inputs: Ragged | None
+    #: what it predicts for each; ``None`` from :func:`label_target` when self-supervised
+    y: np.ndarray | None
     classes: tuple = ()
     notes: tuple[str, ...] = ()
     #: token ids: the Embedding's input_dim (ids and pad id below it); None: the inputs are values
     vocabulary: int | None = None
+    #: the dataset's sequences that take part (indices), in order
+    keep: np.ndarray | None = None
 
 
 def make_target(dataset: Dataset) -> Target:
@@ -61,42 +65,62 @@ def make_target(dataset: Dataset) -> Target:
 
 
 def _make_target(dataset: Dataset) -> Target:
-    ragged, labels = dataset.ragged, dataset.labels
+    ragged = dataset.ragged
+    target = label_target(dataset.labels, ragged.lengths, ragged.n_features, dataset.path)
+    keep = target.keep
+    if keep is not None and len(keep) < len(ragged):
+        ragged = subset(ragged, keep)
+    if target.task != "self-supervised":
+        return replace(target, inputs=ragged)
+    ends = ragged.offsets[1:] - 1
+    inputs = Ragged(np.delete(ragged.values, ends, axis=0), ragged.lengths - 1)
+    mean, std = moments(inputs.values)
+    return replace(target, inputs=inputs, y=(ragged.values[ends] - mean) / std)
+
+
+def label_target(
+    labels: np.ndarray | None, lengths: np.ndarray, features: int, path: str
+) -> Target:
+    """The task, targets, classes and the sequences that take part, from the labels and the
+    lengths alone: what :func:`make_target` decides, for data that is not in memory.
+
+    Without labels the task is self-supervised and ``y`` is ``None``: the last timesteps are
+    the caller's to read. ``inputs`` is ``None``.
+
+    >>> t = label_target(np.array([0.5, 1.5, 2.5]), np.array([2, 0, 3]), 1, "d.npz")
+    >>> t.task, t.keep.tolist(), t.y[:, 0].tolist(), t.notes
+    ('regression', [0, 2], [0.5, 2.5], ('1 sequence(s) empty left out',))
+    """
     shortest = 1 if labels is not None else 2
-    keep = np.flatnonzero(ragged.lengths >= shortest)
+    keep = np.flatnonzero(lengths >= shortest)
     if not len(keep):
         need = "a timestep" if labels is not None else "two timesteps (give labels with --labels)"
-        raise DataError(f"no sequence has {need}: there is nothing to train on", path=dataset.path)
+        raise DataError(f"no sequence has {need}: there is nothing to train on", path=path)
     notes = []
-    if len(keep) < len(ragged):
-        left = len(ragged) - len(keep)
+    if len(keep) < len(lengths):
+        left = len(lengths) - len(keep)
         why = "empty" if labels is not None else "shorter than 2 timesteps"
         notes.append(f"{left} sequence(s) {why} left out")
-        ragged = subset(ragged, keep)
 
     if labels is None:
-        ends = ragged.offsets[1:] - 1
-        inputs = Ragged(np.delete(ragged.values, ends, axis=0), ragged.lengths - 1)
-        mean, std = moments(inputs.values)
-        y = (ragged.values[ends] - mean) / std
         description = (
-            f"no labels: each sequence's last real timestep ({ragged.n_features} features, "
+            f"no labels: each sequence's last real timestep ({features} features, "
             "standardized), predicted from the timesteps before it"
         )
-        return Target("self-supervised", description, inputs, y, notes=tuple(notes))
+        return Target("self-supervised", description, None, None, notes=tuple(notes), keep=keep)
 
     labels = labels[keep]
     task = task_of(labels)
     if task == "multi-regression":
         description = f"labels: {labels.shape[1]} numbers per sequence (multi-output regression)"
         y = labels.astype("float32")
-        return Target(task, description, ragged, y, (), tuple(notes))
+        return Target(task, description, None, y, (), tuple(notes), keep=keep)
     if task == "regression":
         description = "labels: one number per sequence (regression)"
         y = labels.astype("float32")[:, None]
-        return Target(task, description, ragged, y, (), tuple(notes))
+        return Target(task, description, None, y, (), tuple(notes), keep=keep)
     if task not in ("binary", "multiclass"):  # the checks refuse these labels first
-        raise DataError(f"labels of type {labels.dtype} cannot be learned", path=dataset.path)
+        raise DataError(f"labels of type {labels.dtype} cannot be learned", path=path)
     names = classes_of(labels)
     unique, inverse = np.unique(labels, return_inverse=True)
     rank = {name: i for i, name in enumerate(names)}
@@ -108,10 +132,10 @@ def _make_target(dataset: Dataset) -> Target:
         kinds = "1 class" if len(names) == 1 else "2 classes"
         description = f"labels: {kinds}, {mapping} (binary)"
         y = index.astype("float32")[:, None]
-        return Target(task, description, ragged, y, names, tuple(notes))
+        return Target(task, description, None, y, names, tuple(notes), keep=keep)
     more = ", …" if len(names) > 10 else ""
     description = f"labels: {len(names)} classes, {mapping}{more} (multiclass)"
-    return Target(task, description, ragged, index.astype("int32"), names, tuple(notes))
+    return Target(task, description, None, index.astype("int32"), names, tuple(notes), keep=keep)
 
 
 def task_of(labels: np.ndarray | None) -> str:

@@ -19,12 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from . import advice
 from .advice import inspect_command
+from .batches import Batches, without_last
+from .checks import run_checks
 from .dataset import Dataset
 from .errors import RefusedData, UsageError
 from .inspection import diagnose
 from .keras_env import import_keras, keras_quiet, require_tensorflow
-from .memory import check_embedding_memory, check_pad_memory
+from .memory import available_memory, check_embedding_memory, check_pad_memory
 from .model import (
     TASKS,
     LayerInfo,
@@ -33,17 +36,17 @@ from .model import (
     build_model,
     finite,
     keras_callback,
-    make_batches,
     mask_check,
-    masks_for,
 )
 from .options import bucket_of, checking_options
 from .output import Inputs, atomic_path, check_destination, watch_inputs
-from .padded_file import PadMeta
+from .padded_file import MappedPadded, PadMeta, Part, map_padded
 from .padding import pad_ragged
+from .ragged import Ragged
 from .readers import ReadOptions, Source, files_of, read
-from .target import make_target
-from .tokens import EMBEDDING_DIM, id_dtype
+from .report import ProblemLog, Report
+from .target import Target, label_target, subset
+from .tokens import EMBEDDING_DIM, id_dtype, vocabulary_size
 
 #: Share of the sequences held out for validation unless told otherwise.
 DEFAULT_VALIDATION = 0.2
@@ -182,7 +185,7 @@ def train(
     error (a :class:`DataError`) is raised on any error, before TensorFlow is even imported.
     The sequences are padded as ``lstmprep pad`` does (or as the meta of pad's ``.npz``
     says), and batches are made of sequences of similar length, each batch cut to its own
-    longest sequence.
+    longest sequence (:class:`~lstmprep.batches.Batches`).
 
     Args:
         dataset: The sequences and (optional) labels, from :func:`lstmprep.read`.
@@ -197,38 +200,206 @@ def train(
     Returns:
         A :class:`TrainResult`; its ``model`` is the trained Keras model.
     """
-    if mask not in ("lengths", "value", "none"):
-        raise UsageError(f"mask must be 'lengths', 'value' or 'none', not {mask!r}")
+    _check_mask(mask)
     progress = progress or Progress()
     require_tensorflow()
     progress.on_step("checking the data")
     report = diagnose(dataset, options=checking_options(dataset.meta))
     if report.errors:
         raise RefusedData(report, "no training was started", inspect_command(dataset))
-    target = make_target(dataset)
+    ragged = dataset.ragged
+    target = label_target(dataset.labels, ragged.lengths, ragged.n_features, dataset.path)
+    assert target.keep is not None
+    kept = ragged if len(target.keep) == len(ragged) else subset(ragged, target.keep)
 
     meta = dataset.meta or PadMeta()
-    padding, value = meta.padding, meta.value
     maxlen = meta.maxlen if dataset.meta else None
-    inputs = target.inputs
-    longest = maxlen or (int(inputs.lengths.max()) if len(inputs.lengths) else 0)
-    dtype = "float32" if target.vocabulary is None else id_dtype(target.vocabulary)
-    check_pad_memory(inputs.n_sequences, longest, inputs.n_features, dtype, dataset.path)
-    if target.vocabulary is not None:
-        check_embedding_memory(target.vocabulary, EMBEDDING_DIM, dataset.path)
-    x, lengths = pad_ragged(inputs, maxlen, padding=padding, value=value, dtype=dtype)
-    if target.vocabulary is not None:
+    longest = maxlen or (int(kept.lengths.max()) if len(kept.lengths) else 0)
+    vocabulary = None
+    if dataset.kind == "tokens":
+        vocabulary = vocabulary_size(ragged.values, meta.value)
+    dtype = "float32" if vocabulary is None else id_dtype(vocabulary)
+    check_pad_memory(kept.n_sequences, longest, kept.n_features, dtype, dataset.path)
+    if vocabulary is not None:
+        check_embedding_memory(vocabulary, EMBEDDING_DIM, dataset.path)
+    x, lengths = pad_ragged(kept, maxlen, padding=meta.padding, value=meta.value, dtype=dtype)
+    if vocabulary is not None:
         x = x[:, :, 0]  # the (N, T) ids an Embedding takes
-    masks = masks_for(x, lengths, padding, value, mask)
+    buckets = None
+    if meta.boundaries is not None:  # pad's length buckets, read into memory
+        buckets = bucket_of(kept.lengths, meta.boundaries)
+    return _fit(
+        [Part(x, lengths)],
+        replace(target, vocabulary=vocabulary, keep=np.arange(len(lengths))),
+        meta,
+        options,
+        dataset.path,
+        dataset.meta is not None,
+        progress=progress,
+        verbose=verbose,
+        mask=mask,
+        buckets=buckets,
+    )
+
+
+def train_mapped(
+    padded: MappedPadded,
+    path: str,
+    options: TrainOptions = TrainOptions(),
+    *,
+    progress: Progress | None = None,
+    verbose: bool = False,
+    mask: str = "lengths",
+) -> TrainResult:
+    """:func:`train` on pad's own ``.npz`` read in place (:func:`~lstmprep.padded_file.map_padded`):
+    the tensors stay memory-mapped, so an output larger than memory trains in bounded memory.
+
+    The checks run a block of rows at a time (:func:`check_blocks`); the batches, the moments
+    of the normalization and the mask check read only the rows they need.
+    """
+    _check_mask(mask)
+    progress = progress or Progress()
+    require_tensorflow()
+    progress.on_step("checking the data")
+    meta = padded.meta
+    budget = available_memory()
+    bounded = budget is not None and padded.nbytes > budget // 2
+    source = Batches(padded.parts, np.zeros(0), padding=meta.padding, bounded=bounded)
+    check_blocks(source, padded, path)
+    features = source.features[0] if source.features else 1
+    target = label_target(padded.labels, source.lengths, features, path)
+    vocabulary = None
+    if meta.kind == "tokens":
+        vocabulary = meta.vocabulary or max(
+            vocabulary_size(values.reshape(-1, 1).astype(np.float64), meta.value)
+            for values, _, _ in source.blocks()
+        )
+        check_embedding_memory(vocabulary, EMBEDDING_DIM, path)
+    return _fit(
+        padded.parts,
+        replace(target, vocabulary=vocabulary),
+        meta,
+        options,
+        path,
+        True,
+        progress=progress,
+        verbose=verbose,
+        mask=mask,
+        bounded=bounded,
+    )
+
+
+def check_blocks(source: Batches, padded: MappedPadded, path: str) -> None:
+    """Run inspect's checks on pad's memory-mapped output a block of rows at a time, and
+    raise :class:`RefusedData` on an error.
+
+    The values' checks (non-finite, lossy-cast, bad-token…) see each block with the other
+    sequences empty, so that their places keep the file's sequence numbers; the checks of the
+    lengths and labels see them all, with stand-in values.
+    """
+    meta = padded.meta
+    n = len(source)
+    options = checking_options(meta)
+    short = np.minimum(source.lengths, 2)
+    stand_in = 2.0 if options.value == 1 else 1.0
+    features = source.features[0] if source.features else 1
+    whole = Dataset(
+        path,
+        "npz",
+        Ragged(np.full((int(short.sum()), features), stand_in), short),
+        labels=padded.labels,
+        meta=meta,
+        kind=meta.kind,
+    )
+    log = ProblemLog()
+    log.extend(
+        p
+        for p in run_checks(whole, options)
+        if p.severity == "error" and all(place.timestep is None for place in p.places)
+    )
+    for values, lengths, ids in source.blocks():
+        values = values.reshape(len(values), -1)
+        if values.dtype.kind != "f":
+            values = values.astype(np.float64)
+        order = np.argsort(ids, kind="stable")
+        if (order != np.arange(len(order))).any():  # a bucket's rows: put them in sequence order
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[order]
+            lengths = lengths[order]
+            offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            values = values[np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))]
+            ids = ids[order]
+        every = np.zeros(n, dtype=np.int64)
+        every[ids] = lengths
+        block = Dataset(path, "npz", Ragged(values, every), meta=meta, kind=meta.kind)
+        log.extend(
+            p
+            for p in run_checks(block, options)
+            if p.severity == "error" and any(place.timestep is not None for place in p.places)
+        )
+    problems = tuple(log.problems())
+    if problems:
+        report = Report(None, problems)
+        command = advice.inspect_command(whole)
+        raise RefusedData(report, "no training was started", command)
+
+
+def _check_mask(mask: str) -> None:
+    if mask not in ("lengths", "value", "none"):
+        raise UsageError(f"mask must be 'lengths', 'value' or 'none', not {mask!r}")
+
+
+def _fit(
+    parts: list[Part],
+    target: Target,
+    meta: PadMeta,
+    options: TrainOptions,
+    path: str,
+    from_npz: bool,
+    *,
+    progress: Progress,
+    verbose: bool,
+    mask: str,
+    buckets: np.ndarray | None = None,
+    bounded: bool = False,
+) -> TrainResult:
+    """Fit the model on the padded ``parts`` (in memory or mapped) and run the mask check."""
+    padding, value = meta.padding, meta.value
+    keep = target.keep
+    assert keep is not None
+    n = sum(p.x.shape[0] for p in parts)
     notes = list(target.notes)
-    if dataset.meta:
-        steps = x.shape[1]
+    if from_npz:
+        steps = max(p.x.shape[1] for p in parts)
         notes.append(f"padded as its .npz says: {padding} padding with {value:g}, {steps} steps")
     if meta.boundaries is not None:
         notes.append(f"batches kept within its {meta.n_buckets} length buckets")
+    normalization = None
+    if target.task == "self-supervised":
+        parts, last = without_last(parts, padding, bounded)
+    source = Batches(
+        parts,
+        np.zeros(0),
+        padding=padding,
+        batch_size=options.batch_size,
+        mask=mask,
+        value=value,
+        bounded=bounded,
+        ids=keep,
+        buckets=buckets,
+    )
+    if target.vocabulary is None:
+        normalization = source.moments()
+    if target.task == "self-supervised":
+        mean, std = normalization or (0.0, 1.0)
+        y = ((last[keep] - mean) / std).astype("float32")
+        target = replace(target, y=y.reshape(len(keep), -1))
+    assert target.y is not None
+    source.y = np.zeros((n, *target.y.shape[1:]), dtype=target.y.dtype)
+    source.y[keep] = target.y
     rng = np.random.default_rng(options.seed)
-    train_idx, val_idx, note = split(len(lengths), options.validation_split, rng, dataset.path)
+    train_at, val_at, note = split(len(keep), options.validation_split, rng, path)
     notes += [note] if note else []
+    train_ids, val_ids = keep[train_at], keep[val_at]
 
     progress.on_step("loading TensorFlow")
     tf, keras = import_keras(verbose)
@@ -236,7 +407,8 @@ def train(
         if options.seed is not None:
             keras.utils.set_random_seed(options.seed)
             tf.config.experimental.enable_op_determinism()
-        model = build_model(keras, target, options.units)
+        features = source.features[0] if source.features else 1
+        model = build_model(keras, target, options.units, features, normalization)
         _, loss, metric = TASKS[target.task]
         layers = tuple(
             LayerInfo(layer.name, tuple(layer.output.shape), int(layer.count_params()))
@@ -244,37 +416,31 @@ def train(
         )
         params = int(model.count_params())
         progress.on_train_begin(layers, params, options.epochs)
-
-        buckets = None
-        if meta.boundaries is not None:  # pad's length buckets: a batch stays in one
-            buckets = bucket_of(dataset.ragged.lengths, meta.boundaries)
-        batches = make_batches(
-            x, masks, target.y, lengths, padding, options.batch_size, buckets=buckets
-        )
-        steps = math.ceil(len(train_idx) / options.batch_size)
+        steps = math.ceil(len(train_ids) / options.batch_size)
         history = model.fit(
-            batches(train_idx, rng),
-            validation_data=batches(val_idx, None) if len(val_idx) else None,
+            source.dataset(train_ids, rng),
+            validation_data=source.dataset(val_ids, None) if len(val_ids) else None,
             epochs=options.epochs,
             verbose=0,
             callbacks=[keras_callback(keras, progress, steps)],
         ).history
         progress.on_step("checking the mask")
-        check = mask_check(tf, model, x, masks, lengths, padding)
+        check = mask_check(tf, model, source)
 
+    widest = max(p.x.shape[1] for p in parts)
     return TrainResult(
         task=target.task,
         target=target.description,
         classes=target.classes,
         loss=loss,
         metric=metric,
-        input_shape=(None, *x.shape[2:]),
-        padded_shape=tuple(int(n) for n in x.shape),
+        input_shape=(None, *source.features),
+        padded_shape=(len(keep), widest, *source.features),
         layers=layers,
         params=params,
         epochs=options.epochs,
-        train_sequences=len(train_idx),
-        validation_sequences=len(val_idx),
+        train_sequences=len(train_ids),
+        validation_sequences=len(val_ids),
         history={k: [float(v) for v in vs] for k, vs in history.items()},
         mask_check=check,
         notes=tuple(notes),
@@ -306,8 +472,15 @@ def train_file(
     if save is not None:
         check_model_path(save, force=force, inputs=reading.inputs(files))
     inputs = watch_inputs(reading.inputs(files))  # no model is saved of a file that changed
-    dataset = read(source, reading)
-    result = train(dataset, options, progress=progress, verbose=verbose)
+    padded = None
+    plain = reading.labels is None and not (reading.channels_first or reading.layout)
+    if plain and reading.table is None and len(files) == 1 and files[0].suffix.lower() == ".npz":
+        padded = map_padded(files[0])
+    if padded is not None and reading.kind in (None, padded.meta.kind):
+        path = str(source) if isinstance(source, (str, Path)) else str(files[0])
+        result = train_mapped(padded, path, options, progress=progress, verbose=verbose)
+    else:  # any other file, read into memory
+        result = train(read(source, reading), options, progress=progress, verbose=verbose)
     if save is not None and result.ok:
         saved = save_model(result, save, force=force, inputs=inputs)
         result = replace(result, saved=str(saved))

@@ -16,7 +16,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..dataset import Dataset, Reported
-from ..errors import UnreadableInput
+from ..errors import TooLarge, UnreadableInput
 from ..memory import check_memory, size_words
 from ..padded_file import PadMeta, map_member, unpad, unpad_buckets
 from ..ragged import Ragged, check_lengths
@@ -128,7 +128,7 @@ def _npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, all
             npy_header(f, info.file_size, name, allow_pickle)
         with archive.open(info) as f:
             return np.lib.format.read_array(f, allow_pickle=allow_pickle)
-    except (UnreadableInput, MemoryError):
+    except (UnreadableInput, TooLarge, MemoryError):  # TooLarge: the budget, not the bytes
         raise
     except Exception as e:  # corrupt or truncated zip data, odd compression, bad .npy bytes…
         raise UnreadableInput(
