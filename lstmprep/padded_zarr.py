@@ -182,9 +182,7 @@ class Sliced:
 
         keys = key if isinstance(key, tuple) else (key,)
         if any(isinstance(k, (list, np.ndarray)) for k in keys):  # masks and index lists
-            keys = tuple(
-                np.flatnonzero(k) if np.asarray(k).dtype == bool else np.asarray(k) for k in keys
-            )
+            keys = tuple(_orthogonal(k) if isinstance(k, (list, np.ndarray)) else k for k in keys)
             return self.array.oindex[keys]
         return self.array[key]
 
@@ -193,6 +191,14 @@ class Sliced:
 
         values = self.array[...]
         return values if dtype is None else np.asarray(values, dtype=dtype)
+
+
+def _orthogonal(key: Any) -> Any:
+    """A mask or an index list as zarr's ``oindex`` takes it: integer positions."""
+    import numpy as np
+
+    key = np.asarray(key)
+    return np.flatnonzero(key) if key.dtype == bool else key
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -47,6 +47,12 @@ from .readers import ReadOptions, Source, files_of, read
 from .report import ProblemLog, Report
 from .target import Target, label_target, subset
 from .tokens import EMBEDDING_DIM, id_dtype, vocabulary_size
+
+if TYPE_CHECKING:
+    from .padded_zarr import Padded
+
+#: pad's stored tensor, read in place: a memory-mapped .npz or a .zarr store
+Stored: TypeAlias = "MappedPadded | Padded"
 
 #: Share of the sequences held out for validation unless told otherwise.
 DEFAULT_VALIDATION = 0.2
@@ -243,7 +249,7 @@ def train(
 
 
 def train_mapped(
-    padded: MappedPadded,
+    padded: Stored,
     path: str,
     options: TrainOptions = TrainOptions(),
     *,
@@ -289,7 +295,7 @@ def train_mapped(
     )
 
 
-def check_blocks(source: Batches, padded: MappedPadded, path: str) -> None:
+def check_blocks(source: Batches, padded: Stored, path: str) -> None:
     """Run inspect's checks on pad's memory-mapped output a block of rows at a time, and
     raise :class:`RefusedData` on an error.
 
@@ -472,10 +478,15 @@ def train_file(
     if save is not None:
         check_model_path(save, force=force, inputs=reading.inputs(files))
     inputs = watch_inputs(reading.inputs(files))  # no model is saved of a file that changed
-    padded = None
+    padded: Stored | None = None
     plain = reading.labels is None and not (reading.channels_first or reading.layout)
-    if plain and reading.table is None and len(files) == 1 and files[0].suffix.lower() == ".npz":
+    suffix = files[0].suffix.lower() if len(files) == 1 else None
+    if plain and reading.table is None and suffix == ".npz":
         padded = map_padded(files[0])
+    elif plain and suffix == ".zarr":  # pad --scheduler's store, read chunk by chunk
+        from .padded_zarr import open_padded
+
+        padded = open_padded(files[0])
     if padded is not None and reading.kind in (None, padded.meta.kind):
         path = str(source) if isinstance(source, (str, Path)) else str(files[0])
         result = train_mapped(padded, path, options, progress=progress, verbose=verbose)

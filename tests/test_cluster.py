@@ -110,6 +110,24 @@ def test_report_and_tensor_equal_one_process(client, tmp_path, fmt):
         cluster.pad_to_zarr(shards, tmp_path / "out.zarr", options, client=client)
 
 
+def test_train_reads_the_store_batch_by_batch(client, tmp_path, monkeypatch):
+    pytest.importorskip("tensorflow", reason="needs the train extra")
+    from lstmprep import train as training
+
+    shards = write_shards(tmp_path / "s", "parquet", seed=3)
+    cluster.pad_to_zarr(shards, tmp_path / "out.zarr", client=client)
+    pad_file(shards, tmp_path / "out.npz")
+    tiny = training.TrainOptions(epochs=1, units=4, batch_size=8, seed=0)
+    on_npz = training.train_file(tmp_path / "out.npz", tiny)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the store was read whole")
+
+    monkeypatch.setattr(training, "read", never)  # only the batch path may read it
+    on_zarr = training.train_file(tmp_path / "out.zarr", tiny)
+    assert on_zarr.ok and on_zarr.history == on_npz.history
+
+
 def test_lazy_array_and_chunks_never_shared(client, tmp_path, monkeypatch):
     import dask.bag
 
