@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -48,6 +49,7 @@ from .padding import pad_ragged
 from .pipeline import PadSummary
 from .ragged import Ragged
 from .readers import ReadOptions, Source, read_file, read_labels_of
+from .readers.chunked import Chunk, ChunkedRead
 from .readers.files import expand
 from .readers.samples import PER_SAMPLE, SHARDS, _all_2d_npy, _labels
 from .report import ProblemLog, Report
@@ -229,6 +231,45 @@ class ShardSummary:
     worker: str | None = None
 
 
+def worker_budget(limit: int | None) -> int | None:
+    """(on a worker) The memory one task of this worker may take: ``limit`` (the driver's
+    ``--memory-limit`` / ``$LSTMPREP_MEMORY_LIMIT``) or, as one process decides it, a safe
+    share of what the worker may use (its Dask memory limit, its own
+    ``$LSTMPREP_MEMORY_LIMIT``, else the memory available) — divided among its threads, which
+    run tasks side by side. ``None``: it cannot tell."""
+    from .memory import SAFE_SHARE, work_budget
+
+    budget, threads = limit, 1
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        threads = max(1, int(worker.state.nthreads))
+        dask_limit = getattr(getattr(worker, "memory_manager", None), "memory_limit", None)
+    except (ImportError, ValueError):
+        dask_limit = None
+    if budget is None:
+        budget = work_budget()
+        if dask_limit:
+            share = int(dask_limit * SAFE_SHARE)
+            budget = share if budget is None else min(budget, share)
+    return None if budget is None else budget // threads
+
+
+def _chunk_bytes(path: str, reading: ReadOptions, limit: int | None) -> int | None:
+    """(on a worker) The chunk size to read shard ``path`` in, or None to read it whole (it
+    fits this worker's budget, or its format is read whole): as one process decides
+    (:func:`lstmprep.streaming.plan`), with the worker's budget."""
+    from .readers.chunked import streamable
+    from .streaming import chunk_size, in_memory_need
+
+    budget = worker_budget(limit)
+    paths = [Path(path)]
+    if budget is None or in_memory_need(paths) <= budget or streamable(paths, reading):
+        return None
+    return chunk_size(budget)
+
+
 def summarize_shard(
     path: str,
     index: int,
@@ -236,48 +277,140 @@ def summarize_shard(
     options: PadOptions | None,
     several: bool,
     keep: bool = False,
+    limit: int | None = None,
 ) -> ShardSummary:
     """(on a worker) Pass 1 of shard ``index`` of the files (``several``: read as shards of
     one dataset): read it, and scan it checking against ``options`` (None: inspect's).
 
+    A shard larger than the worker's budget (:func:`worker_budget` of ``limit``) is read in
+    chunks (:mod:`lstmprep.readers.chunked`, as one process streams), each scanned and
+    forgotten: the worker's memory does not grow with the shard's timesteps.
+
     With the kind left to the data, a shard is scanned as values, and also as token ids when
     it may be ids (one feature): which one the whole data is, only the merge can tell.
-    ``keep``: keep the timesteps on this worker for pass 2.
+    ``keep``: keep the timesteps on this worker for pass 2, written chunk by chunk.
     """
+    chunk_bytes = _chunk_bytes(path, reading, limit)
+    if chunk_bytes is not None:
+        summary = _summarize_chunks(path, index, reading, options, several, keep, chunk_bytes)
+        if summary is not None:
+            return summary
     part = read_file(Path(path), reading)
-    options = options or (DEFAULTS if several else checking_options(part.meta))
-    kind = reading.kind or (None if several else part.kind)
-    kinds = (kind,) if kind else ("values", "tokens")
-    ragged = part.ragged
-    chunk = replace(
-        part,
-        problems=(),  # the merge places them, as the reader of several files does
-        ids=None if several else part.ids,  # shards keep no table ids (as read() does)
-        value_lines=None,
-        file_of=np.full(len(ragged), index, dtype=np.int64) if several else None,
-    )
-    scans = {
-        k: checks.scan(replace(chunk, kind=k), options)
-        for k in kinds
-        if k == "values" or ragged.n_features == 1 or len(kinds) == 1
-    }
-    empty = Ragged(np.empty((0, ragged.n_features)), np.zeros(0, dtype=np.int64))
-    return ShardSummary(
-        path,
-        sha256(Path(path)),
-        replace(part, ragged=empty),  # value_lines kept: a CSV's line of each timestep
-        ragged.lengths,
-        ragged.n_features,
-        len(ragged.values),
-        scans,
-        _keep(path, reading, ragged, _kept_dtype(ragged, kind, options)) if keep else None,
-    )
+    chunk = Chunk(part, 0, 0, 0)
+    scanner = _Scanner(path, index, reading, options, several, keep)
+    scanner.add(chunk)
+    empty = Ragged(np.empty((0, part.ragged.n_features)), np.zeros(0, dtype=np.int64))
+    # value_lines kept: a CSV's line of each timestep
+    return scanner.summary(replace(part, ragged=empty))
 
 
-# Pass 2 reads each shard again, unless the worker that read it in pass 1 still has its
-# timesteps: kept in the worker's own scratch folder (Dask's local directory, removed with the
-# worker) as .npy files, memory-mapped by pass 2, which runs on that worker when it can. A
-# shard's file changed since (size, time), another worker, a worker restarted: read again.
+class _Scanner:
+    """(on a worker) Pass 1 of one shard, chunk after chunk: the scans (one per kind it may
+    be), the reader's problems, the lengths, and its timesteps kept for pass 2."""
+
+    def __init__(
+        self,
+        path: str,
+        index: int,
+        reading: ReadOptions,
+        options: PadOptions | None,
+        several: bool,
+        keep: bool,
+    ):
+        self.path, self.index, self.reading, self.several = path, index, reading, several
+        self.options, self.keep = options, keep
+        self.scans: dict[str, checks.Summary] = {}
+        self.kinds: tuple[str, ...] = ()
+        self.lengths: list[np.ndarray] = []
+        self.log = ProblemLog()
+        self.features: int | None = None
+        self.keeper: _Keeper | None = None
+
+    def add(self, chunk: Chunk) -> None:
+        from .streaming import same_features
+
+        part = chunk.dataset
+        ragged = part.ragged
+        if not self.kinds:  # the first chunk: what every chunk is scanned as
+            self.options = self.options or (
+                DEFAULTS if self.several else checking_options(part.meta)
+            )
+            kind = self.reading.kind or (None if self.several else part.kind)
+            kinds = (kind,) if kind else ("values", "tokens")
+            self.kinds = tuple(
+                k for k in kinds if k == "values" or ragged.n_features == 1 or len(kinds) == 1
+            )
+            if self.keep:
+                dtype = _kept_dtype(ragged, kind, self.options)
+                self.keeper = _Keeper.start(self.path, self.reading, dtype)
+        self.features = same_features(chunk, self.features)
+        self.log.extend(part.problems)
+        scanned = replace(
+            part,
+            problems=(),  # the merge places them, as the reader of several files does
+            ids=None if self.several else part.ids,  # shards keep no table ids (as read())
+            value_lines=None,
+            file_of=np.full(len(ragged), self.index, dtype=np.int64) if self.several else None,
+        )
+        assert self.options is not None
+        for k in self.kinds:
+            s = checks.scan(replace(scanned, kind=k), self.options, chunk.start)
+            self.scans[k] = self.scans[k].merge(s) if k in self.scans else s
+        self.lengths.append(ragged.lengths)
+        if self.keeper is not None:
+            self.keeper.add(ragged)
+
+    def summary(self, part: Dataset) -> ShardSummary:
+        """The shard's summary; ``part``: the shard as read, without its values."""
+        lengths = np.concatenate(self.lengths)
+        scans = self.scans
+        if part.lines is not None:  # a line per sequence, as the whole file's reader gives
+            scans = {
+                k: replace(s, columns={**s.columns, "lines": part.lines}) for k, s in scans.items()
+            }
+        return ShardSummary(
+            self.path,
+            sha256(Path(self.path)),
+            part,
+            lengths,
+            part.ragged.n_features,
+            int(lengths.sum()),
+            scans,
+            self.keeper.finish(lengths) if self.keeper is not None else None,
+        )
+
+
+def _summarize_chunks(
+    path: str,
+    index: int,
+    reading: ReadOptions,
+    options: PadOptions | None,
+    several: bool,
+    keep: bool,
+    chunk_bytes: int,
+) -> ShardSummary | None:
+    """Pass 1 of a shard read in chunks (None: it has none, read it whole)."""
+    # the labels file and the kind are the whole data's: the merge applies them
+    read = ChunkedRead(path, replace(reading, labels=None, kind=None), None, chunk_bytes)
+    scanner = _Scanner(path, index, reading, options, several, keep)
+    reader_kind = None
+    for chunk in read:
+        if not scanner.kinds:
+            reader_kind = chunk.dataset.kind
+        scanner.add(chunk)
+    if not scanner.kinds:
+        return None
+    lengths = np.concatenate(scanner.lengths)
+    outline = read.outline(lengths, scanner.features or 0, "values")
+    problems = tuple(scanner.log.problems())
+    return scanner.summary(replace(outline, kind=reader_kind, kind_option=None, problems=problems))
+
+
+# Pass 2 reads each shard's timesteps from where the worker that read it in pass 1 kept them:
+# in the worker's own scratch folder (Dask's local directory, removed with the worker), written
+# chunk by chunk, memory-mapped by pass 2's row blocks, which run on that worker when they can.
+# A shard's file changed since (size, time), another worker, a worker restarted: the shard is
+# read again (in chunks) and kept on this worker.
 
 
 def _kept(path: str, reading: ReadOptions) -> Path | None:
@@ -303,45 +436,83 @@ def _kept_dtype(ragged: Ragged, kind: str | None, options: PadOptions) -> str:
     return options.dtype or "float32" if values else str(ragged.values.dtype)
 
 
-def _keep(path: str, reading: ReadOptions, ragged: Ragged, dtype: str) -> str | None:
-    """Keep the shard's timesteps on this worker for pass 2, as ``dtype``; its address, or
-    None."""
-    where = _kept(path, reading)
-    if where is None:
-        return None
-    try:
-        where.parent.mkdir(exist_ok=True)
-        np.save(f"{where}.lengths.npy", ragged.lengths)
-        np.save(f"{where}.values.npy", ragged.values.astype(dtype, copy=False))
-    except OSError:  # a full scratch disk: pass 2 reads the shard again
-        return None
-    from distributed import get_worker
+#: the files of one kept shard: its values (raw, appended chunk by chunk), and its index
+#: (lengths, and an empty array of the values' dtype and features), written last
+_VALUES, _INDEX = ".values", ".index.npz"
 
-    return str(get_worker().address)
+
+class _Keeper:
+    """A shard's timesteps written to this worker's scratch folder chunk by chunk."""
+
+    def __init__(self, where: Path, dtype: str):
+        self.where, self.dtype = where, np.dtype(dtype)
+        self.features: int | None = None
+        where.parent.mkdir(exist_ok=True)
+        self.file = open(f"{where}{_VALUES}.partial", "wb")  # noqa: SIM115 - finish() closes
+
+    @classmethod
+    def start(cls, path: str, reading: ReadOptions, dtype: str) -> _Keeper | None:
+        where = _kept(path, reading)
+        try:
+            return None if where is None else cls(where, dtype)
+        except OSError:
+            return None
+
+    def add(self, ragged: Ragged) -> None:
+        if self.file.closed:
+            return
+        self.features = ragged.n_features
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # as pad casts (--allow-lossy)
+                ragged.values.astype(self.dtype, copy=False).tofile(self.file)
+        except OSError:  # a full scratch disk: pass 2 reads the shard again
+            self.file.close()
+
+    def finish(self, lengths: np.ndarray) -> str | None:
+        """The worker's address, once all is written (None: not kept)."""
+        from distributed import get_worker
+
+        written = not self.file.closed
+        self.file.close()
+        values = f"{self.where}{_VALUES}"
+        try:
+            if not written:
+                raise OSError
+            os.replace(f"{values}.partial", values)
+            form = np.empty((0, self.features or 0), self.dtype)
+            with open(f"{self.where}{_INDEX}.partial", "wb") as f:
+                np.savez(f, lengths=lengths, form=form)
+            os.replace(f"{self.where}{_INDEX}.partial", f"{self.where}{_INDEX}")
+        except OSError:
+            for name in (f"{values}.partial", values, f"{self.where}{_INDEX}.partial"):
+                with suppress(OSError):
+                    os.unlink(name)
+            return None
+        return str(get_worker().address)
 
 
 def _take(path: str, reading: ReadOptions) -> Ragged | None:
-    """The shard's timesteps as pass 1 kept them on this worker (removed from the folder:
-    they are used once), or None."""
+    """The shard's timesteps as kept on this worker (memory-mapped), or None."""
     where = _kept(path, reading)
     if where is None:
         return None
     try:
-        lengths = np.load(f"{where}.lengths.npy")
-        values = np.load(f"{where}.values.npy", mmap_mode="r")
-    except (OSError, ValueError):
+        with np.load(f"{where}{_INDEX}") as index:
+            lengths, form = index["lengths"], index["form"]
+        rows = int(lengths.sum())
+        if not rows:
+            return Ragged(np.empty((0, form.shape[1]), form.dtype), lengths)
+        values = np.memmap(f"{where}{_VALUES}", form.dtype, "r", shape=(rows, form.shape[1]))
+    except (OSError, ValueError, KeyError):
         return None
-    for suffix in (".lengths.npy", ".values.npy"):  # the mapping stays readable until closed
-        with suppress(OSError):
-            os.unlink(f"{where}{suffix}")
     return Ragged(values, lengths)
 
 
 def _drop(files: list[str], reading: ReadOptions) -> None:
-    """(on each worker) Remove what pass 1 kept of ``files`` and pass 2 did not take."""
+    """(on each worker) Remove what pass 1 or 2 kept of ``files``."""
     for path in files:
         where = _kept(path, reading)
-        for suffix in (".lengths.npy", ".values.npy"):
+        for suffix in (_INDEX, _VALUES, f"{_VALUES}.partial", f"{_INDEX}.partial"):
             with suppress(OSError):
                 os.unlink(f"{where}{suffix}")
 
@@ -450,7 +621,7 @@ def merge(
     whole = checks.outline(merged, template)
     lines = [s.part.value_lines for s in shards]
     if all(v is not None for v in lines):  # a table's line of each timestep, for the places
-        whole = replace(whole, value_lines=np.concatenate(lines))  # type: ignore[arg-type]
+        whole = replace(whole, value_lines=_ValueLines(lines, [s.rows for s in shards]))  # type: ignore[arg-type]
     report = report_of(merged, whole, strict=strict, options=options, locate=locate)
     return Pass1(
         report,
@@ -463,6 +634,19 @@ def merge(
         {s.path: s.sha256 for s in shards},
         tuple(s.worker for s in shards),
     )
+
+
+class _ValueLines:
+    """The line of each timestep of the shards one after the other, indexed by flat row as
+    :attr:`Dataset.value_lines` is: each shard's are an array (read whole) or a
+    :class:`~lstmprep.readers.chunked.RowLines` (read in chunks)."""
+
+    def __init__(self, parts: list[Any], rows: list[int]):
+        self.parts, self.offsets = parts, np.cumsum([0, *rows])
+
+    def __getitem__(self, row: int) -> int:
+        shard = int(np.searchsorted(self.offsets, row, side="right")) - 1
+        return int(self.parts[shard][row - int(self.offsets[shard])])
 
 
 def _as_read(shard: ShardSummary, width: int, kind: str, options: PadOptions) -> checks.Summary:
@@ -505,6 +689,15 @@ def _shifted(summary: checks.Summary, offset: int) -> checks.Summary:
 
 def _shift(sequence: int | None, offset: int) -> int | None:
     return None if sequence is None else sequence + offset
+
+
+def _limit() -> int | None:
+    """The driver's ``--memory-limit`` / ``$LSTMPREP_MEMORY_LIMIT`` in bytes, the budget of
+    every worker's tasks (None: each worker takes a safe share of its own memory)."""
+    from .memory import MEMORY_LIMIT_ENV, parse_size
+
+    text = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    return parse_size(text, MEMORY_LIMIT_ENV) if text else None
 
 
 def _shard_paths(source: Source | Any) -> tuple[list[str], list[str | Path], bool]:
@@ -555,6 +748,7 @@ def inspect_shards(
         options=options,
         several=several,
         keep=keep,
+        limit=_limit(),
         pure=False,
     )
     shards = _run(client, futures, "pass 1", progress)
@@ -577,12 +771,19 @@ class Padding:
     ids: bool
 
 
-def pad_shard(path: str, reading: ReadOptions, how: Padding) -> np.ndarray:
-    """(on a worker) One shard padded: ``(n, T, F)`` (token ids ``(n, T)``), from the
-    timesteps pass 1 kept on this worker, or read again."""
-    ragged = _take(path, reading) or read_file(Path(path), reading).ragged
+def pad_rows(
+    path: str, reading: ReadOptions, how: Padding, first: int, last: int, limit: int | None = None
+) -> np.ndarray:
+    """(on a worker) Sequences ``first``–``last`` of one shard padded: ``(n, T, F)`` (token ids
+    ``(n, T)``), from the timesteps kept on this worker (by pass 1, or now: the shard read
+    again in chunks and kept, for the shard's other row blocks)."""
+    ragged = _take(path, reading) or _keep_again(path, reading, how, limit)
+    if ragged is None:  # not on a worker, or no room in its scratch folder
+        ragged = read_file(Path(path), reading).ragged
+    offsets = ragged.offsets
+    rows = Ragged(ragged.values[offsets[first] : offsets[last]], ragged.lengths[first:last])
     x, _ = pad_ragged(
-        ragged,
+        rows,
         how.maxlen,
         padding=how.padding,
         truncating=how.truncating,
@@ -590,6 +791,37 @@ def pad_shard(path: str, reading: ReadOptions, how: Padding) -> np.ndarray:
         dtype=how.dtype,
     )
     return x[:, :, 0] if how.ids else x
+
+
+#: one shard kept at a time by the threads of one worker
+_KEEPING = threading.Lock()
+
+
+def _keep_again(path: str, reading: ReadOptions, how: Padding, limit: int | None) -> Ragged | None:
+    """(on a worker) Read the shard again, in chunks when it does not fit the budget, and keep
+    its timesteps on this worker (as ``how.dtype``, the cast padding makes); None: no room."""
+    with _KEEPING:
+        ragged = _take(path, reading)  # another thread kept it meanwhile
+        if ragged is not None:
+            return ragged
+        keeper = _Keeper.start(path, reading, how.dtype)
+        if keeper is None:
+            return None
+        chunk_bytes = _chunk_bytes(path, reading, limit)
+        lengths = []
+        parts: Any = [Chunk(read_file(Path(path), reading), 0, 0, 0)]
+        if chunk_bytes is not None:
+            parts = ChunkedRead(path, replace(reading, labels=None, kind=None), None, chunk_bytes)
+        for chunk in parts:
+            keeper.add(chunk.dataset.ragged)
+            lengths.append(chunk.dataset.ragged.lengths)
+        if not lengths:  # no chunk: an empty shard
+            ragged = read_file(Path(path), reading).ragged
+            keeper.add(ragged)
+            lengths.append(ragged.lengths)
+        if keeper.finish(np.concatenate(lengths)) is None:
+            return None
+        return _take(path, reading)
 
 
 def padding_of(first: Pass1, options: PadOptions) -> Padding:
@@ -609,22 +841,42 @@ def padding_of(first: Pass1, options: PadOptions) -> Padding:
     )
 
 
-def padded_array(first: Pass1, how: Padding, reading: ReadOptions | None = None) -> Any:
-    """Pass 2, lazily: the padded tensor as a :mod:`dask.array`, one block per shard (in
-    input order), each block padded on a worker when computed."""
+def padded_array(
+    first: Pass1,
+    how: Padding,
+    reading: ReadOptions | None = None,
+    rows: int | None = None,
+) -> Any:
+    """Pass 2, lazily: the padded tensor as a :mod:`dask.array` in input order, in blocks of
+    at most ``rows`` rows (default: a Zarr chunk's worth, :data:`padded_zarr.CHUNK_BYTES`)
+    that never span two shards and are cut at multiples of ``rows`` (so that they fill
+    Zarr chunks of ``rows`` rows); each block padded on a worker when computed, on the worker
+    that kept its shard's timesteps in pass 1 when it can."""
     dask, _ = import_dask()
     import dask.array as da
 
+    from . import padded_zarr
+
     features = first.dataset.ragged.n_features
     reading = reading or ReadOptions()
+    if rows is None:
+        row_bytes = how.maxlen * features * np.dtype(how.dtype).itemsize
+        rows = max(1, padded_zarr.CHUNK_BYTES // max(1, row_bytes))
+    limit = _limit()
     blocks = []
-    for path, rows, worker in zip(first.files, first.rows, first.workers, strict=True):
-        shape = (rows, how.maxlen) if how.ids else (rows, how.maxlen, features)
+    start = 0
+    for path, count, worker in zip(first.files, first.rows, first.workers, strict=True):
         # where pass 1 kept the shard's timesteps, when that worker is still there
         where = {"workers": [worker], "allow_other_workers": True} if worker else {}
-        with dask.annotate(**where):
-            task = dask.delayed(pad_shard, pure=True)(os.path.abspath(path), reading, how)
-            blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
+        cuts = [start, *range((start // rows + 1) * rows, start + count, rows), start + count]
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            shape = (b - a, how.maxlen) if how.ids else (b - a, how.maxlen, features)
+            with dask.annotate(**where):
+                task = dask.delayed(pad_rows, pure=True)(
+                    os.path.abspath(path), reading, how, a - start, b - start, limit
+                )
+                blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
+        start += count
     return da.concatenate(blocks, axis=0)
 
 
@@ -757,7 +1009,7 @@ def _pad_to_zarr(
         kind=dataset.kind,
         vocabulary=first.facts.vocabulary_size(options.value) if how.ids else None,
     )
-    x = padded_array(first, how, reading)
+    x = padded_array(first, how, reading, layout.chunk_rows)
     with atomic_dir(output, inputs=inputs) as tmp:
         create(tmp, layout, meta, kept, first.labels)
         writes = client.compute(write_blocks(x, tmp, layout.chunk_rows))

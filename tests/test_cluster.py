@@ -227,16 +227,16 @@ def test_commands_against_a_real_scheduler(scheduler, tmp_path):
 
     # the scheduler killed in the middle of pass 2 of a --force run: exit 2, the old store
     # kept as it was, and no temporary store left beside it
-    def slow_pass_2() -> None:  # runs in each worker: every shard padded takes a second
+    def slow_pass_2() -> None:  # runs in each worker: every row block padded takes a second
         import lstmprep.cluster
 
-        pad = lstmprep.cluster.pad_shard
+        pad = lstmprep.cluster.pad_rows
 
         def slow(*args, **kwargs):
             time.sleep(1)
             return pad(*args, **kwargs)
 
-        lstmprep.cluster.pad_shard = slow
+        lstmprep.cluster.pad_rows = slow
 
     with Client(address, timeout=30) as c:
         c.run(slow_pass_2)
