@@ -7,8 +7,12 @@ The same two passes as one process, with the shards as the unit of work:
   which merges them into the one :class:`~lstmprep.report.Report` that ``inspect`` gives for the
   same files in one process (same codes, counts, stats, percentile ``maxlen``, class order).
   What crosses the network is one value per sequence (lengths, labels), never the timesteps.
-- **Pass 2** (:func:`padded_array`): each worker reads its shard again and pads it to the
-  global ``maxlen``: one block of a lazy :mod:`dask.array` ``(N, T, F)``, in input order.
+  A shard larger than the worker's budget (:func:`worker_budget`) is read in chunks
+  (:mod:`lstmprep.readers.chunked`, as one process streams) and kept on the worker's disk
+  chunk by chunk: a worker's memory does not grow with its shard.
+- **Pass 2** (:func:`padded_array`): the shards padded to the global ``maxlen`` in row blocks
+  (a Zarr chunk's worth at most, never two shards) of a lazy :mod:`dask.array` ``(N, T, F)``,
+  in input order, each from the timesteps its worker kept (or read again).
   :func:`pad_to_zarr` writes it into a Zarr store (:mod:`lstmprep.padded_zarr`) whose chunks
   along N never straddle two writers (Dask's ``rechunk`` gathers the rows of a chunk that
   spans two shards into one task), under a temporary name renamed into place when complete.
@@ -51,7 +55,7 @@ from .ragged import Ragged
 from .readers import ReadOptions, Source, read_file, read_labels_of
 from .readers.chunked import Chunk, ChunkedRead
 from .readers.files import expand
-from .readers.samples import PER_SAMPLE, SHARDS, _all_2d_npy, _labels
+from .readers.samples import PER_SAMPLE, SHARDS, all_2d_npy, shard_labels, shards_notes
 from .report import ProblemLog, Report
 from .target import classes_of, task_of
 
@@ -276,7 +280,7 @@ def summarize_shard(
     reading: ReadOptions,
     options: PadOptions | None,
     several: bool,
-    keep: bool = False,
+    keep: str | None = None,
     limit: int | None = None,
 ) -> ShardSummary:
     """(on a worker) Pass 1 of shard ``index`` of the files (``several``: read as shards of
@@ -288,7 +292,8 @@ def summarize_shard(
 
     With the kind left to the data, a shard is scanned as values, and also as token ids when
     it may be ids (one feature): which one the whole data is, only the merge can tell.
-    ``keep``: keep the timesteps on this worker for pass 2, written chunk by chunk.
+    ``keep``: keep the timesteps on this worker for pass 2 under this tag, written chunk by
+    chunk.
     """
     chunk_bytes = _chunk_bytes(path, reading, limit)
     if chunk_bytes is not None:
@@ -315,7 +320,7 @@ class _Scanner:
         reading: ReadOptions,
         options: PadOptions | None,
         several: bool,
-        keep: bool,
+        keep: str | None,
     ):
         self.path, self.index, self.reading, self.several = path, index, reading, several
         self.options, self.keep = options, keep
@@ -340,9 +345,9 @@ class _Scanner:
             self.kinds = tuple(
                 k for k in kinds if k == "values" or ragged.n_features == 1 or len(kinds) == 1
             )
-            if self.keep:
+            if self.keep is not None:
                 dtype = _kept_dtype(ragged, kind, self.options)
-                self.keeper = _Keeper.start(self.path, self.reading, dtype)
+                self.keeper = _Keeper.start(self.path, self.reading, self.keep, dtype)
         self.features = same_features(chunk, self.features)
         self.log.extend(part.problems)
         scanned = replace(
@@ -386,7 +391,7 @@ def _summarize_chunks(
     reading: ReadOptions,
     options: PadOptions | None,
     several: bool,
-    keep: bool,
+    keep: str | None,
     chunk_bytes: int,
 ) -> ShardSummary | None:
     """Pass 1 of a shard read in chunks (None: it has none, read it whole)."""
@@ -413,8 +418,9 @@ def _summarize_chunks(
 # read again (in chunks) and kept on this worker.
 
 
-def _kept(path: str, reading: ReadOptions) -> Path | None:
-    """Where this worker keeps shard ``path``'s timesteps (None: not on a worker)."""
+def _kept(path: str, reading: ReadOptions, tag: str = "") -> Path | None:
+    """Where this worker keeps shard ``path``'s timesteps under ``tag`` (pass 1's: the run's;
+    pass 2's: the dtype they are kept as), as ``KEY.TAG`` (None: not on a worker)."""
     import hashlib
 
     try:
@@ -425,7 +431,7 @@ def _kept(path: str, reading: ReadOptions) -> Path | None:
         return None
     info = os.stat(path)
     key = f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}|{reading!r}"
-    return folder / hashlib.sha256(key.encode()).hexdigest()[:32]
+    return folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.{tag}"
 
 
 def _kept_dtype(ragged: Ragged, kind: str | None, options: PadOptions) -> str:
@@ -451,8 +457,8 @@ class _Keeper:
         self.file = open(f"{where}{_VALUES}.partial", "wb")  # noqa: SIM115 - finish() closes
 
     @classmethod
-    def start(cls, path: str, reading: ReadOptions, dtype: str) -> _Keeper | None:
-        where = _kept(path, reading)
+    def start(cls, path: str, reading: ReadOptions, tag: str, dtype: str) -> _Keeper | None:
+        where = _kept(path, reading, tag)
         try:
             return None if where is None else cls(where, dtype)
         except OSError:
@@ -491,9 +497,9 @@ class _Keeper:
         return str(get_worker().address)
 
 
-def _take(path: str, reading: ReadOptions) -> Ragged | None:
-    """The shard's timesteps as kept on this worker (memory-mapped), or None."""
-    where = _kept(path, reading)
+def _take(path: str, reading: ReadOptions, tag: str | None) -> Ragged | None:
+    """The shard's timesteps as kept on this worker under ``tag`` (memory-mapped), or None."""
+    where = None if tag is None else _kept(path, reading, tag)
     if where is None:
         return None
     try:
@@ -509,12 +515,15 @@ def _take(path: str, reading: ReadOptions) -> Ragged | None:
 
 
 def _drop(files: list[str], reading: ReadOptions) -> None:
-    """(on each worker) Remove what pass 1 or 2 kept of ``files``."""
+    """(on each worker) Remove what pass 1 or 2 kept of ``files``, under any tag."""
     for path in files:
-        where = _kept(path, reading)
-        for suffix in (_INDEX, _VALUES, f"{_VALUES}.partial", f"{_INDEX}.partial"):
-            with suppress(OSError):
-                os.unlink(f"{where}{suffix}")
+        with suppress(OSError):
+            where = _kept(path, reading)
+            if where is None:
+                return
+            for kept in where.parent.glob(f"{where.name}*"):
+                with suppress(OSError):
+                    kept.unlink()
 
 
 @dataclass(frozen=True, eq=False)
@@ -536,6 +545,8 @@ class Pass1:
     sha256: dict[str, str]
     #: the worker that keeps each shard's timesteps for pass 2 (None: read again)
     workers: tuple[str | None, ...] = ()
+    #: the tag they keep them under
+    kept: str | None = None
 
 
 def merge(
@@ -579,16 +590,12 @@ def merge(
                 count=shard.rows,
             )
         start += len(shard.lengths)
-    labels = _labels(paths, [s.part for s in shards], log) if several else shards[0].part.labels
-    first = shards[0].part
-    notes = [f"{p.name}: {n}" for p, s in zip(paths, shards, strict=True) for n in s.part.notes]
-    if len(notes) > 3:
-        notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
-    dtypes = {s.part.dtype for s in shards}
+    parts = [s.part for s in shards]
+    labels = shard_labels(paths, [p.labels for p in parts], log) if several else parts[0].labels
+    first = parts[0]
+    dtypes = {p.dtype for p in parts}
     if several:
-        said = f"{len(paths)} files read as shards of one dataset"
-        told = "in name order — pass --per-sample if each file is one sequence"
-        note = f"{said} (as you chose)" if reading.layout else f"{said}: {told}"
+        notes = shards_notes(paths, [p.notes for p in parts], chosen=bool(reading.layout))
         shown = (
             str(sources[0]) if len(sources) == 1 else f"{sources[0]} and {len(sources) - 1} more"
         )
@@ -596,7 +603,7 @@ def merge(
             shown,
             first.format,
             first.ragged,
-            notes=(note, *notes),
+            notes=notes,
             dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
             files=tuple(map(str, paths)),
             layout=reading.layout,
@@ -720,20 +727,20 @@ def inspect_shards(
     strict: bool = False,
     options: PadOptions | None = None,
     progress: Progress = _no_progress,
-    keep: bool = False,
+    keep: str | None = None,
 ) -> Pass1:
     """Pass 1 on the cluster: each shard summarised on a worker, the summaries merged here.
 
     ``source``: a file, several, a folder, a glob, or a :class:`dask.bag.Bag` of paths; each
     file is a shard. ``options``: pad's options to check against (None: inspect's).
     ``.report`` is what :func:`lstmprep.inspect` reports for the same files in one process.
-    ``keep``: the workers keep each shard's timesteps for pass 2 (:func:`pad_shard`), which
-    then need not read the shards again.
+    ``keep``: the workers keep each shard's timesteps for pass 2 (:func:`pad_rows`) under this
+    tag (one per run), so that it need not read the shards again.
     """
     reading = reading or ReadOptions()
     files, sources, several = _shard_paths(source)
     if reading.layout == PER_SAMPLE or (
-        several and not reading.layout and _all_2d_npy([Path(f) for f in files])
+        several and not reading.layout and all_2d_npy([Path(f) for f in files])
     ):
         raise UsageError(
             "one sequence per file is not read on a cluster: its unit of work is a shard of "
@@ -753,7 +760,7 @@ def inspect_shards(
     )
     shards = _run(client, futures, "pass 1", progress)
     shards = [replace(s, path=f) for s, f in zip(shards, files, strict=True)]  # as given
-    return merge(sources, several, shards, reading, options, strict)
+    return replace(merge(sources, several, shards, reading, options, strict), kept=keep)
 
 
 # --- pass 2 --------------------------------------------------------------------------------------
@@ -772,12 +779,22 @@ class Padding:
 
 
 def pad_rows(
-    path: str, reading: ReadOptions, how: Padding, first: int, last: int, limit: int | None = None
+    path: str,
+    reading: ReadOptions,
+    how: Padding,
+    first: int,
+    last: int,
+    limit: int | None = None,
+    kept: str | None = None,
 ) -> np.ndarray:
     """(on a worker) Sequences ``first``–``last`` of one shard padded: ``(n, T, F)`` (token ids
-    ``(n, T)``), from the timesteps kept on this worker (by pass 1, or now: the shard read
-    again in chunks and kept, for the shard's other row blocks)."""
-    ragged = _take(path, reading) or _keep_again(path, reading, how, limit)
+    ``(n, T)``), from the timesteps kept on this worker (by pass 1 under the tag ``kept``, or
+    now: the shard read again in chunks and kept, for the shard's other row blocks)."""
+    ragged = (
+        _take(path, reading, kept)
+        or _take(path, reading, how.dtype)
+        or _keep_again(path, reading, how, limit)
+    )
     if ragged is None:  # not on a worker, or no room in its scratch folder
         ragged = read_file(Path(path), reading).ragged
     offsets = ragged.offsets
@@ -801,10 +818,10 @@ def _keep_again(path: str, reading: ReadOptions, how: Padding, limit: int | None
     """(on a worker) Read the shard again, in chunks when it does not fit the budget, and keep
     its timesteps on this worker (as ``how.dtype``, the cast padding makes); None: no room."""
     with _KEEPING:
-        ragged = _take(path, reading)  # another thread kept it meanwhile
+        ragged = _take(path, reading, how.dtype)  # another thread kept it meanwhile
         if ragged is not None:
             return ragged
-        keeper = _Keeper.start(path, reading, how.dtype)
+        keeper = _Keeper.start(path, reading, how.dtype, how.dtype)
         if keeper is None:
             return None
         chunk_bytes = _chunk_bytes(path, reading, limit)
@@ -821,7 +838,7 @@ def _keep_again(path: str, reading: ReadOptions, how: Padding, limit: int | None
             lengths.append(ragged.lengths)
         if keeper.finish(np.concatenate(lengths)) is None:
             return None
-        return _take(path, reading)
+        return _take(path, reading, how.dtype)
 
 
 def padding_of(first: Pass1, options: PadOptions) -> Padding:
@@ -873,7 +890,7 @@ def padded_array(
             shape = (b - a, how.maxlen) if how.ids else (b - a, how.maxlen, features)
             with dask.annotate(**where):
                 task = dask.delayed(pad_rows, pure=True)(
-                    os.path.abspath(path), reading, how, a - start, b - start, limit
+                    os.path.abspath(path), reading, how, a - start, b - start, limit, first.kept
                 )
                 blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
         start += count
@@ -975,7 +992,10 @@ def _pad_to_zarr(
     files: list[str],
     inputs: Any,
 ) -> PadSummary:
-    first = inspect_shards(source, client, reading, options=options, progress=progress, keep=True)
+    import uuid
+
+    keep = uuid.uuid4().hex  # this run's: what another run kept is not taken
+    first = inspect_shards(source, client, reading, options=options, progress=progress, keep=keep)
     dataset, report = first.dataset, first.report
     labels = Path(reading.labels) if reading.labels else None
     if report.errors:
