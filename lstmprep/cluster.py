@@ -418,15 +418,16 @@ def _summarize_chunks(
 # read again (in chunks) and kept on this worker.
 
 
-def _kept(path: str, reading: ReadOptions, tag: str = "") -> Path | None:
+def _kept(path: str, reading: ReadOptions, tag: str = "", worker: Any = None) -> Path | None:
     """Where this worker keeps shard ``path``'s timesteps under ``tag`` (pass 1's: the run's;
-    pass 2's: the dtype they are kept as), as ``KEY.TAG`` (None: not on a worker)."""
+    pass 2's: the dtype they are kept as), as ``KEY.TAG`` (None: not on a worker).
+    ``worker``: the worker, when not called from one of its tasks."""
     import hashlib
 
     try:
         from distributed import get_worker
 
-        folder = Path(get_worker().local_directory) / "lstmprep"
+        folder = Path((worker or get_worker()).local_directory) / "lstmprep"
     except (ImportError, ValueError):
         return None
     info = os.stat(path)
@@ -514,11 +515,12 @@ def _take(path: str, reading: ReadOptions, tag: str | None) -> Ragged | None:
     return Ragged(values, lengths)
 
 
-def _drop(files: list[str], reading: ReadOptions) -> None:
-    """(on each worker) Remove what pass 1 or 2 kept of ``files``, under any tag."""
+def _drop(files: list[str], reading: ReadOptions, dask_worker: Any = None) -> None:
+    """(on each worker, by ``client.run``) Remove what pass 1 or 2 kept of ``files``, under
+    any tag."""
     for path in files:
         with suppress(OSError):
-            where = _kept(path, reading)
+            where = _kept(path, reading, worker=dask_worker)
             if where is None:
                 return
             for kept in where.parent.glob(f"{where.name}*"):

@@ -345,6 +345,7 @@ def test_tiny_worker_budget_reads_shards_in_chunks(client, tmp_path, monkeypatch
 
     assert cluster.inspect_shards(shards, client).report == alone
     totals = {}
+    before = client.run(_scratch)
     cluster.pad_to_zarr(
         shards,
         tmp_path / "out.zarr",
@@ -353,6 +354,7 @@ def test_tiny_worker_budget_reads_shards_in_chunks(client, tmp_path, monkeypatch
         progress=lambda phase, done, total: totals.update({phase: total}),
     )
     assert totals["pass 2"] > len(SIZES)  # more chunk writes than shards
+    assert client.run(_scratch) == before  # what the workers kept is removed
     store, npz = padded_zarr.open_padded(tmp_path / "out.zarr"), np.load(tmp_path / "one.npz")
     assert np.array_equal(store.x[:], npz["x"]) and np.array_equal(store.lengths[:], npz["lengths"])
     assert np.array_equal(padded_zarr.labels_of(store.y), npz["y"])
@@ -362,3 +364,8 @@ def test_tiny_worker_budget_reads_shards_in_chunks(client, tmp_path, monkeypatch
         expected = json.dumps(inspect(source).to_dict())
         monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", "100")
         assert json.dumps(cluster.inspect_shards(source, client).report.to_dict()) == expected
+
+
+def _scratch(dask_worker) -> list[str]:
+    """(on a worker) What lstmprep keeps in its scratch folder."""
+    return sorted(p.name for p in (Path(dask_worker.local_directory) / "lstmprep").glob("*"))
