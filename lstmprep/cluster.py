@@ -908,11 +908,14 @@ def pad_shards(
     progress: Progress = _no_progress,
 ) -> tuple[Report, Any]:
     """Both passes, the second lazily: pad's report of the shards (pass 1, done now on the
-    cluster) and the padded tensor as a :mod:`dask.array` (pass 2: one block per shard,
-    padded on a worker when computed). Data with errors is refused (:class:`RefusedData`).
+    cluster) and the padded tensor as a :mod:`dask.array` (pass 2: row blocks of a Zarr
+    chunk's worth at most, each within one shard, padded on a worker when computed). Data with
+    errors is refused (:class:`RefusedData`).
 
     ``x[i:j].compute()``, ``x.to_zarr(…)``, ``da.store`` or any Dask computation reads the
-    shards again where they run.
+    shards again where they run (in chunks past the worker's budget), and keeps their
+    timesteps in the worker's scratch folder for the shard's other blocks, until the worker
+    stops.
     """
     first = inspect_shards(source, client, reading, options=options, progress=progress)
     if first.report.errors:
