@@ -515,7 +515,9 @@ def _table_chunks(
             raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
 
     def chunk(table: Any, ids: np.ndarray, first_row: int, sequence: int, seen: set) -> Dataset:
-        met = set(ids.tolist())
+        # every id begins a run of equal ids: the runs' first ids are all the ids, fewer
+        firsts = ids[np.flatnonzero(ids[1:] != ids[:-1]) + 1] if len(ids) else ids
+        met = set(firsts.tolist()) | set(ids[:1].tolist())
         again = met & seen
         if again:
             name = min(again, key=lambda v: int(np.flatnonzero(ids == v)[0]))
