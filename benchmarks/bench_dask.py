@@ -16,7 +16,13 @@ each worker: sampled every 50 ms with psutil). The two tensors are compared valu
 Target (issue #13): local:2 at least 1.6x faster than one process, peak RSS per worker bounded
 (at most 1 GiB, as in the beyond-memory issue).
 
-Run: python benchmarks/bench_dask.py [--gb 2] [--shards 16] [--keep DIR]
+The cluster run gets `--memory-limit 512MB` (as the beyond-memory issue's target): each worker
+reads a shard larger than its budget in chunks. `--compare SRC` also runs the cluster command
+with lstmprep imported from SRC (a checkout of another commit, e.g. `git worktree add`), in the
+same run, for before/after figures.
+
+Run: python benchmarks/bench_dask.py [--gb 2] [--shards 16] [--keep DIR] [--memory-limit 512MB]
+[--compare SRC]
 """
 
 from __future__ import annotations
@@ -63,13 +69,16 @@ def make_shards(folder: Path, gb: float, shards: int, seed: int = 0) -> None:
         first += len(lengths)
 
 
-def run(words: list[str]) -> tuple[float, float, dict[str, int]]:
+def run(words: list[str], source: Path | None = None) -> tuple[float, float, dict[str, int]]:
     """Run a command: its wall time, the CPU time of all its processes (user + system), and
-    the peak RSS of each of them."""
+    the peak RSS of each of them. ``source``: import lstmprep from there."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source.resolve())
     with tempfile.TemporaryFile("w+") as log:  # not a pipe: a full pipe would stall it
         peaks: dict[str, int] = {}
         start = time.perf_counter()
-        process = subprocess.Popen(words, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        process = subprocess.Popen(words, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
         done = threading.Event()
 
         def sample() -> None:
@@ -150,6 +159,8 @@ def main() -> None:
     parser.add_argument("--gb", type=float, default=2.0)
     parser.add_argument("--shards", type=int, default=16)
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the shards in this folder")
+    parser.add_argument("--memory-limit", default="512MB", help="for the cluster run")
+    parser.add_argument("--compare", type=Path, help="also the cluster run of lstmprep from SRC")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-dask-"))
@@ -164,24 +175,33 @@ def main() -> None:
         rows = sum(pq.ParquetFile(f).metadata.num_rows for f in shards.glob("*.parquet"))
         print(f"input: {args.shards} Parquet shards, {size / 1e9:.2f} GB, {rows:,} rows")
         raw, arrow = read_floor(shards)  # also warms the page cache for both runs
+        load = os.getloadavg()[0]
 
         one, one_cpu, one_peaks = run([LSTMPREP, "pad", str(shards), "-o", str(work / "one.npz")])
         out = work / "out.zarr"
-        many, many_cpu, many_peaks = run(
-            [LSTMPREP, "pad", str(shards), "-o", str(out), "--scheduler", "local:2"]
-        )
+        cluster = [LSTMPREP, "pad", str(shards), "-o", str(out), "--scheduler", "local:2"]
+        cluster += ["--memory-limit", args.memory_limit]
+        other = None
+        if args.compare:
+            other = run([*cluster, "--force"], args.compare)
+            other_equal = same_tensor(work / "one.npz", out)
+            shutil.rmtree(out)
+        many, many_cpu, many_peaks = run(cluster)
         equal = same_tensor(work / "one.npz", out)
         npz_gb = (work / "one.npz").stat().st_size / 1e9
         zarr_gb = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e9
 
         print()
-        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(f"load average before: {load:.1f} on {os.cpu_count()} cores")
         print(f"{'':44} {'seconds':>8} {'vs one process':>15} {'CPU s':>7}")
         print(f"{'one process: lstmprep pad → .npz':44} {one:8.1f} {1.0:14.2f}x {one_cpu:7.1f}")
         print(
             f"{'local:2: lstmprep pad --scheduler → .zarr':44} {many:8.1f} {one / many:14.2f}x "
             f"{many_cpu:7.1f}"
         )
+        if other is not None:
+            label = f"… with lstmprep of {args.compare}"
+            print(f"{label[:44]:44} {other[0]:8.1f} {one / other[0]:14.2f}x {other[1]:7.1f}")
         print(f"{'floor: read the bytes (page cache)':44} {raw:8.1f} {one / raw:14.2f}x")
         print(f"{'floor: pyarrow read_table, one process':44} {arrow:8.1f} {one / arrow:14.2f}x")
         print()
@@ -194,6 +214,15 @@ def main() -> None:
             + ", ".join(f"{v / 2**30:.2f}" for v in workers.values())
             + " GiB (sampled every 50 ms)"
         )
+        if other is not None:
+            peaks = {k: v for k, v in other[2].items() if k.startswith("worker")}
+            print(
+                f"peak RSS, local:2 with lstmprep of {args.compare}: driver "
+                f"{other[2].get('driver', 0) / 2**30:.2f} GiB; workers "
+                + ", ".join(f"{v / 2**30:.2f}" for v in peaks.values())
+                + f" GiB; x equal: {other_equal}"
+            )
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
         print(
             f"target ≥ 1.6x: {'met' if one / many >= 1.6 else 'NOT met'} ({one / many:.2f}x); "
             f"worker ≤ 1 GiB: {'met' if max(workers.values(), default=0) <= 2**30 else 'NOT met'}"

@@ -7,8 +7,12 @@ The same two passes as one process, with the shards as the unit of work:
   which merges them into the one :class:`~lstmprep.report.Report` that ``inspect`` gives for the
   same files in one process (same codes, counts, stats, percentile ``maxlen``, class order).
   What crosses the network is one value per sequence (lengths, labels), never the timesteps.
-- **Pass 2** (:func:`padded_array`): each worker reads its shard again and pads it to the
-  global ``maxlen``: one block of a lazy :mod:`dask.array` ``(N, T, F)``, in input order.
+  A shard larger than the worker's budget (:func:`worker_budget`) is read in chunks
+  (:mod:`lstmprep.readers.chunked`, as one process streams) and kept on the worker's disk
+  chunk by chunk: a worker's memory does not grow with its shard.
+- **Pass 2** (:func:`padded_array`): the shards padded to the global ``maxlen`` in row blocks
+  (a Zarr chunk's worth at most, never two shards) of a lazy :mod:`dask.array` ``(N, T, F)``,
+  in input order, each from the timesteps its worker kept (or read again).
   :func:`pad_to_zarr` writes it into a Zarr store (:mod:`lstmprep.padded_zarr`) whose chunks
   along N never straddle two writers (Dask's ``rechunk`` gathers the rows of a chunk that
   spans two shards into one task), under a temporary name renamed into place when complete.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -48,8 +53,9 @@ from .padding import pad_ragged
 from .pipeline import PadSummary
 from .ragged import Ragged
 from .readers import ReadOptions, Source, read_file, read_labels_of
+from .readers.chunked import Chunk, ChunkedRead
 from .readers.files import expand
-from .readers.samples import PER_SAMPLE, SHARDS, _all_2d_npy, _labels
+from .readers.samples import PER_SAMPLE, SHARDS, all_2d_npy, shard_labels, shards_notes
 from .report import ProblemLog, Report
 from .target import classes_of, task_of
 
@@ -229,70 +235,204 @@ class ShardSummary:
     worker: str | None = None
 
 
+def worker_budget(limit: int | None) -> int | None:
+    """(on a worker) The memory one task of this worker may take: ``limit`` (the driver's
+    ``--memory-limit`` / ``$LSTMPREP_MEMORY_LIMIT``) or, as one process decides it, a safe
+    share of what the worker may use (its Dask memory limit, its own
+    ``$LSTMPREP_MEMORY_LIMIT``, else the memory available) — divided among its threads, which
+    run tasks side by side. ``None``: it cannot tell."""
+    from .memory import SAFE_SHARE, work_budget
+
+    budget, threads = limit, 1
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        threads = max(1, int(worker.state.nthreads))
+        dask_limit = getattr(getattr(worker, "memory_manager", None), "memory_limit", None)
+    except (ImportError, ValueError):
+        dask_limit = None
+    if budget is None:
+        budget = work_budget()
+        if dask_limit:
+            share = int(dask_limit * SAFE_SHARE)
+            budget = share if budget is None else min(budget, share)
+    return None if budget is None else budget // threads
+
+
+def _chunk_bytes(path: str, reading: ReadOptions, limit: int | None) -> int | None:
+    """(on a worker) The chunk size to read shard ``path`` in, or None to read it whole (it
+    fits this worker's budget, or its format is read whole): as one process decides
+    (:func:`lstmprep.streaming.plan`), with the worker's budget."""
+    from .readers.chunked import streamable
+    from .streaming import chunk_size, in_memory_need
+
+    budget = worker_budget(limit)
+    paths = [Path(path)]
+    if budget is None or in_memory_need(paths) <= budget or streamable(paths, reading):
+        return None
+    return chunk_size(budget)
+
+
 def summarize_shard(
     path: str,
     index: int,
     reading: ReadOptions,
     options: PadOptions | None,
     several: bool,
-    keep: bool = False,
+    keep: str | None = None,
+    limit: int | None = None,
 ) -> ShardSummary:
     """(on a worker) Pass 1 of shard ``index`` of the files (``several``: read as shards of
     one dataset): read it, and scan it checking against ``options`` (None: inspect's).
 
+    A shard larger than the worker's budget (:func:`worker_budget` of ``limit``) is read in
+    chunks (:mod:`lstmprep.readers.chunked`, as one process streams), each scanned and
+    forgotten: the worker's memory does not grow with the shard's timesteps.
+
     With the kind left to the data, a shard is scanned as values, and also as token ids when
     it may be ids (one feature): which one the whole data is, only the merge can tell.
-    ``keep``: keep the timesteps on this worker for pass 2.
+    ``keep``: keep the timesteps on this worker for pass 2 under this tag, written chunk by
+    chunk.
     """
+    chunk_bytes = _chunk_bytes(path, reading, limit)
+    if chunk_bytes is not None:
+        summary = _summarize_chunks(path, index, reading, options, several, keep, chunk_bytes)
+        if summary is not None:
+            return summary
     part = read_file(Path(path), reading)
-    options = options or (DEFAULTS if several else checking_options(part.meta))
-    kind = reading.kind or (None if several else part.kind)
-    kinds = (kind,) if kind else ("values", "tokens")
-    ragged = part.ragged
-    chunk = replace(
-        part,
-        problems=(),  # the merge places them, as the reader of several files does
-        ids=None if several else part.ids,  # shards keep no table ids (as read() does)
-        value_lines=None,
-        file_of=np.full(len(ragged), index, dtype=np.int64) if several else None,
-    )
-    scans = {
-        k: checks.scan(replace(chunk, kind=k), options)
-        for k in kinds
-        if k == "values" or ragged.n_features == 1 or len(kinds) == 1
-    }
-    empty = Ragged(np.empty((0, ragged.n_features)), np.zeros(0, dtype=np.int64))
-    return ShardSummary(
-        path,
-        sha256(Path(path)),
-        replace(part, ragged=empty),  # value_lines kept: a CSV's line of each timestep
-        ragged.lengths,
-        ragged.n_features,
-        len(ragged.values),
-        scans,
-        _keep(path, reading, ragged, _kept_dtype(ragged, kind, options)) if keep else None,
-    )
+    chunk = Chunk(part, 0, 0, 0)
+    scanner = _Scanner(path, index, reading, options, several, keep)
+    scanner.add(chunk)
+    empty = Ragged(np.empty((0, part.ragged.n_features)), np.zeros(0, dtype=np.int64))
+    # value_lines kept: a CSV's line of each timestep
+    return scanner.summary(replace(part, ragged=empty))
 
 
-# Pass 2 reads each shard again, unless the worker that read it in pass 1 still has its
-# timesteps: kept in the worker's own scratch folder (Dask's local directory, removed with the
-# worker) as .npy files, memory-mapped by pass 2, which runs on that worker when it can. A
-# shard's file changed since (size, time), another worker, a worker restarted: read again.
+class _Scanner:
+    """(on a worker) Pass 1 of one shard, chunk after chunk: the scans (one per kind it may
+    be), the reader's problems, the lengths, and its timesteps kept for pass 2."""
+
+    def __init__(
+        self,
+        path: str,
+        index: int,
+        reading: ReadOptions,
+        options: PadOptions | None,
+        several: bool,
+        keep: str | None,
+    ):
+        self.path, self.index, self.reading, self.several = path, index, reading, several
+        self.options, self.keep = options, keep
+        self.scans: dict[str, checks.Summary] = {}
+        self.kinds: tuple[str, ...] = ()
+        self.lengths: list[np.ndarray] = []
+        self.log = ProblemLog()
+        self.features: int | None = None
+        self.keeper: _Keeper | None = None
+
+    def add(self, chunk: Chunk) -> None:
+        from .streaming import same_features
+
+        part = chunk.dataset
+        ragged = part.ragged
+        if not self.kinds:  # the first chunk: what every chunk is scanned as
+            self.options = self.options or (
+                DEFAULTS if self.several else checking_options(part.meta)
+            )
+            kind = self.reading.kind or (None if self.several else part.kind)
+            kinds = (kind,) if kind else ("values", "tokens")
+            self.kinds = tuple(
+                k for k in kinds if k == "values" or ragged.n_features == 1 or len(kinds) == 1
+            )
+            if self.keep is not None:
+                dtype = _kept_dtype(ragged, kind, self.options)
+                self.keeper = _Keeper.start(self.path, self.reading, self.keep, dtype)
+        self.features = same_features(chunk, self.features)
+        self.log.extend(part.problems)
+        scanned = replace(
+            part,
+            problems=(),  # the merge places them, as the reader of several files does
+            ids=None if self.several else part.ids,  # shards keep no table ids (as read())
+            value_lines=None,
+            file_of=np.full(len(ragged), self.index, dtype=np.int64) if self.several else None,
+        )
+        assert self.options is not None
+        for k in self.kinds:
+            s = checks.scan(replace(scanned, kind=k), self.options, chunk.start)
+            self.scans[k] = self.scans[k].merge(s) if k in self.scans else s
+        self.lengths.append(ragged.lengths)
+        if self.keeper is not None:
+            self.keeper.add(ragged)
+
+    def summary(self, part: Dataset) -> ShardSummary:
+        """The shard's summary; ``part``: the shard as read, without its values."""
+        lengths = np.concatenate(self.lengths)
+        scans = self.scans
+        if part.lines is not None:  # a line per sequence, as the whole file's reader gives
+            scans = {
+                k: replace(s, columns={**s.columns, "lines": part.lines}) for k, s in scans.items()
+            }
+        return ShardSummary(
+            self.path,
+            sha256(Path(self.path)),
+            part,
+            lengths,
+            part.ragged.n_features,
+            int(lengths.sum()),
+            scans,
+            self.keeper.finish(lengths) if self.keeper is not None else None,
+        )
 
 
-def _kept(path: str, reading: ReadOptions) -> Path | None:
-    """Where this worker keeps shard ``path``'s timesteps (None: not on a worker)."""
+def _summarize_chunks(
+    path: str,
+    index: int,
+    reading: ReadOptions,
+    options: PadOptions | None,
+    several: bool,
+    keep: str | None,
+    chunk_bytes: int,
+) -> ShardSummary | None:
+    """Pass 1 of a shard read in chunks (None: it has none, read it whole)."""
+    # the labels file and the kind are the whole data's: the merge applies them
+    read = ChunkedRead(path, replace(reading, labels=None, kind=None), None, chunk_bytes)
+    scanner = _Scanner(path, index, reading, options, several, keep)
+    reader_kind = None
+    for chunk in read:
+        if not scanner.kinds:
+            reader_kind = chunk.dataset.kind
+        scanner.add(chunk)
+    if not scanner.kinds:
+        return None
+    lengths = np.concatenate(scanner.lengths)
+    outline = read.outline(lengths, scanner.features or 0, "values")
+    problems = tuple(scanner.log.problems())
+    return scanner.summary(replace(outline, kind=reader_kind, kind_option=None, problems=problems))
+
+
+# Pass 2 reads each shard's timesteps from where the worker that read it in pass 1 kept them:
+# in the worker's own scratch folder (Dask's local directory, removed with the worker), written
+# chunk by chunk, memory-mapped by pass 2's row blocks, which run on that worker when they can.
+# A shard's file changed since (size, time), another worker, a worker restarted: the shard is
+# read again (in chunks) and kept on this worker.
+
+
+def _kept(path: str, reading: ReadOptions, tag: str = "", worker: Any = None) -> Path | None:
+    """Where this worker keeps shard ``path``'s timesteps under ``tag`` (pass 1's: the run's;
+    pass 2's: the dtype they are kept as), as ``KEY.TAG`` (None: not on a worker).
+    ``worker``: the worker, when not called from one of its tasks."""
     import hashlib
 
     try:
         from distributed import get_worker
 
-        folder = Path(get_worker().local_directory) / "lstmprep"
+        folder = Path((worker or get_worker()).local_directory) / "lstmprep"
     except (ImportError, ValueError):
         return None
     info = os.stat(path)
     key = f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}|{reading!r}"
-    return folder / hashlib.sha256(key.encode()).hexdigest()[:32]
+    return folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.{tag}"
 
 
 def _kept_dtype(ragged: Ragged, kind: str | None, options: PadOptions) -> str:
@@ -303,47 +443,89 @@ def _kept_dtype(ragged: Ragged, kind: str | None, options: PadOptions) -> str:
     return options.dtype or "float32" if values else str(ragged.values.dtype)
 
 
-def _keep(path: str, reading: ReadOptions, ragged: Ragged, dtype: str) -> str | None:
-    """Keep the shard's timesteps on this worker for pass 2, as ``dtype``; its address, or
-    None."""
-    where = _kept(path, reading)
-    if where is None:
-        return None
-    try:
+#: the files of one kept shard: its values (raw, appended chunk by chunk), and its index
+#: (lengths, and an empty array of the values' dtype and features), written last
+_VALUES, _INDEX = ".values", ".index.npz"
+
+
+class _Keeper:
+    """A shard's timesteps written to this worker's scratch folder chunk by chunk."""
+
+    def __init__(self, where: Path, dtype: str):
+        self.where, self.dtype = where, np.dtype(dtype)
+        self.features: int | None = None
         where.parent.mkdir(exist_ok=True)
-        np.save(f"{where}.lengths.npy", ragged.lengths)
-        np.save(f"{where}.values.npy", ragged.values.astype(dtype, copy=False))
-    except OSError:  # a full scratch disk: pass 2 reads the shard again
-        return None
-    from distributed import get_worker
+        self.file = open(f"{where}{_VALUES}.partial", "wb")  # noqa: SIM115 - finish() closes
 
-    return str(get_worker().address)
+    @classmethod
+    def start(cls, path: str, reading: ReadOptions, tag: str, dtype: str) -> _Keeper | None:
+        where = _kept(path, reading, tag)
+        try:
+            return None if where is None else cls(where, dtype)
+        except OSError:
+            return None
+
+    def add(self, ragged: Ragged) -> None:
+        if self.file.closed:
+            return
+        self.features = ragged.n_features
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # as pad casts (--allow-lossy)
+                ragged.values.astype(self.dtype, copy=False).tofile(self.file)
+        except OSError:  # a full scratch disk: pass 2 reads the shard again
+            self.file.close()
+
+    def finish(self, lengths: np.ndarray) -> str | None:
+        """The worker's address, once all is written (None: not kept)."""
+        from distributed import get_worker
+
+        written = not self.file.closed
+        self.file.close()
+        values = f"{self.where}{_VALUES}"
+        try:
+            if not written:
+                raise OSError
+            os.replace(f"{values}.partial", values)
+            form = np.empty((0, self.features or 0), self.dtype)
+            with open(f"{self.where}{_INDEX}.partial", "wb") as f:
+                np.savez(f, lengths=lengths, form=form)
+            os.replace(f"{self.where}{_INDEX}.partial", f"{self.where}{_INDEX}")
+        except OSError:
+            for name in (f"{values}.partial", values, f"{self.where}{_INDEX}.partial"):
+                with suppress(OSError):
+                    os.unlink(name)
+            return None
+        return str(get_worker().address)
 
 
-def _take(path: str, reading: ReadOptions) -> Ragged | None:
-    """The shard's timesteps as pass 1 kept them on this worker (removed from the folder:
-    they are used once), or None."""
-    where = _kept(path, reading)
+def _take(path: str, reading: ReadOptions, tag: str | None) -> Ragged | None:
+    """The shard's timesteps as kept on this worker under ``tag`` (memory-mapped), or None."""
+    where = None if tag is None else _kept(path, reading, tag)
     if where is None:
         return None
     try:
-        lengths = np.load(f"{where}.lengths.npy")
-        values = np.load(f"{where}.values.npy", mmap_mode="r")
-    except (OSError, ValueError):
+        with np.load(f"{where}{_INDEX}") as index:
+            lengths, form = index["lengths"], index["form"]
+        rows = int(lengths.sum())
+        if not rows:
+            return Ragged(np.empty((0, form.shape[1]), form.dtype), lengths)
+        values = np.memmap(f"{where}{_VALUES}", form.dtype, "r", shape=(rows, form.shape[1]))
+    except (OSError, ValueError, KeyError):
         return None
-    for suffix in (".lengths.npy", ".values.npy"):  # the mapping stays readable until closed
-        with suppress(OSError):
-            os.unlink(f"{where}{suffix}")
     return Ragged(values, lengths)
 
 
-def _drop(files: list[str], reading: ReadOptions) -> None:
-    """(on each worker) Remove what pass 1 kept of ``files`` and pass 2 did not take."""
+def _drop(files: list[str], reading: ReadOptions, dask_worker: Any = None) -> None:
+    """(on each worker, by ``client.run``) Remove what pass 1 or 2 kept of ``files``, under
+    any tag."""
     for path in files:
-        where = _kept(path, reading)
-        for suffix in (".lengths.npy", ".values.npy"):
-            with suppress(OSError):
-                os.unlink(f"{where}{suffix}")
+        with suppress(OSError):
+            where = _kept(path, reading, worker=dask_worker)
+            if where is None:
+                return
+            for kept in where.parent.glob(f"{where.name}*"):
+                with suppress(OSError):
+                    kept.unlink()
 
 
 @dataclass(frozen=True, eq=False)
@@ -365,6 +547,8 @@ class Pass1:
     sha256: dict[str, str]
     #: the worker that keeps each shard's timesteps for pass 2 (None: read again)
     workers: tuple[str | None, ...] = ()
+    #: the tag they keep them under
+    kept: str | None = None
 
 
 def merge(
@@ -408,16 +592,12 @@ def merge(
                 count=shard.rows,
             )
         start += len(shard.lengths)
-    labels = _labels(paths, [s.part for s in shards], log) if several else shards[0].part.labels
-    first = shards[0].part
-    notes = [f"{p.name}: {n}" for p, s in zip(paths, shards, strict=True) for n in s.part.notes]
-    if len(notes) > 3:
-        notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
-    dtypes = {s.part.dtype for s in shards}
+    parts = [s.part for s in shards]
+    labels = shard_labels(paths, [p.labels for p in parts], log) if several else parts[0].labels
+    first = parts[0]
+    dtypes = {p.dtype for p in parts}
     if several:
-        said = f"{len(paths)} files read as shards of one dataset"
-        told = "in name order — pass --per-sample if each file is one sequence"
-        note = f"{said} (as you chose)" if reading.layout else f"{said}: {told}"
+        notes = shards_notes(paths, [p.notes for p in parts], chosen=bool(reading.layout))
         shown = (
             str(sources[0]) if len(sources) == 1 else f"{sources[0]} and {len(sources) - 1} more"
         )
@@ -425,7 +605,7 @@ def merge(
             shown,
             first.format,
             first.ragged,
-            notes=(note, *notes),
+            notes=notes,
             dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
             files=tuple(map(str, paths)),
             layout=reading.layout,
@@ -450,7 +630,7 @@ def merge(
     whole = checks.outline(merged, template)
     lines = [s.part.value_lines for s in shards]
     if all(v is not None for v in lines):  # a table's line of each timestep, for the places
-        whole = replace(whole, value_lines=np.concatenate(lines))  # type: ignore[arg-type]
+        whole = replace(whole, value_lines=_ValueLines(lines, [s.rows for s in shards]))  # type: ignore[arg-type]
     report = report_of(merged, whole, strict=strict, options=options, locate=locate)
     return Pass1(
         report,
@@ -463,6 +643,19 @@ def merge(
         {s.path: s.sha256 for s in shards},
         tuple(s.worker for s in shards),
     )
+
+
+class _ValueLines:
+    """The line of each timestep of the shards one after the other, indexed by flat row as
+    :attr:`Dataset.value_lines` is: each shard's are an array (read whole) or a
+    :class:`~lstmprep.readers.chunked.RowLines` (read in chunks)."""
+
+    def __init__(self, parts: list[Any], rows: list[int]):
+        self.parts, self.offsets = parts, np.cumsum([0, *rows])
+
+    def __getitem__(self, row: int) -> int:
+        shard = int(np.searchsorted(self.offsets, row, side="right")) - 1
+        return int(self.parts[shard][row - int(self.offsets[shard])])
 
 
 def _as_read(shard: ShardSummary, width: int, kind: str, options: PadOptions) -> checks.Summary:
@@ -507,6 +700,15 @@ def _shift(sequence: int | None, offset: int) -> int | None:
     return None if sequence is None else sequence + offset
 
 
+def _limit() -> int | None:
+    """The driver's ``--memory-limit`` / ``$LSTMPREP_MEMORY_LIMIT`` in bytes, the budget of
+    every worker's tasks (None: each worker takes a safe share of its own memory)."""
+    from .memory import MEMORY_LIMIT_ENV, parse_size
+
+    text = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    return parse_size(text, MEMORY_LIMIT_ENV) if text else None
+
+
 def _shard_paths(source: Source | Any) -> tuple[list[str], list[str | Path], bool]:
     """The shard files of ``source`` (a path, several, a folder, a glob, or a
     :class:`dask.bag.Bag` of paths), the sources as the user gave them, and whether they are
@@ -527,20 +729,20 @@ def inspect_shards(
     strict: bool = False,
     options: PadOptions | None = None,
     progress: Progress = _no_progress,
-    keep: bool = False,
+    keep: str | None = None,
 ) -> Pass1:
     """Pass 1 on the cluster: each shard summarised on a worker, the summaries merged here.
 
     ``source``: a file, several, a folder, a glob, or a :class:`dask.bag.Bag` of paths; each
     file is a shard. ``options``: pad's options to check against (None: inspect's).
     ``.report`` is what :func:`lstmprep.inspect` reports for the same files in one process.
-    ``keep``: the workers keep each shard's timesteps for pass 2 (:func:`pad_shard`), which
-    then need not read the shards again.
+    ``keep``: the workers keep each shard's timesteps for pass 2 (:func:`pad_rows`) under this
+    tag (one per run), so that it need not read the shards again.
     """
     reading = reading or ReadOptions()
     files, sources, several = _shard_paths(source)
     if reading.layout == PER_SAMPLE or (
-        several and not reading.layout and _all_2d_npy([Path(f) for f in files])
+        several and not reading.layout and all_2d_npy([Path(f) for f in files])
     ):
         raise UsageError(
             "one sequence per file is not read on a cluster: its unit of work is a shard of "
@@ -555,11 +757,12 @@ def inspect_shards(
         options=options,
         several=several,
         keep=keep,
+        limit=_limit(),
         pure=False,
     )
     shards = _run(client, futures, "pass 1", progress)
     shards = [replace(s, path=f) for s, f in zip(shards, files, strict=True)]  # as given
-    return merge(sources, several, shards, reading, options, strict)
+    return replace(merge(sources, several, shards, reading, options, strict), kept=keep)
 
 
 # --- pass 2 --------------------------------------------------------------------------------------
@@ -577,12 +780,29 @@ class Padding:
     ids: bool
 
 
-def pad_shard(path: str, reading: ReadOptions, how: Padding) -> np.ndarray:
-    """(on a worker) One shard padded: ``(n, T, F)`` (token ids ``(n, T)``), from the
-    timesteps pass 1 kept on this worker, or read again."""
-    ragged = _take(path, reading) or read_file(Path(path), reading).ragged
+def pad_rows(
+    path: str,
+    reading: ReadOptions,
+    how: Padding,
+    first: int,
+    last: int,
+    limit: int | None = None,
+    kept: str | None = None,
+) -> np.ndarray:
+    """(on a worker) Sequences ``first``–``last`` of one shard padded: ``(n, T, F)`` (token ids
+    ``(n, T)``), from the timesteps kept on this worker (by pass 1 under the tag ``kept``, or
+    now: the shard read again in chunks and kept, for the shard's other row blocks)."""
+    ragged = (
+        _take(path, reading, kept)
+        or _take(path, reading, how.dtype)
+        or _keep_again(path, reading, how, limit)
+    )
+    if ragged is None:  # not on a worker, or no room in its scratch folder
+        ragged = read_file(Path(path), reading).ragged
+    offsets = ragged.offsets
+    rows = Ragged(ragged.values[offsets[first] : offsets[last]], ragged.lengths[first:last])
     x, _ = pad_ragged(
-        ragged,
+        rows,
         how.maxlen,
         padding=how.padding,
         truncating=how.truncating,
@@ -590,6 +810,37 @@ def pad_shard(path: str, reading: ReadOptions, how: Padding) -> np.ndarray:
         dtype=how.dtype,
     )
     return x[:, :, 0] if how.ids else x
+
+
+#: one shard kept at a time by the threads of one worker
+_KEEPING = threading.Lock()
+
+
+def _keep_again(path: str, reading: ReadOptions, how: Padding, limit: int | None) -> Ragged | None:
+    """(on a worker) Read the shard again, in chunks when it does not fit the budget, and keep
+    its timesteps on this worker (as ``how.dtype``, the cast padding makes); None: no room."""
+    with _KEEPING:
+        ragged = _take(path, reading, how.dtype)  # another thread kept it meanwhile
+        if ragged is not None:
+            return ragged
+        keeper = _Keeper.start(path, reading, how.dtype, how.dtype)
+        if keeper is None:
+            return None
+        chunk_bytes = _chunk_bytes(path, reading, limit)
+        lengths = []
+        parts: Any = [Chunk(read_file(Path(path), reading), 0, 0, 0)]
+        if chunk_bytes is not None:
+            parts = ChunkedRead(path, replace(reading, labels=None, kind=None), None, chunk_bytes)
+        for chunk in parts:
+            keeper.add(chunk.dataset.ragged)
+            lengths.append(chunk.dataset.ragged.lengths)
+        if not lengths:  # no chunk: an empty shard
+            ragged = read_file(Path(path), reading).ragged
+            keeper.add(ragged)
+            lengths.append(ragged.lengths)
+        if keeper.finish(np.concatenate(lengths)) is None:
+            return None
+        return _take(path, reading, how.dtype)
 
 
 def padding_of(first: Pass1, options: PadOptions) -> Padding:
@@ -609,22 +860,42 @@ def padding_of(first: Pass1, options: PadOptions) -> Padding:
     )
 
 
-def padded_array(first: Pass1, how: Padding, reading: ReadOptions | None = None) -> Any:
-    """Pass 2, lazily: the padded tensor as a :mod:`dask.array`, one block per shard (in
-    input order), each block padded on a worker when computed."""
+def padded_array(
+    first: Pass1,
+    how: Padding,
+    reading: ReadOptions | None = None,
+    rows: int | None = None,
+) -> Any:
+    """Pass 2, lazily: the padded tensor as a :mod:`dask.array` in input order, in blocks of
+    at most ``rows`` rows (default: a Zarr chunk's worth, :data:`padded_zarr.CHUNK_BYTES`)
+    that never span two shards and are cut at multiples of ``rows`` (so that they fill
+    Zarr chunks of ``rows`` rows); each block padded on a worker when computed, on the worker
+    that kept its shard's timesteps in pass 1 when it can."""
     dask, _ = import_dask()
     import dask.array as da
 
+    from . import padded_zarr
+
     features = first.dataset.ragged.n_features
     reading = reading or ReadOptions()
+    if rows is None:
+        row_bytes = how.maxlen * features * np.dtype(how.dtype).itemsize
+        rows = max(1, padded_zarr.CHUNK_BYTES // max(1, row_bytes))
+    limit = _limit()
     blocks = []
-    for path, rows, worker in zip(first.files, first.rows, first.workers, strict=True):
-        shape = (rows, how.maxlen) if how.ids else (rows, how.maxlen, features)
+    start = 0
+    for path, count, worker in zip(first.files, first.rows, first.workers, strict=True):
         # where pass 1 kept the shard's timesteps, when that worker is still there
         where = {"workers": [worker], "allow_other_workers": True} if worker else {}
-        with dask.annotate(**where):
-            task = dask.delayed(pad_shard, pure=True)(os.path.abspath(path), reading, how)
-            blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
+        cuts = [start, *range((start // rows + 1) * rows, start + count, rows), start + count]
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            shape = (b - a, how.maxlen) if how.ids else (b - a, how.maxlen, features)
+            with dask.annotate(**where):
+                task = dask.delayed(pad_rows, pure=True)(
+                    os.path.abspath(path), reading, how, a - start, b - start, limit, first.kept
+                )
+                blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
+        start += count
     return da.concatenate(blocks, axis=0)
 
 
@@ -637,11 +908,14 @@ def pad_shards(
     progress: Progress = _no_progress,
 ) -> tuple[Report, Any]:
     """Both passes, the second lazily: pad's report of the shards (pass 1, done now on the
-    cluster) and the padded tensor as a :mod:`dask.array` (pass 2: one block per shard,
-    padded on a worker when computed). Data with errors is refused (:class:`RefusedData`).
+    cluster) and the padded tensor as a :mod:`dask.array` (pass 2: row blocks of a Zarr
+    chunk's worth at most, each within one shard, padded on a worker when computed). Data with
+    errors is refused (:class:`RefusedData`).
 
     ``x[i:j].compute()``, ``x.to_zarr(…)``, ``da.store`` or any Dask computation reads the
-    shards again where they run.
+    shards again where they run (in chunks past the worker's budget), and keeps their
+    timesteps in the worker's scratch folder for the shard's other blocks, until the worker
+    stops.
     """
     first = inspect_shards(source, client, reading, options=options, progress=progress)
     if first.report.errors:
@@ -723,7 +997,10 @@ def _pad_to_zarr(
     files: list[str],
     inputs: Any,
 ) -> PadSummary:
-    first = inspect_shards(source, client, reading, options=options, progress=progress, keep=True)
+    import uuid
+
+    keep = uuid.uuid4().hex  # this run's: what another run kept is not taken
+    first = inspect_shards(source, client, reading, options=options, progress=progress, keep=keep)
     dataset, report = first.dataset, first.report
     labels = Path(reading.labels) if reading.labels else None
     if report.errors:
@@ -757,7 +1034,7 @@ def _pad_to_zarr(
         kind=dataset.kind,
         vocabulary=first.facts.vocabulary_size(options.value) if how.ids else None,
     )
-    x = padded_array(first, how, reading)
+    x = padded_array(first, how, reading, layout.chunk_rows)
     with atomic_dir(output, inputs=inputs) as tmp:
         create(tmp, layout, meta, kept, first.labels)
         writes = client.compute(write_blocks(x, tmp, layout.chunk_rows))

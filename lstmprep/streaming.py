@@ -83,6 +83,11 @@ def plan(source: Source, reading: ReadOptions) -> int | None:
         raise refuse_json(paths[0], need, budget)
     if streamable(paths, reading) is not None:
         return None
+    return chunk_size(budget)
+
+
+def chunk_size(budget: int) -> int:
+    """The input bytes of one chunk read with a memory budget of ``budget`` bytes."""
     return int(min(CHUNK_MAX, max(CHUNK_MIN, budget * CHUNK_SHARE)))
 
 
@@ -185,7 +190,7 @@ def first_pass(
             if dataset.kind is None:
                 kind = _first_kind(dataset)
                 dataset = replace(dataset, kind=kind)
-            features = _same_features(chunk, features)
+            features = same_features(chunk, features)
             if spill is not None:
                 if summary is None:
                     floats = dataset.kind != "tokens" and options.dtype in (None, "float32")
@@ -215,7 +220,7 @@ def _first_kind(dataset: Dataset) -> str:
     return tokens.detect(dataset.ragged, skip)
 
 
-def _same_features(chunk: Chunk, features: int | None) -> int | None:
+def same_features(chunk: Chunk, features: int | None) -> int | None:
     """The features of the chunks so far; a chunk with other features cannot be read in parts
     (the in-memory path reports each timestep that differs from the most common width)."""
     ragged = chunk.dataset.ragged

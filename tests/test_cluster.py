@@ -245,16 +245,16 @@ def test_commands_against_a_real_scheduler(scheduler, tmp_path):
 
     # the scheduler killed in the middle of pass 2 of a --force run: exit 2, the old store
     # kept as it was, and no temporary store left beside it
-    def slow_pass_2() -> None:  # runs in each worker: every shard padded takes a second
+    def slow_pass_2() -> None:  # runs in each worker: every row block padded takes a second
         import lstmprep.cluster
 
-        pad = lstmprep.cluster.pad_shard
+        pad = lstmprep.cluster.pad_rows
 
         def slow(*args, **kwargs):
             time.sleep(1)
             return pad(*args, **kwargs)
 
-        lstmprep.cluster.pad_shard = slow
+        lstmprep.cluster.pad_rows = slow
 
     with Client(address, timeout=30) as c:
         c.run(slow_pass_2)
@@ -343,3 +343,47 @@ def test_interrupted_pad_leaves_nothing(client, tmp_path, monkeypatch):
         cluster.pad_to_zarr(shards, tmp_path / "out.zarr", client=client, progress=interrupt)
     time.sleep(0.5)  # a write still running would show up now
     assert sorted(p.name for p in tmp_path.iterdir()) == ["i"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_tiny_worker_budget_reads_shards_in_chunks(client, tmp_path, monkeypatch, fmt):
+    """A budget far below a shard's size: the workers read their shards in chunks, keep them
+    chunk by chunk and pad them in row blocks; the report and x are still one process's."""
+    from lstmprep.readers import ReadOptions
+
+    shards = write_shards(tmp_path / fmt, fmt, seed=13)
+    options = PadOptions(maxlen="p95")
+    alone = inspect(shards)
+    pad_file(shards, tmp_path / "one.npz", options)  # in memory (the budget is not set yet)
+    monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", "8KB")  # as --memory-limit: every worker's
+    monkeypatch.setattr(padded_zarr, "CHUNK_BYTES", 5 * 29 * 2 * 4)  # row blocks of ~5 rows
+    biggest = str(max(shards.iterdir(), key=lambda p: p.stat().st_size))
+    sizes = client.run(cluster._chunk_bytes, biggest, ReadOptions(), cluster._limit())
+    assert set(sizes.values()) == {4096}  # read in 4 KB chunks on every worker
+
+    assert cluster.inspect_shards(shards, client).report == alone
+    totals = {}
+    before = client.run(_scratch)
+    cluster.pad_to_zarr(
+        shards,
+        tmp_path / "out.zarr",
+        options,
+        client=client,
+        progress=lambda phase, done, total: totals.update({phase: total}),
+    )
+    assert totals["pass 2"] > len(SIZES)  # more chunk writes than shards
+    assert client.run(_scratch) == before  # what the workers kept is removed
+    store, npz = padded_zarr.open_padded(tmp_path / "out.zarr"), np.load(tmp_path / "one.npz")
+    assert np.array_equal(store.x[:], npz["x"]) and np.array_equal(store.lengths[:], npz["lengths"])
+    assert np.array_equal(padded_zarr.labels_of(store.y), npz["y"])
+    for name in ("csv", "mixed", "tokens"):  # the other branches, read in chunks too
+        source, _ = scenario(tmp_path / name, name)
+        monkeypatch.delenv("LSTMPREP_MEMORY_LIMIT")
+        expected = json.dumps(inspect(source).to_dict())
+        monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", "100")
+        assert json.dumps(cluster.inspect_shards(source, client).report.to_dict()) == expected
+
+
+def _scratch(dask_worker) -> list[str]:
+    """(on a worker) What lstmprep keeps in its scratch folder."""
+    return sorted(p.name for p in (Path(dask_worker.local_directory) / "lstmprep").glob("*"))

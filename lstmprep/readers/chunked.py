@@ -33,7 +33,7 @@ from .files import check_file, compression, compression_notes, expand, opened
 from .json_reader import Block, jsonl_block
 from .labels import labels_array
 from .numpy_reader import _from_array, _lengths, _npz_member
-from .samples import PER_SAMPLE, SHARDS, _all_2d_npy, shard_labels
+from .samples import PER_SAMPLE, SHARDS, all_2d_npy, shard_labels, shards_notes
 
 #: Formats whose files are read in chunks; any other file is read whole (as one shard).
 CHUNKED = (".jsonl", ".npz", ".csv", ".tsv", ".parquet")
@@ -55,7 +55,7 @@ class Chunk:
 def streamable(paths: list[Path], reading: ReadOptions) -> str | None:
     """Why these files cannot be read in chunks, or ``None`` when they can."""
     if reading.layout == PER_SAMPLE or (
-        len(paths) > 1 and reading.layout is None and _all_2d_npy(paths)
+        len(paths) > 1 and reading.layout is None and all_2d_npy(paths)
     ):
         return "one sample per file is read whole"
     if reading.channels_first:
@@ -209,15 +209,8 @@ class ChunkedRead:
     def _notes(self) -> tuple[str, ...]:
         if not self.several:
             return self._files[0].notes
-        notes = [f"{f.path.name}: {n}" for f in self._files for n in f.notes]
-        if len(notes) > 3:
-            notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
-        said = f"{len(self._files)} files read as shards of one dataset"
-        if len(self._files) == 1:
-            said = "1 file read as shards of one dataset"
-        how = f"in name order — pass --{PER_SAMPLE} if each file is one sequence"
-        note = f"{said} (as you chose)" if self.reading.layout else f"{said}: {how}"
-        return (note, *notes)
+        paths, notes = [f.path for f in self._files], [f.notes for f in self._files]
+        return shards_notes(paths, notes, chosen=bool(self.reading.layout))
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -522,7 +515,9 @@ def _table_chunks(
             raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
 
     def chunk(table: Any, ids: np.ndarray, first_row: int, sequence: int, seen: set) -> Dataset:
-        met = set(ids.tolist())
+        # every id begins a run of equal ids: the runs' first ids are all the ids, fewer
+        firsts = ids[np.flatnonzero(ids[1:] != ids[:-1]) + 1] if len(ids) else ids
+        met = set(firsts.tolist()) | set(ids[:1].tolist())
         again = met & seen
         if again:
             name = min(again, key=lambda v: int(np.flatnonzero(ids == v)[0]))

@@ -46,25 +46,36 @@ def read_files(
 
     Returns the dataset and the reading applied, :data:`SHARDS` or :data:`PER_SAMPLE`.
     """
-    chosen = layout or (PER_SAMPLE if _all_2d_npy(paths) else SHARDS)
-    if chosen == PER_SAMPLE:
-        dataset = _per_sample(paths, channels_first)
-        how = "every file is one 2-D (timesteps, features) array"
-        other = f"pass --{SHARDS} if each holds many univariate sequences"
-        said = f"{_files(len(paths))}, one sequence each"
-    else:
-        dataset = _shards(paths, [read_one(p) for p in paths])
-        how, other = "in name order", f"pass --{PER_SAMPLE} if each file is one sequence"
-        said = f"{_files(len(paths))} read as shards of one dataset"
+    chosen = layout or (PER_SAMPLE if all_2d_npy(paths) else SHARDS)
+    if chosen == SHARDS:
+        parts = [read_one(p) for p in paths]
+        notes = shards_notes(paths, [part.notes for part in parts], chosen=bool(layout))
+        return replace(_shards(paths, parts), notes=notes, layout=layout), chosen
+    dataset = _per_sample(paths, channels_first)
+    how = "every file is one 2-D (timesteps, features) array"
+    other = f"pass --{SHARDS} if each holds many univariate sequences"
+    said = f"{_files(len(paths))}, one sequence each"
     note = f"{said} (as you chose)" if layout else f"{said}: {how} — {other}"
     return replace(dataset, notes=(note, *dataset.notes), layout=layout), chosen
+
+
+def shards_notes(paths: list[Path], notes: list[tuple[str, ...]], chosen: bool) -> tuple[str, ...]:
+    """The notes of files read as shards of one dataset: which reading was applied
+    (``chosen``: the user asked for it) and how to choose the other, then each file's
+    ``notes`` named by its file (three at most, and how many more)."""
+    said = f"{_files(len(paths))} read as shards of one dataset"
+    how = f"in name order — pass --{PER_SAMPLE} if each file is one sequence"
+    named = [f"{path.name}: {n}" for path, some in zip(paths, notes, strict=True) for n in some]
+    if len(named) > 3:
+        named = named[:3] + [f"… and {len(named) - 3} more notes like these"]
+    return (f"{said} (as you chose)" if chosen else f"{said}: {how}", *named)
 
 
 def _files(n: int) -> str:
     return "1 file" if n == 1 else f"{n} files"
 
 
-def _all_2d_npy(paths: list[Path]) -> bool:
+def all_2d_npy(paths: list[Path]) -> bool:
     """Whether every file is a numeric 2-D ``.npy`` array (only the headers are read)."""
     for path in paths:
         if path.suffix.lower() != ".npy":
@@ -158,11 +169,6 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         lengths.append(ragged.lengths)
         row += len(part_values)
         sequence += len(ragged)
-    notes = [
-        f"{path.name}: {n}" for path, part in zip(paths, parts, strict=True) for n in part.notes
-    ]
-    if len(notes) > 3:
-        notes = notes[:3] + [f"… and {len(notes) - 3} more notes like these"]
     has_lines = all(part.lines is not None for part in parts)
     has_value_lines = all(part.value_lines is not None for part in parts)
     dtypes = {part.dtype for part in parts}
@@ -170,9 +176,8 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         str(paths[0].parent),
         parts[0].format,
         Ragged(np.concatenate(values), np.concatenate(lengths)),
-        labels=_labels(paths, parts, log),
+        labels=shard_labels(paths, [part.labels for part in parts], log),
         problems=tuple(log.problems()),
-        notes=tuple(notes),
         reported=Reported(np.concatenate(bad_rows), np.concatenate(bad_sequences)),
         dtype=dtypes.pop() if len(dtypes) == 1 else "mixed",
         lines=np.concatenate([part.lines for part in parts]) if has_lines else None,
@@ -186,10 +191,6 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
 
 def _shift(sequence: int | None, offset: int) -> int | None:
     return None if sequence is None else sequence + offset
-
-
-def _labels(paths: list[Path], parts: list[Dataset], log: ProblemLog) -> np.ndarray | None:
-    return shard_labels(paths, [part.labels for part in parts], log)
 
 
 def shard_labels(
