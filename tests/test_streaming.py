@@ -281,12 +281,55 @@ def test_long_tables_stream_in_record_batches(suffix, run, tmp_path):
     assert memory_bytes == streamed_bytes
 
 
-def test_a_table_whose_sequences_are_not_together_is_refused_in_parts(run, tmp_path):
-    lines_ = ["id,t,a"] + [f"{i % 40},{i // 40},{i * 0.5}" for i in range(4000)]
-    source = tmp_path / "mixed.csv"
-    source.write_text("\n".join(lines_) + "\n")
-    result = run("pad", source, "-o", tmp_path / "out.npz", "--memory-limit", TINY)
+def shuffled_table(tmp_path: Path, suffix: str, problems: bool) -> Path:
+    """A long table whose rows are shuffled: each sequence's rows anywhere in the file, its
+    times in any order (float times, some sequences with gaps); with ``problems``, a text
+    cell, a duplicate time and a label that changes."""
+    rng = np.random.default_rng(8)
+    rows = []
+    for i in range(300):
+        times = np.cumsum(rng.integers(1, 3, int(rng.integers(1, 15)))) * 0.5
+        rows += [[i * 7 % 1000, float(t), *np.round(rng.normal(size=2), 3), i % 3] for t in times]
+    rows = [rows[k] for k in rng.permutation(len(rows))]
+    if problems:
+        rows[700][2] = "n/a"
+        twin = next(k for k in range(900, len(rows)) if rows[k][0] == rows[300][0])
+        rows[twin][1] = rows[300][1]  # one sequence at one time twice
+        rows[twin][4] = 9  # its label changes
+    path = tmp_path / f"shuffled{suffix}"
+    header = ["id", "time", "a", "b", "label"]
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = [r for r in rows if r[2] != "n/a"]
+        columns = list(zip(*rows, strict=True))
+        table = pa.table({n: list(c) for n, c in zip(header, columns, strict=True)})
+        pq.write_table(table, path, row_group_size=200)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_unsorted_long_tables_stream_by_partitions(suffix, run, tmp_path, monkeypatch):
+    """Rows of a sequence scattered over the file: read in parts by sequence ranges, with
+    the in-memory path's report (places, lines, rows) and output."""
+    from lstmprep.readers import chunked
+
+    parts = []
+    split = chunked._Partitions._split
+    monkeypatch.setattr(
+        chunked._Partitions, "_split", lambda self, *a: parts.append(split(self, *a)) or parts[-1]
+    )
+    source = shuffled_table(tmp_path, suffix, problems=True)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
     unlimited()
-    assert result.exit_code == 2
-    assert "not together" in result.output and "sort the table by 'id'" in result.output
-    assert run("pad", source, "-o", tmp_path / "out.npz").exit_code == 0
+    assert streamed == memory
+    assert {"duplicate-time", "label-mismatch"} <= {p["code"] for p in memory["problems"]}
+    clean = shuffled_table(tmp_path / "..", suffix, problems=False)
+    (memory_bytes, streamed_bytes), summaries = pad_both(run, tmp_path, clean)
+    assert memory_bytes == streamed_bytes
+    assert summaries[0]["shape"][0] == 300
+    assert len(parts) == 2 and len(parts[0]) > 5  # inspect and pad, each in several parts

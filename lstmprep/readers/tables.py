@@ -295,9 +295,12 @@ def _from_table(
     data: pa.Table,
     options: TableOptions | None,
     where: Callable[[int], str],
-    first_row: int = 0,
+    first_row: int | np.ndarray = 0,
+    first_sequence: int = 0,
 ) -> Dataset:
-    """``data``: the table's rows from row ``first_row`` on (a chunk of a larger table)."""
+    """``data``: the table's rows from row ``first_row`` on (a chunk of a larger table), or
+    the rows numbered in ``first_row`` (an array: a partition of an unsorted table); its
+    first sequence is ``first_sequence`` of the whole (for the messages)."""
     options = options or TableOptions()
     names = data.column_names
     if len(set(names)) != len(names):
@@ -317,7 +320,7 @@ def _from_table(
     lists = [n for n in names if _is_list(data.schema.field(n).type)]
     if options.sequence_column is not None or lists:
         return _nested(path, fmt, data, options, lists)
-    return _long(path, fmt, data, options, where, first_row)
+    return _long(path, fmt, data, options, where, first_row, first_sequence)
 
 
 def _guess(names: list[str], candidates: tuple[str, ...], taken: set[str]) -> str | None:
@@ -335,10 +338,15 @@ def _long(
     data: pa.Table,
     options: TableOptions,
     where: Callable[[int], str],
-    first_row: int = 0,
+    first_row: int | np.ndarray = 0,
+    first_sequence: int = 0,
 ) -> Dataset:
     lines = where is _line
-    if first_row:
+    numbered = first_row if isinstance(first_row, np.ndarray) else None
+    if numbered is not None:
+        named = where
+        where = lambda row: named(int(numbered[row]))  # noqa: E731
+    elif first_row:
         named = where
         where = lambda row: named(row + first_row)  # noqa: E731
     names = data.column_names
@@ -483,6 +491,7 @@ def _long(
             log,
             where,
             place,
+            first_sequence,
         )
 
     return Dataset(
@@ -497,7 +506,9 @@ def _long(
         ids=names_of_ids,
         table=options if options.given() else None,
         # CSV/TSV: each timestep's line (file row + 2: the header is line 1), for problem places
-        value_lines=order + 2 + first_row if lines else None,
+        value_lines=(order + first_row if numbered is None else numbered[order]) + 2
+        if lines
+        else None,
     )
 
 
@@ -797,6 +808,7 @@ def _long_labels(
     log: ProblemLog,
     where: Callable[[int], str],
     place: Callable[[np.ndarray], list[tuple[int | None, int | None]]],
+    first_sequence: int = 0,
 ) -> np.ndarray:
     """One label per sequence, from its first row; a label that changes is a problem."""
     import pyarrow as pa
@@ -823,7 +835,7 @@ def _long_labels(
         sequences = np.unique(np.searchsorted(offsets, changed, side="right") - 1)
         log.add_many(
             "label-mismatch",
-            f"the label of sequence {seq} (id {_py(ids[seq])!r}) changes from {was!r} (at "
+            f"the label of sequence {seq + first_sequence} (id {_py(ids[seq])!r}) changes from {was!r} (at "
             f"{where(int(order[starts[seq]]))}) to {now!r} at {where(row)}: give every row of a "
             f"sequence the same {name!r} ({len(sequences)} sequences change)",
             place(order[changed[:MAX_PLACES]]),
