@@ -682,13 +682,12 @@ class _Partitions:
             for i in range(reader.num_record_batches):
                 batch = reader.get_batch(i)
                 numbers = batch.column("__row").to_numpy()
+
+                def at(row: int, numbers: np.ndarray = numbers) -> str:
+                    return cast(str, self.where(int(numbers[row])))
+
                 if self.time_column is not None:
-                    _times(
-                        batch.column(self.time_column),
-                        self.time_column,
-                        self.path,
-                        lambda row, numbers=numbers: self.where(int(numbers[row])),
-                    )
+                    _times(batch.column(self.time_column), self.time_column, self.path, at)
                 part = part_of[batch.column("__seq").to_numpy()]
                 order = np.argsort(part, kind="stable")
                 bounds = np.searchsorted(part[order], np.arange(len(writers) + 1))

@@ -342,13 +342,13 @@ def _long(
     first_sequence: int = 0,
 ) -> Dataset:
     lines = where is _line
+    named = where
     numbered = first_row if isinstance(first_row, np.ndarray) else None
+    offset = 0 if isinstance(first_row, np.ndarray) else first_row
     if numbered is not None:
-        named = where
         where = lambda row: named(int(numbered[row]))  # noqa: E731
-    elif first_row:
-        named = where
-        where = lambda row: named(row + first_row)  # noqa: E731
+    elif offset:
+        where = lambda row: named(row + offset)  # noqa: E731
     names = data.column_names
     said: list[str] = []
 
@@ -506,7 +506,7 @@ def _long(
         ids=names_of_ids,
         table=options if options.given() else None,
         # CSV/TSV: each timestep's line (file row + 2: the header is line 1), for problem places
-        value_lines=(order + first_row if numbered is None else numbered[order]) + 2
+        value_lines=(order + offset if numbered is None else numbered[order]) + 2
         if lines
         else None,
     )
@@ -835,9 +835,9 @@ def _long_labels(
         sequences = np.unique(np.searchsorted(offsets, changed, side="right") - 1)
         log.add_many(
             "label-mismatch",
-            f"the label of sequence {seq + first_sequence} (id {_py(ids[seq])!r}) changes from {was!r} (at "
-            f"{where(int(order[starts[seq]]))}) to {now!r} at {where(row)}: give every row of a "
-            f"sequence the same {name!r} ({len(sequences)} sequences change)",
+            f"the label of sequence {seq + first_sequence} (id {_py(ids[seq])!r}) changes from "
+            f"{was!r} (at {where(int(order[starts[seq]]))}) to {now!r} at {where(row)}: give "
+            f"every row of a sequence the same {name!r} ({len(sequences)} sequences change)",
             place(order[changed[:MAX_PLACES]]),
             len(sequences),
         )
