@@ -333,3 +333,26 @@ def test_unsorted_long_tables_stream_by_partitions(suffix, run, tmp_path, monkey
     assert memory_bytes == streamed_bytes
     assert summaries[0]["shape"][0] == 300
     assert len(parts) == 2 and len(parts[0]) > 5  # inspect and pad, each in several parts
+
+
+def test_unsorted_table_refusals_name_the_in_memory_places(run, tmp_path):
+    """An empty id in several record batches, a time that is not one: refused as the whole
+    file's reader refuses them (the first place in the file, the count over all of it)."""
+    rows = shuffled_table(tmp_path, ".csv", problems=False).read_text().splitlines()
+    rows = rows + rows[1:]  # several blocks of text
+    for k in (40, 4000):
+        rows[k] = "," + rows[k].split(",", 1)[1]
+    for k in (30, 3000):  # the first cell after the id: the time
+        rows[k] = rows[k].replace(".", "x", 1)
+    source = tmp_path / "refused.csv"
+    for fix in (False, True):
+        if fix:
+            rows[40] = "1" + rows[40]
+            rows[4000] = "1" + rows[4000]
+        source.write_text("\n".join(rows) + "\n")
+        memory = run("pad", source, "-o", tmp_path / "out.npz")
+        streamed = run("pad", source, "-o", tmp_path / "out.npz", "--memory-limit", TINY)
+        unlimited()
+        assert memory.exit_code == streamed.exit_code == 2
+        assert streamed.output == memory.output
+        assert ("empty (2" in memory.output) != fix and ("time column" in memory.output) == fix

@@ -443,6 +443,7 @@ def _table_chunks(
         _guess,
         _is_list,
         _line,
+        _no_nulls,
         _row,
         _unreadable,
         broken_row,
@@ -534,18 +535,29 @@ def _table_chunks(
                     continue  # one sequence so far: read on
                 cut = int(other[-1]) + 1
                 pending = [b for b in table.slice(cut).to_batches() if b.num_rows]
-                dataset = chunk(table.slice(0, cut), ids[:cut], first_row, sequence, seen)
+                part = table.slice(0, cut)
+                dataset = chunk(part, ids[:cut], first_row, sequence, seen, pending)
                 yield dataset, int(cut * (per_row or 0))
                 first_row += cut
                 sequence += len(dataset.ragged)
             if pending:
                 table = pa.Table.from_batches(pending)
                 ids = table.column(id_column).to_numpy(zero_copy_only=False)
-                yield chunk(table, ids, first_row, sequence, seen), size
+                yield chunk(table, ids, first_row, sequence, seen, []), size
         except (OSError, ValueError) as e:
             raise failed(e) from None
 
-    def chunk(table: Any, ids: np.ndarray, first_row: int, sequence: int, seen: set) -> Dataset:
+    def chunk(
+        table: Any, ids: np.ndarray, first_row: int, sequence: int, seen: set, rest: list[Any]
+    ) -> Dataset:
+        """``rest``: the batches read after ``table`` and not yet taken."""
+        column = table.column(id_column).combine_chunks()
+
+        def empty() -> int:  # in the whole file: the rest read too
+            later = itertools.chain(rest, batches)
+            return int(column.null_count) + sum(b.column(id_column).null_count for b in later)
+
+        _no_nulls(column, id_column, path, lambda row: where(row + first_row), empty)
         met = set(ids.tolist())
         again = met & seen
         if again:
@@ -634,9 +646,14 @@ class _Partitions:
                 def at(row: int, first: int = first_row) -> str:
                     return cast(str, self.where(row + first))
 
-                ids = _no_nulls(
-                    table.column(self.id_column).combine_chunks(), self.id_column, self.path, at
-                )
+                ids = table.column(self.id_column).combine_chunks()
+
+                def empty(ids: Any = ids) -> int:  # in the whole file: the rest read too
+                    return int(ids.null_count) + sum(
+                        b.column(self.id_column).null_count for b in batches
+                    )
+
+                ids = _no_nulls(ids, self.id_column, self.path, at, empty)
                 if known is None:
                     known = pc.unique(ids)
                 else:

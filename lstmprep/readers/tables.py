@@ -700,12 +700,20 @@ def _features(
     return stacked, str(dtype)
 
 
-def _no_nulls(column: pa.Array, name: str, path: Path, where: Callable[[int], str]) -> pa.Array:
+def _no_nulls(
+    column: pa.Array,
+    name: str,
+    path: Path,
+    where: Callable[[int], str],
+    count: Callable[[], int] | None = None,
+) -> pa.Array:
+    """``column`` when it has no empty cell; ``count``: how many the whole column has (when
+    ``column`` is a part of it)."""
     if column.null_count:
         row = int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
+        empty = column.null_count if count is None else count()
         raise UnreadableInput(
-            f"{where(row)}: the {name!r} column is empty ({column.null_count} rows): every row "
-            "needs one",
+            f"{where(row)}: the {name!r} column is empty ({empty} rows): every row needs one",
             path=str(path),
             hint=f"fill in or drop the rows without {name!r}",
         )
