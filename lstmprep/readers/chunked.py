@@ -597,6 +597,8 @@ class _Partitions:
         self.path, self.fmt, self.reading = path, fmt, reading
         self.id_column, self.time_column, self.where = id_column, time_column, where
         self.chunk_bytes, self.failed = chunk_bytes, failed
+        #: each column's first text cell (row, text) and how many, for the messages
+        self.texts: dict[str, tuple[int, str | None, int]] = {}
 
     def chunks(self, batches: Iterator[Any], start: int) -> Iterator[tuple[Dataset, int]]:
         import tempfile
@@ -680,7 +682,7 @@ class _Partitions:
         order, as the whole file's reader does."""
         import pyarrow as pa
 
-        from .tables import _times
+        from .tables import _not_numbers, _times
 
         total = int(counts.sum())
         per_row = self.path.stat().st_size / total
@@ -705,6 +707,13 @@ class _Partitions:
 
                 if self.time_column is not None:
                     _times(batch.column(self.time_column), self.time_column, self.path, at)
+                for name in reader.schema.names[:-2]:  # the text cells, in file order
+                    bad = _not_numbers(batch.column(name))
+                    if bad is not None:
+                        row, text, count = self.texts.get(name, (-1, None, 0))
+                        if not count:
+                            row, text = int(numbers[bad[0][0]]), bad[1][0]
+                        self.texts[name] = (row, text, count + len(bad[0]))
                 part = part_of[batch.column("__seq").to_numpy()]
                 order = np.argsort(part, kind="stable")
                 bounds = np.searchsorted(part[order], np.arange(len(writers) + 1))
@@ -728,5 +737,7 @@ class _Partitions:
         numbers = table.column("__row").to_numpy()
         table = table.drop_columns(["__seq", "__row"])
         reading = self.reading.table
-        dataset = _from_table(self.path, self.fmt, table, reading, self.where, numbers, first)
+        dataset = _from_table(
+            self.path, self.fmt, table, reading, self.where, numbers, first, self.texts
+        )
         return _shifted(dataset, first)

@@ -297,10 +297,12 @@ def _from_table(
     where: Callable[[int], str],
     first_row: int | np.ndarray = 0,
     first_sequence: int = 0,
+    texts: dict[str, tuple[int, str | None, int]] | None = None,
 ) -> Dataset:
     """``data``: the table's rows from row ``first_row`` on (a chunk of a larger table), or
     the rows numbered in ``first_row`` (an array: a partition of an unsorted table); its
-    first sequence is ``first_sequence`` of the whole (for the messages)."""
+    first sequence is ``first_sequence`` of the whole, and ``texts`` the whole table's
+    :func:`_not_numbers` per column (row, text, count), for the messages."""
     options = options or TableOptions()
     names = data.column_names
     if len(set(names)) != len(names):
@@ -320,7 +322,7 @@ def _from_table(
     lists = [n for n in names if _is_list(data.schema.field(n).type)]
     if options.sequence_column is not None or lists:
         return _nested(path, fmt, data, options, lists)
-    return _long(path, fmt, data, options, where, first_row, first_sequence)
+    return _long(path, fmt, data, options, where, first_row, first_sequence, texts)
 
 
 def _guess(names: list[str], candidates: tuple[str, ...], taken: set[str]) -> str | None:
@@ -340,6 +342,7 @@ def _long(
     where: Callable[[int], str],
     first_row: int | np.ndarray = 0,
     first_sequence: int = 0,
+    texts: dict[str, tuple[int, str | None, int]] | None = None,
 ) -> Dataset:
     lines = where is _line
     named = where
@@ -445,17 +448,28 @@ def _long(
     log = ProblemLog()
     reported: list[np.ndarray] = []
     values, dtype = _features(data, features, order, positions, n)
+
+    def non_numeric(at: str, name: str, first: str | None, count: int) -> str:
+        what = "is empty" if first is None else f"holds the text {first!r}, which is not a number"
+        return (
+            f"{at}, column {name!r} {what}: every feature must be a number ({count} such cells "
+            f"in {name!r})"
+        )
+
+    whole = None  # a part of a table: the message of the whole
+    if texts is not None:
+        name = next((n for n in features if n in texts), None)
+        if name is not None:
+            row, text, count = texts[name]
+            whole = non_numeric(named(row), name, text, count)
     for j, name in enumerate(features):
         bad = _not_numbers(data.column(name))
         if bad is None:
             continue
-        rows, texts = bad
-        first = texts[0]
-        what = "is empty" if first is None else f"holds the text {first!r}, which is not a number"
+        rows, cells = bad
         log.add_many(
             "non-numeric",
-            f"{where(int(rows[0]))}, column {name!r} {what}: every feature must be a number "
-            f"({len(rows)} such cells in {name!r})",
+            whole or non_numeric(where(int(rows[0])), name, cells[0], len(rows)),
             place(rows[:MAX_PLACES]),
             len(rows),
         )
