@@ -53,7 +53,7 @@ from .padding import pad_ragged
 from .pipeline import PadSummary
 from .ragged import Ragged
 from .readers import ReadOptions, Source, read_file, read_labels_of
-from .readers.chunked import Chunk, ChunkedRead
+from .readers.chunked import Chunk, ChunkedRead, Unsorted
 from .readers.files import expand
 from .readers.samples import PER_SAMPLE, SHARDS, all_2d_npy, shard_labels, shards_notes
 from .report import ProblemLog, Report
@@ -385,6 +385,15 @@ class _Scanner:
         )
 
 
+def _shard_chunks(
+    path: str, reading: ReadOptions, chunk_bytes: int, unsorted: bool = False
+) -> ChunkedRead:
+    """A shard's chunks, without the labels file and the kind (the whole data's: the merge
+    applies them); ``unsorted``: a long table read by partitions (else it may raise
+    :class:`Unsorted`)."""
+    return ChunkedRead(path, replace(reading, labels=None, kind=None), None, chunk_bytes, unsorted)
+
+
 def _summarize_chunks(
     path: str,
     index: int,
@@ -395,14 +404,19 @@ def _summarize_chunks(
     chunk_bytes: int,
 ) -> ShardSummary | None:
     """Pass 1 of a shard read in chunks (None: it has none, read it whole)."""
-    # the labels file and the kind are the whole data's: the merge applies them
-    read = ChunkedRead(path, replace(reading, labels=None, kind=None), None, chunk_bytes)
-    scanner = _Scanner(path, index, reading, options, several, keep)
-    reader_kind = None
-    for chunk in read:
-        if not scanner.kinds:
-            reader_kind = chunk.dataset.kind
-        scanner.add(chunk)
+    for unsorted in (False, True):  # a long table's sequences not together: by partitions
+        # the labels file and the kind are the whole data's: the merge applies them
+        read = _shard_chunks(path, reading, chunk_bytes, unsorted)
+        scanner = _Scanner(path, index, reading, options, several, keep)
+        reader_kind = None
+        try:
+            for chunk in read:
+                if not scanner.kinds:
+                    reader_kind = chunk.dataset.kind
+                scanner.add(chunk)
+        except Unsorted:
+            continue
+        break
     if not scanner.kinds:
         return None
     lengths = np.concatenate(scanner.lengths)
@@ -827,13 +841,23 @@ def _keep_again(path: str, reading: ReadOptions, how: Padding, limit: int | None
         if keeper is None:
             return None
         chunk_bytes = _chunk_bytes(path, reading, limit)
-        lengths = []
+        lengths: list[np.ndarray] = []
         parts: Any = [Chunk(read_file(Path(path), reading), 0, 0, 0)]
         if chunk_bytes is not None:
-            parts = ChunkedRead(path, replace(reading, labels=None, kind=None), None, chunk_bytes)
-        for chunk in parts:
-            keeper.add(chunk.dataset.ragged)
-            lengths.append(chunk.dataset.ragged.lengths)
+            parts = _shard_chunks(path, reading, chunk_bytes)
+        try:
+            for chunk in parts:
+                keeper.add(chunk.dataset.ragged)
+                lengths.append(chunk.dataset.ragged.lengths)
+        except Unsorted:  # a long table's sequences not together: again, by partitions
+            assert chunk_bytes is not None  # only a read in chunks raises it
+            keeper = _Keeper.start(path, reading, how.dtype, how.dtype)
+            if keeper is None:
+                return None
+            lengths = []
+            for chunk in _shard_chunks(path, reading, chunk_bytes, unsorted=True):
+                keeper.add(chunk.dataset.ragged)
+                lengths.append(chunk.dataset.ragged.lengths)
         if not lengths:  # no chunk: an empty shard
             ragged = read_file(Path(path), reading).ragged
             keeper.add(ragged)

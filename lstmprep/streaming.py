@@ -34,7 +34,7 @@ from .memory import work_budget
 from .options import DEFAULTS, PadOptions
 from .ragged import Ragged
 from .readers import ReadOptions, Source, files_of
-from .readers.chunked import Chunk, ChunkedRead, refuse_json, streamable
+from .readers.chunked import Chunk, ChunkedRead, Unsorted, refuse_json, streamable
 from .readers.files import check_file, compression
 from .report import ProblemLog, Report
 
@@ -180,25 +180,16 @@ def first_pass(
 
     ``spill``: keep the values there for pass 2.
     """
-    kind = reading.kind
-    for _ in range(2):
-        chunks = ChunkedRead(source, reading, kind, chunk_bytes)
-        summary: checks.Summary | None = None
-        features = None
-        for chunk in chunks:
-            dataset = chunk.dataset
-            if dataset.kind is None:
-                kind = _first_kind(dataset)
-                dataset = replace(dataset, kind=kind)
-            features = same_features(chunk, features)
-            if spill is not None:
-                if summary is None:
-                    floats = dataset.kind != "tokens" and options.dtype in (None, "float32")
-                    spill.start("float32" if floats else "float64")
-                spill.add(replace(chunk, dataset=dataset))
-            scanned = checks.scan(dataset, options, chunk.start)
-            summary = scanned if summary is None else summary.merge(scanned)
-            progress("pass 1: lengths, labels, problems", chunk.done, chunk.total)
+    kind, unsorted = reading.kind, False
+    for _ in range(3):
+        chunks = ChunkedRead(source, reading, kind, chunk_bytes, unsorted)
+        try:
+            summary, kind = _scan_chunks(chunks, kind, options, progress, spill)
+        except Unsorted:  # a long table's sequences are not together: read it by partitions
+            if unsorted:  # pragma: no cover - partitions are sorted
+                raise
+            kind, unsorted = reading.kind, True
+            continue
         if summary is None:
             return None
         detected = summary.facts.kind()
@@ -212,6 +203,34 @@ def first_pass(
         summary = replace(summary, problems=tuple(log.problems()))
         return Checked(summary, checks.outline(summary, outline), chunk_bytes, spill)
     raise AssertionError("the kind changed twice")  # pragma: no cover
+
+
+def _scan_chunks(
+    chunks: ChunkedRead,
+    kind: str | None,
+    options: PadOptions,
+    progress: Progress,
+    spill: Spill | None,
+) -> tuple[checks.Summary | None, str | None]:
+    """Every chunk scanned (and spilled), the summaries merged; the kind they were read as
+    (without one: the first chunk's)."""
+    summary: checks.Summary | None = None
+    features = None
+    for chunk in chunks:
+        dataset = chunk.dataset
+        if dataset.kind is None:
+            kind = _first_kind(dataset)
+            dataset = replace(dataset, kind=kind)
+        features = same_features(chunk, features)
+        if spill is not None:
+            if summary is None:
+                floats = dataset.kind != "tokens" and options.dtype in (None, "float32")
+                spill.start("float32" if floats else "float64")
+            spill.add(replace(chunk, dataset=dataset))
+        scanned = checks.scan(dataset, options, chunk.start)
+        summary = scanned if summary is None else summary.merge(scanned)
+        progress("pass 1: lengths, labels, problems", chunk.done, chunk.total)
+    return summary, kind
 
 
 def _first_kind(dataset: Dataset) -> str:

@@ -345,13 +345,19 @@ def test_interrupted_pad_leaves_nothing(client, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["i"]
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "shuffled"])
 def test_tiny_worker_budget_reads_shards_in_chunks(client, tmp_path, monkeypatch, fmt):
     """A budget far below a shard's size: the workers read their shards in chunks, keep them
-    chunk by chunk and pad them in row blocks; the report and x are still one process's."""
+    chunk by chunk and pad them in row blocks; the report and x are still one process's.
+    ``shuffled``: long Parquet shards whose sequences' rows are scattered (read by partitions)."""
     from lstmprep.readers import ReadOptions
 
-    shards = write_shards(tmp_path / fmt, fmt, seed=13)
+    shards = write_shards(tmp_path / fmt, "jsonl" if fmt == "jsonl" else "parquet", seed=13)
+    if fmt == "shuffled":
+        rng = np.random.default_rng(0)
+        for shard in shards.iterdir():
+            table = pq.read_table(shard)
+            pq.write_table(table.take(rng.permutation(len(table))), shard, row_group_size=20)
     options = PadOptions(maxlen="p95")
     alone = inspect(shards)
     pad_file(shards, tmp_path / "one.npz", options)  # in memory (the budget is not set yet)

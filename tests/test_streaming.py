@@ -281,12 +281,84 @@ def test_long_tables_stream_in_record_batches(suffix, run, tmp_path):
     assert memory_bytes == streamed_bytes
 
 
-def test_a_table_whose_sequences_are_not_together_is_refused_in_parts(run, tmp_path):
-    lines_ = ["id,t,a"] + [f"{i % 40},{i // 40},{i * 0.5}" for i in range(4000)]
-    source = tmp_path / "mixed.csv"
-    source.write_text("\n".join(lines_) + "\n")
-    result = run("pad", source, "-o", tmp_path / "out.npz", "--memory-limit", TINY)
+def shuffled_table(tmp_path: Path, suffix: str, problems: bool) -> Path:
+    """A long table whose rows are shuffled: each sequence's rows anywhere in the file, its
+    times in any order (float times, some sequences with gaps); with ``problems``, a text
+    cell, a duplicate time and a label that changes."""
+    rng = np.random.default_rng(8)
+    rows = []
+    for i in range(300):
+        times = np.cumsum(rng.integers(1, 3, int(rng.integers(1, 15)))) * 0.5
+        rows += [[i * 7 % 1000, float(t), *np.round(rng.normal(size=2), 3), i % 3] for t in times]
+    rows = [rows[k] for k in rng.permutation(len(rows))]
+    if problems:  # text cells in several parts, the first in the file in the second column
+        rows[700][2], rows[1500][2], rows[50][3] = "n/a", "", "?"
+        twin = next(k for k in range(900, len(rows)) if rows[k][0] == rows[300][0])
+        rows[twin][1] = rows[300][1]  # one sequence at one time twice
+        rows[twin][4] = 9  # its label changes
+    path = tmp_path / f"shuffled{suffix}"
+    header = ["id", "time", "a", "b", "label"]
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = [r for r in rows if not isinstance(r[2], str) and not isinstance(r[3], str)]
+        columns = list(zip(*rows, strict=True))
+        table = pa.table({n: list(c) for n, c in zip(header, columns, strict=True)})
+        pq.write_table(table, path, row_group_size=200)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_unsorted_long_tables_stream_by_partitions(suffix, run, tmp_path, monkeypatch):
+    """Rows of a sequence scattered over the file: read in parts by sequence ranges, with
+    the in-memory path's report (places, lines, rows) and output."""
+    from lstmprep.readers import chunked
+
+    parts = []
+    split = chunked._Partitions._split
+    monkeypatch.setattr(
+        chunked._Partitions, "_split", lambda self, *a: parts.append(split(self, *a)) or parts[-1]
+    )
+    source = shuffled_table(tmp_path, suffix, problems=True)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
     unlimited()
-    assert result.exit_code == 2
-    assert "not together" in result.output and "sort the table by 'id'" in result.output
-    assert run("pad", source, "-o", tmp_path / "out.npz").exit_code == 0
+    assert {"duplicate-time", "label-mismatch"} <= {p["code"] for p in memory["problems"]}
+    if suffix == ".csv":  # text cells in several parts: their places in another order
+        for report in (memory, streamed):
+            (text,) = [p for p in report["problems"] if p["code"] == "non-numeric"]
+            assert text["count"] == 3 and "(2 such cells in 'a')" in text["message"]
+            text["places"].sort(key=lambda p: p["line"])
+            text["sequence"], text["timestep"] = text["places"][0]["sequence"], None
+    assert streamed == memory
+    clean = shuffled_table(tmp_path / "..", suffix, problems=False)
+    (memory_bytes, streamed_bytes), summaries = pad_both(run, tmp_path, clean)
+    assert memory_bytes == streamed_bytes
+    assert summaries[0]["shape"][0] == 300
+    assert len(parts) == 2 and len(parts[0]) > 5  # inspect and pad, each in several parts
+
+
+def test_unsorted_table_refusals_name_the_in_memory_places(run, tmp_path):
+    """An empty id in several record batches, a time that is not one: refused as the whole
+    file's reader refuses them (the first place in the file, the count over all of it)."""
+    rows = shuffled_table(tmp_path, ".csv", problems=False).read_text().splitlines()
+    rows = rows + rows[1:]  # several blocks of text
+    for k in (40, 4000):
+        rows[k] = "," + rows[k].split(",", 1)[1]
+    for k in (30, 3000):  # the first cell after the id: the time
+        rows[k] = rows[k].replace(".", "x", 1)
+    source = tmp_path / "refused.csv"
+    for fix in (False, True):
+        if fix:
+            rows[40] = "1" + rows[40]
+            rows[4000] = "1" + rows[4000]
+        source.write_text("\n".join(rows) + "\n")
+        memory = run("pad", source, "-o", tmp_path / "out.npz")
+        streamed = run("pad", source, "-o", tmp_path / "out.npz", "--memory-limit", TINY)
+        unlimited()
+        assert memory.exit_code == streamed.exit_code == 2
+        assert streamed.output == memory.output
+        assert ("empty (2" in memory.output) != fix and ("time column" in memory.output) == fix

@@ -15,6 +15,7 @@ the command that converts it to JSON lines (:func:`refuse_json`).
 
 from __future__ import annotations
 
+import itertools
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -106,7 +107,12 @@ class ChunkedRead:
         reading: ReadOptions,
         kind: str | None = None,
         chunk_bytes: int = CHUNK_BYTES,
+        unsorted: bool = False,
     ):
+        """``unsorted``: read long tables by partitions (:class:`_Partitions`), for tables
+        whose sequences' rows are not together (reading them as they come raised
+        :class:`Unsorted`)."""
+        self.unsorted = unsorted
         self.sources = [source] if isinstance(source, (str, Path)) else list(source)
         self.paths, self.several = expand(self.sources)
         self.reading, self.kind, self.chunk_bytes = reading, kind, chunk_bytes
@@ -150,7 +156,7 @@ class ChunkedRead:
         if suffix == ".npz":
             parts = _npz_chunks(path, self.reading, self.chunk_bytes)
         elif suffix in (".csv", ".tsv", ".parquet"):
-            parts = _table_chunks(path, self.reading, self.chunk_bytes, start)
+            parts = _table_chunks(path, self.reading, self.chunk_bytes, start, self.unsorted)
         if parts is not None:
             for dataset, size in parts:
                 yield dataset, size, None
@@ -408,22 +414,29 @@ class RowLines:
 # --- tables: CSV/TSV, Parquet --------------------------------------------------------------------
 
 
+class Unsorted(Exception):
+    """A long table whose sequences' rows are not together: read it again by partitions."""
+
+
 def _table_chunks(
-    path: Path, reading: ReadOptions, chunk_bytes: int, start: int
+    path: Path, reading: ReadOptions, chunk_bytes: int, start: int, unsorted: bool = False
 ) -> Iterator[tuple[Dataset, int]] | None:
     """Record batches of a long table, cut between sequences (``None``: read it whole —
     nested tables, compressed CSV). A sequence's rows must be together (in any time order):
-    an id met again after other ids is refused, with the fix."""
+    an id met again after other ids raises :class:`Unsorted`; read it again with
+    ``unsorted`` (:class:`_Partitions`)."""
     import pyarrow as pa
 
     from .tables import (
         ID_NAMES,
         NULLS,
+        TIME_NAMES,
         TableOptions,
         _from_table,
         _guess,
         _is_list,
         _line,
+        _no_nulls,
         _row,
         _unreadable,
         broken_row,
@@ -480,6 +493,22 @@ def _table_chunks(
     size = path.stat().st_size
     total_rows = file.metadata.num_rows if suffix == ".parquet" else None
 
+    def failed(e: Exception) -> Exception:
+        if isinstance(e, UnreadableInput):
+            return e
+        if broken:
+            return broken_row(path, broken[0])
+        return _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e)
+
+    if unsorted:
+        time_column = options.time_column or _guess(
+            names,
+            TIME_NAMES,
+            {n for n in (options.id_column, options.label_column) if n} | {id_column},
+        )
+        route = _Partitions(path, fmt, reading, id_column, time_column, where, chunk_bytes, failed)
+        return route.chunks(batches, start)
+
     def chunks() -> Iterator[tuple[Dataset, int]]:
         pending: list[Any] = []
         first_row, sequence = 0, start
@@ -499,39 +528,211 @@ def _table_chunks(
                     continue  # one sequence so far: read on
                 cut = int(other[-1]) + 1
                 pending = [b for b in table.slice(cut).to_batches() if b.num_rows]
-                dataset = chunk(table.slice(0, cut), ids[:cut], first_row, sequence, seen)
+                part = table.slice(0, cut)
+                dataset = chunk(part, ids[:cut], first_row, sequence, seen, pending)
                 yield dataset, int(cut * (per_row or 0))
                 first_row += cut
                 sequence += len(dataset.ragged)
             if pending:
                 table = pa.Table.from_batches(pending)
                 ids = table.column(id_column).to_numpy(zero_copy_only=False)
-                yield chunk(table, ids, first_row, sequence, seen), size
+                yield chunk(table, ids, first_row, sequence, seen, []), size
         except (OSError, ValueError) as e:
-            if isinstance(e, UnreadableInput):
-                raise
-            if broken:
-                raise broken_row(path, broken[0]) from None
-            raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
+            raise failed(e) from None
 
-    def chunk(table: Any, ids: np.ndarray, first_row: int, sequence: int, seen: set) -> Dataset:
+    def chunk(
+        table: Any, ids: np.ndarray, first_row: int, sequence: int, seen: set, rest: list[Any]
+    ) -> Dataset:
+        """``rest``: the batches read after ``table`` and not yet taken."""
+        column = table.column(id_column).combine_chunks()
+
+        def empty() -> int:  # in the whole file: the rest read too
+            later = itertools.chain(rest, batches)
+            return int(column.null_count) + sum(b.column(id_column).null_count for b in later)
+
+        _no_nulls(column, id_column, path, lambda row: where(row + first_row), empty)
         # every id begins a run of equal ids: the runs' first ids are all the ids, fewer
         firsts = ids[np.flatnonzero(ids[1:] != ids[:-1]) + 1] if len(ids) else ids
         met = set(firsts.tolist()) | set(ids[:1].tolist())
         again = met & seen
         if again:
-            name = min(again, key=lambda v: int(np.flatnonzero(ids == v)[0]))
-            row = first_row + int(np.flatnonzero(ids == name)[0])
-            raise UnreadableInput(
-                f"{where(row)}: the rows of sequence {name!r} are not together (some come "
-                "after other sequences' rows): a table larger than the memory budget is read "
-                "in parts, which needs each sequence's rows together",
-                path=str(path),
-                hint=f"sort the table by {id_column!r} (any time order within a sequence), or "
-                "pass a larger --memory-limit to read it whole",
-            )
+            raise Unsorted(str(path))
         seen |= met
-        dataset = _from_table(path, fmt, table, reading.table, where, first_row)
+        dataset = _from_table(path, fmt, table, reading.table, where, first_row, sequence)
         return _shifted(dataset, sequence)
 
     return chunks()
+
+
+class _Partitions:
+    """An unsorted long table (a sequence's rows anywhere in the file, its times in any order)
+    read in bounded memory, as chunks of consecutive sequences that read as the whole table
+    does: sequences are numbered in order of first appearance, as :func:`.tables._long` numbers
+    them.
+
+    1. The record batches are written to a temporary Arrow file with each row's sequence
+       number and row number; each sequence's rows are counted (memory: the ids).
+    2. Sequences are cut into ranges of about ``chunk_bytes`` of input; that file is split
+       into one file per range, each row kept in file order.
+    3. Each range is read whole, as a table of its own (its rows numbered as in the file, for
+       the places), and given as one chunk.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        reading: ReadOptions,
+        id_column: str,
+        time_column: str | None,
+        where: Any,
+        chunk_bytes: int,
+        failed: Any,
+    ):
+        self.path, self.fmt, self.reading = path, fmt, reading
+        self.id_column, self.time_column, self.where = id_column, time_column, where
+        self.chunk_bytes, self.failed = chunk_bytes, failed
+        #: each column's first text cell (row, text) and how many, for the messages
+        self.texts: dict[str, tuple[int, str | None, int]] = {}
+
+    def chunks(self, batches: Iterator[Any], start: int) -> Iterator[tuple[Dataset, int]]:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="lstmprep-partitions-") as folder:
+            try:
+                counts = self._number(batches, Path(folder) / "rows.arrow")
+                if counts is None:
+                    return
+                cuts = self._split(Path(folder), counts)
+            except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError
+                raise self.failed(e) from None
+            size, total = self.path.stat().st_size, int(counts.sum())
+            for k, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
+                yield (
+                    self._part(Path(folder) / f"part-{k}.arrow", start + a),
+                    int(size * counts[a:b].sum() / total),
+                )
+
+    def _number(self, batches: Iterator[Any], rows_path: Path) -> np.ndarray | None:
+        """Pass over the input: each row's sequence and row number, into ``rows_path``; the
+        rows of each sequence (``None``: no row)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from .tables import _no_nulls
+
+        known: Any = None  # the ids met, in order of first appearance
+        counts = np.zeros(0, np.int64)
+        first_row = 0
+        writer: Any = None
+        with pa.OSFile(str(rows_path), "wb") as sink:
+            pending: list[Any] = []
+            for batch in itertools.chain(batches, [None]):
+                if batch is not None:
+                    pending.append(batch)
+                    if sum(b.nbytes for b in pending) < self.chunk_bytes:
+                        continue
+                if not pending:
+                    break
+                table = pa.Table.from_batches(pending).combine_chunks()
+                pending = []
+                if not table.num_rows:
+                    continue
+                n = table.num_rows
+
+                def at(row: int, first: int = first_row) -> str:
+                    return cast(str, self.where(row + first))
+
+                ids = table.column(self.id_column).combine_chunks()
+
+                def empty(ids: Any = ids) -> int:  # in the whole file: the rest read too
+                    return int(ids.null_count) + sum(
+                        b.column(self.id_column).null_count for b in batches
+                    )
+
+                ids = _no_nulls(ids, self.id_column, self.path, at, empty)
+                if known is None:
+                    known = pc.unique(ids)
+                else:
+                    new = ids.filter(pc.is_null(pc.index_in(ids, value_set=known)))
+                    if len(new):
+                        known = pa.concat_arrays([known, pc.unique(new)])
+                codes = pc.index_in(ids, value_set=known).to_numpy().astype(np.int64)
+                counts = np.concatenate([counts, np.zeros(len(known) - len(counts), np.int64)])
+                counts += np.bincount(codes, minlength=len(known))
+                table = table.append_column("__seq", pa.array(codes))
+                table = table.append_column("__row", pa.array(np.arange(first_row, first_row + n)))
+                if writer is None:
+                    writer = pa.ipc.new_file(sink, table.schema)
+                writer.write_table(table)
+                first_row += n
+            if writer is None:
+                return None
+            writer.close()
+        return counts
+
+    def _split(self, folder: Path, counts: np.ndarray) -> list[int]:
+        """The rows file split into files of consecutive sequences (in file order within
+        each); the first sequence of each, and the end. Checks the time column, in file
+        order, as the whole file's reader does."""
+        import pyarrow as pa
+
+        from .tables import _not_numbers, _times
+
+        total = int(counts.sum())
+        per_row = self.path.stat().st_size / total
+        rows = max(1, int(self.chunk_bytes / per_row), total // 256)  # at most ~256 files
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        cuts = [0]
+        while cuts[-1] < len(counts):
+            end = int(np.searchsorted(offsets, offsets[cuts[-1]] + rows, side="right")) - 1
+            cuts.append(min(len(counts), max(cuts[-1] + 1, end)))
+        part_of = np.repeat(np.arange(len(cuts) - 1), np.diff(cuts))
+        rows_path = folder / "rows.arrow"
+        with pa.OSFile(str(rows_path), "rb") as source:
+            reader = pa.ipc.open_file(source)
+            sinks = [pa.OSFile(str(folder / f"part-{k}.arrow"), "wb") for k in range(len(cuts) - 1)]
+            writers = [pa.ipc.new_file(s, reader.schema) for s in sinks]
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                numbers = batch.column("__row").to_numpy()
+
+                def at(row: int, numbers: np.ndarray = numbers) -> str:
+                    return cast(str, self.where(int(numbers[row])))
+
+                if self.time_column is not None:
+                    _times(batch.column(self.time_column), self.time_column, self.path, at)
+                for name in reader.schema.names[:-2]:  # the text cells, in file order
+                    bad = _not_numbers(batch.column(name))
+                    if bad is not None:
+                        row, text, count = self.texts.get(name, (-1, None, 0))
+                        if not count:
+                            row, text = int(numbers[bad[0][0]]), bad[1][0]
+                        self.texts[name] = (row, text, count + len(bad[0]))
+                part = part_of[batch.column("__seq").to_numpy()]
+                order = np.argsort(part, kind="stable")
+                bounds = np.searchsorted(part[order], np.arange(len(writers) + 1))
+                for k in np.flatnonzero(np.diff(bounds)):
+                    writers[k].write_batch(batch.take(order[bounds[k] : bounds[k + 1]]))
+            for writer, sink in zip(writers, sinks, strict=True):
+                writer.close()
+                sink.close()
+        rows_path.unlink()
+        return cuts
+
+    def _part(self, part: Path, first: int) -> Dataset:
+        """One file of consecutive sequences, read as a table of its own."""
+        import pyarrow as pa
+
+        from .tables import _from_table
+
+        with pa.OSFile(str(part), "rb") as source:
+            table = pa.ipc.open_file(source).read_all()
+        part.unlink()
+        numbers = table.column("__row").to_numpy()
+        table = table.drop_columns(["__seq", "__row"])
+        reading = self.reading.table
+        dataset = _from_table(
+            self.path, self.fmt, table, reading, self.where, numbers, first, self.texts
+        )
+        return _shifted(dataset, first)

@@ -295,9 +295,14 @@ def _from_table(
     data: pa.Table,
     options: TableOptions | None,
     where: Callable[[int], str],
-    first_row: int = 0,
+    first_row: int | np.ndarray = 0,
+    first_sequence: int = 0,
+    texts: dict[str, tuple[int, str | None, int]] | None = None,
 ) -> Dataset:
-    """``data``: the table's rows from row ``first_row`` on (a chunk of a larger table)."""
+    """``data``: the table's rows from row ``first_row`` on (a chunk of a larger table), or
+    the rows numbered in ``first_row`` (an array: a partition of an unsorted table); its
+    first sequence is ``first_sequence`` of the whole, and ``texts`` the whole table's
+    :func:`_not_numbers` per column (row, text, count), for the messages."""
     options = options or TableOptions()
     names = data.column_names
     if len(set(names)) != len(names):
@@ -317,7 +322,7 @@ def _from_table(
     lists = [n for n in names if _is_list(data.schema.field(n).type)]
     if options.sequence_column is not None or lists:
         return _nested(path, fmt, data, options, lists)
-    return _long(path, fmt, data, options, where, first_row)
+    return _long(path, fmt, data, options, where, first_row, first_sequence, texts)
 
 
 def _guess(names: list[str], candidates: tuple[str, ...], taken: set[str]) -> str | None:
@@ -335,12 +340,18 @@ def _long(
     data: pa.Table,
     options: TableOptions,
     where: Callable[[int], str],
-    first_row: int = 0,
+    first_row: int | np.ndarray = 0,
+    first_sequence: int = 0,
+    texts: dict[str, tuple[int, str | None, int]] | None = None,
 ) -> Dataset:
     lines = where is _line
-    if first_row:
-        named = where
-        where = lambda row: named(row + first_row)  # noqa: E731
+    named = where
+    numbered = first_row if isinstance(first_row, np.ndarray) else None
+    offset = 0 if isinstance(first_row, np.ndarray) else first_row
+    if numbered is not None:
+        where = lambda row: named(int(numbered[row]))  # noqa: E731
+    elif offset:
+        where = lambda row: named(row + offset)  # noqa: E731
     names = data.column_names
     said: list[str] = []
 
@@ -437,17 +448,28 @@ def _long(
     log = ProblemLog()
     reported: list[np.ndarray] = []
     values, dtype = _features(data, features, order, positions, n)
+
+    def non_numeric(at: str, name: str, first: str | None, count: int) -> str:
+        what = "is empty" if first is None else f"holds the text {first!r}, which is not a number"
+        return (
+            f"{at}, column {name!r} {what}: every feature must be a number ({count} such cells "
+            f"in {name!r})"
+        )
+
+    whole = None  # a part of a table: the message of the whole
+    if texts is not None:
+        name = next((n for n in features if n in texts), None)
+        if name is not None:
+            row, text, count = texts[name]
+            whole = non_numeric(named(row), name, text, count)
     for j, name in enumerate(features):
         bad = _not_numbers(data.column(name))
         if bad is None:
             continue
-        rows, texts = bad
-        first = texts[0]
-        what = "is empty" if first is None else f"holds the text {first!r}, which is not a number"
+        rows, cells = bad
         log.add_many(
             "non-numeric",
-            f"{where(int(rows[0]))}, column {name!r} {what}: every feature must be a number "
-            f"({len(rows)} such cells in {name!r})",
+            whole or non_numeric(where(int(rows[0])), name, cells[0], len(rows)),
             place(rows[:MAX_PLACES]),
             len(rows),
         )
@@ -483,6 +505,7 @@ def _long(
             log,
             where,
             place,
+            first_sequence,
         )
 
     return Dataset(
@@ -497,7 +520,9 @@ def _long(
         ids=names_of_ids,
         table=options if options.given() else None,
         # CSV/TSV: each timestep's line (file row + 2: the header is line 1), for problem places
-        value_lines=order + 2 + first_row if lines else None,
+        value_lines=(order + offset if numbered is None else numbered[order]) + 2
+        if lines
+        else None,
     )
 
 
@@ -689,12 +714,20 @@ def _features(
     return stacked, str(dtype)
 
 
-def _no_nulls(column: pa.Array, name: str, path: Path, where: Callable[[int], str]) -> pa.Array:
+def _no_nulls(
+    column: pa.Array,
+    name: str,
+    path: Path,
+    where: Callable[[int], str],
+    count: Callable[[], int] | None = None,
+) -> pa.Array:
+    """``column`` when it has no empty cell; ``count``: how many the whole column has (when
+    ``column`` is a part of it)."""
     if column.null_count:
         row = int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
+        empty = column.null_count if count is None else count()
         raise UnreadableInput(
-            f"{where(row)}: the {name!r} column is empty ({column.null_count} rows): every row "
-            "needs one",
+            f"{where(row)}: the {name!r} column is empty ({empty} rows): every row needs one",
             path=str(path),
             hint=f"fill in or drop the rows without {name!r}",
         )
@@ -797,6 +830,7 @@ def _long_labels(
     log: ProblemLog,
     where: Callable[[int], str],
     place: Callable[[np.ndarray], list[tuple[int | None, int | None]]],
+    first_sequence: int = 0,
 ) -> np.ndarray:
     """One label per sequence, from its first row; a label that changes is a problem."""
     import pyarrow as pa
@@ -823,9 +857,9 @@ def _long_labels(
         sequences = np.unique(np.searchsorted(offsets, changed, side="right") - 1)
         log.add_many(
             "label-mismatch",
-            f"the label of sequence {seq} (id {_py(ids[seq])!r}) changes from {was!r} (at "
-            f"{where(int(order[starts[seq]]))}) to {now!r} at {where(row)}: give every row of a "
-            f"sequence the same {name!r} ({len(sequences)} sequences change)",
+            f"the label of sequence {seq + first_sequence} (id {_py(ids[seq])!r}) changes from "
+            f"{was!r} (at {where(int(order[starts[seq]]))}) to {now!r} at {where(row)}: give "
+            f"every row of a sequence the same {name!r} ({len(sequences)} sequences change)",
             place(order[changed[:MAX_PLACES]]),
             len(sequences),
         )
