@@ -109,6 +109,23 @@ class Dataset:
             within.append(f"id {name!r}")
         return f"sequence {sequence}" + (f" ({', '.join(within)})" if within else "")
 
+    def shifted(self, first: int) -> Dataset:
+        """The reader's problems with their sequence numbers counted from ``first`` (a chunk
+        read on its own, placed in the whole data)."""
+        if not first or not self.problems:
+            return self
+        problems = tuple(
+            replace(
+                p,
+                places=tuple(
+                    replace(q, sequence=None if q.sequence is None else q.sequence + first)
+                    for q in p.places
+                ),
+            )
+            for p in self.problems
+        )
+        return replace(self, problems=problems)
+
     def part(self, start: int, stop: int) -> Dataset:
         """Sequences ``start`` to ``stop`` as a dataset of their own: a chunk (see
         :mod:`lstmprep.checks`), with no reader problems (they name the whole data's places).

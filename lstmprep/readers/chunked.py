@@ -162,7 +162,7 @@ class ChunkedRead:
                 yield dataset, size, None
         else:
             whole = read_file(path, self.reading)
-            yield _shifted(whole, start), path.stat().st_size, None
+            yield whole.shifted(start), path.stat().st_size, None
 
     def outline(self, lengths: np.ndarray, features: int, kind: str | None) -> Dataset:
         """The dataset the chunks make together, as :func:`read` gives it, without values
@@ -284,23 +284,6 @@ def _as_shard(dataset: Dataset, path: Path, index: int) -> Dataset:
     problems = tuple(replace(p, message=f"{path.name}: {p.message}") for p in dataset.problems)
     file_of = np.full(len(dataset.ragged), index, dtype=np.int64)
     return replace(dataset, problems=problems, file_of=file_of)
-
-
-def _shifted(dataset: Dataset, first: int) -> Dataset:
-    """The reader's problems with their sequence numbers counted from ``first``."""
-    if not first or not dataset.problems:
-        return dataset
-    problems = tuple(
-        replace(
-            p,
-            places=tuple(
-                replace(q, sequence=None if q.sequence is None else q.sequence + first)
-                for q in p.places
-            ),
-        )
-        for p in dataset.problems
-    )
-    return replace(dataset, problems=problems)
 
 
 # --- JSON lines ----------------------------------------------------------------------------------
@@ -559,7 +542,7 @@ def _table_chunks(
             raise Unsorted(str(path))
         seen |= met
         dataset = _from_table(path, fmt, table, reading.table, where, first_row, sequence)
-        return _shifted(dataset, sequence)
+        return dataset.shifted(sequence)
 
     return chunks()
 
@@ -735,4 +718,4 @@ class _Partitions:
         dataset = _from_table(
             self.path, self.fmt, table, reading, self.where, numbers, first, self.texts
         )
-        return _shifted(dataset, first)
+        return dataset.shifted(first)

@@ -90,7 +90,7 @@ def jsonl_block(
     if fast is not None:
         dataset = _from_scan(path, "jsonl", fast, channels_first)
         found = _sequence_lines(data, len(dataset.ragged), first_line)
-        return Block(_shifted(dataset, first_sequence), None, found, False)
+        return Block(dataset.shifted(first_sequence), None, found, False)
     lines, sequences, labels = [], [], []
     with gc_paused():  # millions of lists: no collection while they are built
         for lineno, value in json_lines(path, data, first_line):
@@ -112,24 +112,7 @@ def jsonl_block(
     dataset = from_python(path, "jsonl", sequences, None, where, channels_first, plain=_plain(data))
     have = any(label is not None for label in labels)
     line_numbers = np.array(lines, dtype=np.int64)
-    return Block(_shifted(dataset, first_sequence), labels if have else None, line_numbers, True)
-
-
-def _shifted(dataset: Dataset, first: int) -> Dataset:
-    """The reader's problems with their sequence numbers counted from ``first``."""
-    if not first or not dataset.problems:
-        return dataset
-    problems = tuple(
-        replace(
-            p,
-            places=tuple(
-                replace(q, sequence=None if q.sequence is None else q.sequence + first)
-                for q in p.places
-            ),
-        )
-        for p in dataset.problems
-    )
-    return replace(dataset, problems=problems)
+    return Block(dataset.shifted(first_sequence), labels if have else None, line_numbers, True)
 
 
 def _sequence_lines(data: bytes, n: int, first_line: int) -> np.ndarray:
