@@ -368,6 +368,20 @@ copy_arrays(PyObject *Py_UNUSED(self), PyObject *args)
 /* The kinds of out fill_lists writes. */
 enum { OUT_I32, OUT_I64, OUT_F32, OUT_F64 };
 
+/* Writes the real number d into *dst as float32 (numpy's rounding: double -> float) or
+ * float64, as `kind` says; nothing with dst NULL. */
+static inline void
+store_real(char *dst, int kind, double d)
+{
+    if (dst && kind == OUT_F32) {
+        const float f = (float)d;
+        memcpy(dst, &f, sizeof f);
+    }
+    else if (dst) {
+        memcpy(dst, &d, sizeof d);
+    }
+}
+
 /* Writes the number `v` into *dst as `kind`, or, with dst NULL, only checks it. Returns 0,
  * or the not-handled reason. */
 static inline int
@@ -384,13 +398,7 @@ put_number(PyObject *v, int kind, char *dst, int check_all)
                 PyErr_Clear();
                 return 2;
             }
-            if (dst && kind == OUT_F32) {
-                const float f = (float)d;
-                memcpy(dst, &f, sizeof f);
-            }
-            else if (dst) {
-                memcpy(dst, &d, sizeof d);
-            }
+            store_real(dst, kind, d);
             return 0;
         }
         if (x == -1 && PyErr_Occurred()) {
@@ -412,29 +420,15 @@ put_number(PyObject *v, int kind, char *dst, int check_all)
             memcpy(dst, &y, sizeof y);
             break;
         }
-        case OUT_F32: {
-            const float y = (float)(double)x;
-            memcpy(dst, &y, sizeof y);
-            break;
-        }
-        default: {
-            const double y = (double)x;
-            memcpy(dst, &y, sizeof y);
-        }
+        default:
+            store_real(dst, kind, (double)x);
         }
         return 0;
     }
     if (PyFloat_CheckExact(v)) {
         if (kind <= OUT_I64)
             return 1;
-        const double d = PyFloat_AS_DOUBLE(v);
-        if (dst && kind == OUT_F32) {
-            const float f = (float)d;
-            memcpy(dst, &f, sizeof f);
-        }
-        else if (dst) {
-            memcpy(dst, &d, sizeof d);
-        }
+        store_real(dst, kind, PyFloat_AS_DOUBLE(v));
         return 0;
     }
     return 3;

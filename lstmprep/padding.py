@@ -326,18 +326,12 @@ def _pad_in_c(sequences, maxlen, dtype, pre_padding, pre_truncating, value):
         if out is None or _padcore.copy_arrays(out, sequences, pre_padding, pre_truncating):
             return None
         return out
-    if type(first) not in (list, tuple):
+    if type(first) not in (list, tuple) or (found := _list_shape(first, dtype, value)) is None:
         return None
-    try:  # the sample shape as Keras finds it, from the whole first sequence
-        sample_shape = np.asarray(first).shape[1:]
-    except (TypeError, ValueError, OverflowError):
-        return None  # the general path raises Keras's error
-    if len(sample_shape) > 1 or 0 in sample_shape:
-        return None
+    sample_shape, out_dtype = found
     # dtype=None: start from what `value` allows (int32, int64 or float32), move to int64
     # when an int does not fit int32, to float32 on meeting a float (see `_infer_dtype`).
     infer = dtype is None
-    out_dtype = _infer_dtype([np.zeros(0, np.int64)], value) if infer else _check_dtype(dtype)
     while out_dtype in _LIST_DTYPES:
         out = _new_output((len(sequences), maxlen, *sample_shape), value, out_dtype)
         if out is None:
@@ -354,6 +348,20 @@ def _pad_in_c(sequences, maxlen, dtype, pre_padding, pre_truncating, value):
         else:
             return None
     return None
+
+
+def _list_shape(first, dtype, value) -> tuple[tuple[int, ...], np.dtype] | None:
+    """For lists of Python numbers: the sample shape as Keras finds it (from the whole first
+    non-empty sequence) and the dtype to start from — ``dtype``, or with None what ``value``
+    allows (int32, int64 or float32); None when only the general path takes them."""
+    try:
+        sample_shape = np.asarray(first).shape[1:]
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path raises Keras's error
+    if len(sample_shape) > 1 or 0 in sample_shape:
+        return None
+    start = _infer_dtype([np.zeros(0, np.int64)], value) if dtype is None else _check_dtype(dtype)
+    return sample_shape, start
 
 
 def _new_output(shape: tuple[int, ...], value, dtype: np.dtype) -> np.ndarray | None:
@@ -412,15 +420,11 @@ def _pack_lists(sequences, maxlen, dtype, pre_padding, pre_truncating, value):
     maxlen = longest if maxlen is None else maxlen
     if not longest or maxlen == 0:
         return None
-    first = sequences[int(np.argmax(lengths > 0))]
-    try:  # the sample shape as Keras finds it, from the whole first sequence
-        sample_shape = np.asarray(first).shape[1:]
-    except (TypeError, ValueError, OverflowError):
-        return None  # the general path raises Keras's error
-    if len(sample_shape) > 1 or 0 in sample_shape:
+    found = _list_shape(sequences[int(np.argmax(lengths > 0))], dtype, value)
+    if found is None:
         return None
+    sample_shape, out_dtype = found
     infer = dtype is None
-    out_dtype = _infer_dtype([np.zeros(0, np.int64)], value) if infer else _check_dtype(dtype)
     if (
         out_dtype not in _STRUCT_CODES
         or _new_output((1, 1, *sample_shape), value, out_dtype) is None

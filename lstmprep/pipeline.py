@@ -327,14 +327,7 @@ def _write_streaming(
             if index is not None:
                 local = index[(index >= start) & (index < stop)] - start
                 ragged = subset(ragged, local)
-            x, _ = pad_ragged(
-                ragged,
-                width,
-                padding=options.padding,
-                truncating=options.truncating,
-                value=options.value,
-                dtype=dtype,
-            )
+            x, _ = _padded(ragged, width, options, dtype)
             put(x[:, :, 0] if ids else x)
             bucket = f" (bucket {k + 1} of {passes})" if passes > 1 else ""
             progress(f"pass 2: writing the rows{bucket}", chunk.done, chunk.total)
@@ -381,16 +374,23 @@ def _pad_part(
     """The rows ``index`` (all, when None) padded to ``width`` timesteps; token ids as the
     ``(N, T)`` an Embedding takes."""
     rows = ragged if index is None else subset(ragged, index)
-    x, kept = pad_ragged(
-        rows,
+    x, kept = _padded(rows, width, options, dtype)
+    y = None if labels is None else (labels if index is None else labels[index])
+    return Part(x[:, :, 0] if ids else x, kept, y, index)
+
+
+def _padded(
+    ragged: Ragged, width: int, options: PadOptions, dtype: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``pad_ragged`` with pad's options: the tensor and each row's kept length."""
+    return pad_ragged(
+        ragged,
         width,
         padding=options.padding,
         truncating=options.truncating,
         value=options.value,
         dtype=dtype,
     )
-    y = None if labels is None else (labels if index is None else labels[index])
-    return Part(x[:, :, 0] if ids else x, kept, y, index)
 
 
 def _share(real: int, cells: int) -> float:
