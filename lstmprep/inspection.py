@@ -157,14 +157,15 @@ def report_of(
 def next_command(dataset: Dataset, report: Report) -> str | None:
     """What to run next: window when sequences are few and long, pad when the lengths differ,
     else train; None while there are errors."""
-    if report.errors:
+    if report.errors or report.stats is None:
         return None
     codes = report.codes()
     if "long-sequences" in codes:
         return advice.window_command(dataset, WINDOW_LENGTH, WINDOW_STRIDE)
     if "ragged-length" in codes:
         maxlen = "p95" if "length-outlier" in codes else None
-        return advice.pad_command(dataset, PadOptions(maxlen=maxlen))
+        value = report.stats.mask_value  # another than 0 when real timesteps are all 0
+        return advice.pad_command(dataset, PadOptions(maxlen=maxlen, value=value))
     return advice.train_command(dataset.path, dataset)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Iterable
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.progress import (
     BarColumn,
@@ -165,7 +167,7 @@ class Problems:
                 yield Text.assemble(
                     (severity, STYLE[severity]), "  ", (code, "bold"), f"  {count} at {where}"
                 )
-                yield Padding(_message(message), (0, 0, 0, 2))
+                yield _message(message, indent=2)
 
     def message_width(self) -> int:
         commands = [cell_len(c) + 2 for *_, m in self.rows for c in _commands(m)]
@@ -205,17 +207,73 @@ def _commands(message: str) -> list[str]:
     return parts[1::2] if len(parts) % 2 else []
 
 
-def _message(message: str, lead: Text | None = None) -> Group:
-    """A message that wraps to any width, each `command` in it whole on a line of its own
-    (without the backticks, so it pastes as it is)."""
+class Command:
+    """A shell command on lines of its own, ``indent`` columns in. One longer than the width
+    breaks between words with a backslash at the line's end (a word longer than a line breaks
+    too, its continuation at the line's start), so that it still pastes as one command.
+
+    >>> import io
+    >>> console = Console(width=30, file=io.StringIO())
+    >>> console.print(Command("lstmprep pad data.json -o padded.npz --maxlen p95"))
+    >>> print(console.file.getvalue(), end="")
+    lstmprep pad data.json -o \\
+      padded.npz --maxlen p95
+    """
+
+    def __init__(self, command: str, indent: int = 0):
+        self.command, self.indent = command, indent
+
+    def lines(self, width: int) -> list[str]:
+        lines = [" " * self.indent]
+        words = shlex.split(self.command)
+        for k, word in enumerate(words):
+            end = 0 if k == len(words) - 1 else 2  # room for " \\" unless it is the last word
+            fresh = not lines[-1].strip()
+            joined = lines[-1] + ("" if fresh else " ") + shlex.quote(word)
+            if cell_len(joined) + end <= width:
+                lines[-1] = joined
+                continue
+            if not fresh:
+                lines[-1] += " \\"
+                lines.append(" " * (self.indent + 2))
+                if cell_len(lines[-1] + shlex.quote(word)) + end <= width:
+                    lines[-1] += shlex.quote(word)
+                    continue
+            while word:  # too long for any line: pieces, each quoted (the shell joins them)
+                size = len(word)
+                while size > 1 and cell_len(lines[-1] + shlex.quote(word[:size])) + 1 > width:
+                    size -= 1
+                lines[-1] += shlex.quote(word[:size])
+                word = word[size:]
+                if word:
+                    lines[-1] += "\\"
+                    lines.append("")
+        return lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(options.max_width):
+            yield Text(line, style="bold", no_wrap=True, overflow="ignore", end="\n")
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        longest = self.indent + cell_len(self.command)
+        return Measurement(min(longest, max(options.max_width, 1)), longest)
+
+
+def _message(message: str, lead: Text | None = None, indent: int = 0) -> Group:
+    """A message that wraps to any width, ``indent`` columns in, each `command` in it whole on
+    lines of its own (without the backticks, so that it pastes as it is)."""
     parts = message.split("`") if _commands(message) else [message]
     first = Text.assemble(lead or "", parts[0].strip())
-    lines: list[Text | Padding] = [first] if first.plain else []
+    lines: list[Text | Padding | Command] = [first] if first.plain else []
     for i, part in enumerate(parts[1:], 1):
         if i % 2:
-            lines.append(Padding(Text(part, style="bold"), (0, 0, 0, 2)))
+            lines.append(Command(part, indent + 2))
         elif part.strip():
             lines.append(Text(part.strip()))
+    if indent:  # the text, not the commands: a line that ends in a backslash has no padding
+        lines = [
+            Padding(line, (0, 0, 0, indent)) if isinstance(line, Text) else line for line in lines
+        ]
     return Group(*lines)
 
 

@@ -136,6 +136,20 @@ def test_a_pasted_command_runs_in_a_real_shell(data_dir):
     assert np.load("padded.npz")["x"].ndim == 3
 
 
+def test_a_command_broken_to_fit_a_narrow_terminal_pastes_as_printed(data_dir):
+    """The next step printed 40 columns wide, copied line by line into bash as it shows."""
+    shown = cli(["inspect", "my data/sensors.json"], env={"COLUMNS": "40"}).stdout
+    lines = shown[shown.index("next:") :].splitlines()[1:]
+    assert len(lines) > 1 and all(len(line) <= 40 for line in lines), shown
+    assert all(line.endswith("\\") for line in lines[:-1]), shown
+    lstmprep = shlex.quote(str(Path(sys.executable).with_name("lstmprep")))
+    pasted = "\n".join(lines).replace("lstmprep", lstmprep, 1)
+    done = subprocess.run(["bash", "-c", pasted], capture_output=True, text=True)
+    assert done.returncode == 0, (pasted, done.stderr)
+    report = json.loads(cli(["inspect", "my data/sensors.json", "--json"]).stdout)
+    assert np.load("padded.npz")["x"].shape[0] == report["stats"]["sequences"]
+
+
 # --- agreement ---------------------------------------------------------------------------------
 
 

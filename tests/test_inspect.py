@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -108,6 +109,14 @@ def test_mask_value_avoids_real_zero_timesteps(write):
     report = lstmprep.inspect(write("data.json", [[[0, 0], [-2.5, 3]]]))
     assert report.stats.mask_value == -4.0
     assert "pad-collision" in report.codes()
+
+
+def test_next_command_pads_with_the_mask_value_it_shows(write, tmp_path, run, monkeypatch):
+    """The Keras row says Masking(mask_value=-4): the next command pads with -4 too."""
+    report = lstmprep.inspect(write("data.json", [[[0, 0], [-2.5, 3]], [[1, 1]]]))
+    monkeypatch.chdir(tmp_path)
+    assert run(*shlex.split(report.next_command)[1:]).exit_code == 0
+    assert report.stats.mask_value == -4 and (np.load("padded.npz")["x"][1, 1] == -4).all()
 
 
 # --- formats -------------------------------------------------------------------------------------
