@@ -259,7 +259,9 @@ def handled(command):
                 from .render import problems
 
                 err.print(problems(e.report))
-            err.print(f"[bold red]error:[/] {_escape(str(e))}")
+            from .render import error
+
+            err.print(error(e))
             raise typer.Exit(exit_code(e)) from None
         except KeyboardInterrupt as e:  # SIGTERM, SIGHUP too: lstmprep.signals.Terminated
             err.print(_escape(getattr(e, "message", "interrupted")), soft_wrap=True)
@@ -268,8 +270,9 @@ def handled(command):
             if _state["debug"]:
                 raise
             err.print(
-                "[bold red]error:[/] out of memory: the data is too large for this machine "
-                "(lstmprep does not stream data yet)"
+                "[bold red]error:[/] out of memory: the estimate of the memory needed fell "
+                "short on this machine\n  fix: pass a smaller --memory-limit: inspect and pad "
+                "then read the data in parts"
             )
             raise typer.Exit(2) from None
         except Exception as e:  # a bug: say so, and never look like bad data (exit 1)

@@ -16,7 +16,7 @@ from typing import Any
 from .errors import UsageError
 
 #: What to install when TensorFlow is missing.
-INSTALL_HINT = "pip install 'lstmprep[train]'"
+INSTALL_HINT = "install it with `pip install 'lstmprep[train]'`"
 
 
 def require_tensorflow() -> None:

@@ -37,7 +37,7 @@ SUFFIX = ".zarr"
 #: The group attribute that holds the PadMeta.
 ATTRIBUTE = "lstmprep"
 #: What to install for the Zarr (and Dask) parts.
-INSTALL = "pip install 'lstmprep[dask]'"
+INSTALL = "install them with `pip install 'lstmprep[dask]'`"
 #: About this many bytes of x per chunk: large enough for object storage (one request per
 #: chunk), small enough that a worker holds a few at once.
 CHUNK_BYTES = 32 << 20

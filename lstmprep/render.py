@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from .errors import LstmprepError
 from .model import LayerInfo
 from .model import Progress as TrainHooks
 from .report import Report
@@ -225,25 +226,25 @@ class Command:
 
     def lines(self, width: int) -> list[str]:
         lines = [" " * self.indent]
-        words = shlex.split(self.command)
-        for k, word in enumerate(words):
+        words = _shell_words(self.command)
+        for k, (word, quote) in enumerate(words):
             end = 0 if k == len(words) - 1 else 2  # room for " \\" unless it is the last word
             fresh = not lines[-1].strip()
-            joined = lines[-1] + ("" if fresh else " ") + shlex.quote(word)
+            joined = lines[-1] + ("" if fresh else " ") + quote(word)
             if cell_len(joined) + end <= width:
                 lines[-1] = joined
                 continue
             if not fresh:
                 lines[-1] += " \\"
                 lines.append(" " * (self.indent + 2))
-                if cell_len(lines[-1] + shlex.quote(word)) + end <= width:
-                    lines[-1] += shlex.quote(word)
+                if cell_len(lines[-1] + quote(word)) + end <= width:
+                    lines[-1] += quote(word)
                     continue
             while word:  # too long for any line: pieces, each quoted (the shell joins them)
                 size = len(word)
-                while size > 1 and cell_len(lines[-1] + shlex.quote(word[:size])) + 1 > width:
+                while size > 1 and cell_len(lines[-1] + quote(word[:size])) + 1 > width:
                     size -= 1
-                lines[-1] += shlex.quote(word[:size])
+                lines[-1] += quote(word[:size])
                 word = word[size:]
                 if word:
                     lines[-1] += "\\"
@@ -257,6 +258,14 @@ class Command:
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         longest = self.indent + cell_len(self.command)
         return Measurement(min(longest, max(options.max_width, 1)), longest)
+
+
+def _shell_words(command: str) -> list[tuple[str, Callable[[str], str]]]:
+    """The words of a shell command, each with how to write it back: quoted, or as it is for
+    the operators (``|``, ``>``…)."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    return [(w, str if set(w) <= set("();<>|&") else shlex.quote) for w in lexer]
 
 
 def _message(message: str, lead: Text | None = None, indent: int = 0) -> Group:
@@ -274,6 +283,17 @@ def _message(message: str, lead: Text | None = None, indent: int = 0) -> Group:
         lines = [
             Padding(line, (0, 0, 0, indent)) if isinstance(line, Text) else line for line in lines
         ]
+    return Group(*lines)
+
+
+def error(e: LstmprepError) -> Group:
+    """An error for stderr: what is wrong and where, then the fix, its commands on lines of
+    their own so that they paste as they are."""
+    lines: list[Text | Group] = [
+        Text.assemble(("error: ", "bold red"), f"{e.path}: {e.message}" if e.path else e.message)
+    ]
+    if e.hint:
+        lines.append(_message(e.hint, Text("fix: "), indent=2))
     return Group(*lines)
 
 

@@ -184,10 +184,10 @@ def test_json_document_too_large_is_refused_with_the_conversion(run, tmp_path):
     result = run("pad", source, "-o", tmp_path / "out.npz", "--memory-limit", TINY)
     assert result.exit_code == 2
     assert "jq -c" in result.output and "data.jsonl" in result.output
-    if shutil.which("jq"):  # the command runs as printed
-        command = result.output[result.output.index("jq -c") :].replace("\n", " ")
-        command = command[: command.index("data.jsonl") + len("data.jsonl")]
-        subprocess.run(command, shell=True, cwd=tmp_path, check=True)
+    if shutil.which("jq"):  # the command runs as printed: its lines, pasted into bash
+        fix = result.output[result.output.index("fix:") :].splitlines()[1:]
+        command = "\n".join(fix[: next(i for i, s in enumerate(fix) if "data.jsonl" in s) + 1])
+        subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True)
         whole = lstmprep.read(source)
         converted = lstmprep.read(tmp_path / "data.jsonl")
         assert np.array_equal(whole.ragged.values, converted.ragged.values)

@@ -91,7 +91,7 @@ def refuse_json(path: Path, needed: int, budget: int) -> TooLarge:
         f"{size_words(budget)} is available, and one JSON document cannot be read in parts",
         path=str(path),
         hint=f"convert it to JSON lines (a sequence a line), which lstmprep reads in parts: "
-        f"{convert}",
+        f"`{convert}`",
     )
 
 

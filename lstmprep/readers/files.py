@@ -227,6 +227,8 @@ def _decompressed(path: Path, codec: str) -> Iterator[Any]:
         try:
             import pyarrow as pa
         except ImportError:  # pragma: no cover - pyarrow is a dependency
-            raise UsageError("reading zstd needs pyarrow", hint="pip install pyarrow") from None
+            raise UsageError(
+                "reading zstd needs pyarrow", hint="install it with `pip install pyarrow`"
+            ) from None
         with pa.input_stream(str(path), compression="zstd") as f:
             yield f
