@@ -123,7 +123,7 @@ def connect(scheduler: str) -> Iterator[Any]:
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # a free port (None: 8787, maybe taken)
             worker_dashboard_address=None,
             silence_logs=logging.ERROR,
         )
@@ -141,10 +141,14 @@ def connect(scheduler: str) -> Iterator[Any]:
             hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
             "or pass --scheduler local",
         ) from None
+    log = logging.getLogger("distributed.client")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # a lost scheduler: the ClusterError says it, once
     try:
         yield client
     finally:
         client.close()
+        log.setLevel(level)
 
 
 def describe(client: Any) -> str:
@@ -1033,19 +1037,7 @@ def pad_to_zarr(
     suggested commands repeat.
     """
     output = Path(output)
-    if not is_zarr(output):
-        raise UsageError(
-            f"with --scheduler the output is a Zarr store, ending in .zarr, not "
-            f"{output.suffix or '(nothing)'!r}",
-            path=str(output),
-            hint=f"write {output.with_suffix('.zarr').name}",
-        )
-    if options.bucketed:
-        raise UsageError(
-            "length buckets are not written to .zarr",
-            path=str(output),
-            hint="drop --buckets, or pad without --scheduler into an .npz",
-        )
+    _check_output(output, options)
     reading = reading or ReadOptions()
     files, _, _ = _shard_paths(source)
     inputs_list = reading.inputs([Path(f) for f in files])
@@ -1059,6 +1051,23 @@ def pad_to_zarr(
     finally:  # done or failed: what the workers kept (they cannot be told once it is gone)
         with suppress(Exception):
             release_shards(files, client, reading)
+
+
+def _check_output(output: Path, options: PadOptions) -> None:
+    """A usage error unless pad on a cluster can write ``output`` with ``options``."""
+    if not is_zarr(output):
+        raise UsageError(
+            f"with --scheduler the output is a Zarr store, ending in .zarr, not "
+            f"{output.suffix or '(nothing)'!r}",
+            path=str(output),
+            hint=f"write {output.with_suffix('.zarr').name}",
+        )
+    if options.bucketed:
+        raise UsageError(
+            "length buckets are not written to .zarr",
+            path=str(output),
+            hint="drop --buckets, or pad without --scheduler into an .npz",
+        )
 
 
 def _pad_to_zarr(
@@ -1152,7 +1161,8 @@ def pad_on_cluster(
     told: Callable[[str], None] = lambda text: None,
 ) -> PadSummary:
     """``lstmprep pad --scheduler``: :func:`pad_to_zarr` on a fresh connection."""
-    if not force:  # before starting or reaching a cluster
+    _check_output(Path(output), options)  # before starting or reaching a cluster
+    if not force:
         check_destination(Path(output), force=False, folder=True)
     with connect(scheduler) as client:
         told(describe(client))
