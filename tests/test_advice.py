@@ -121,6 +121,23 @@ def test_cluster_advice_runs_as_printed(data_dir):
         shutil.rmtree("padded.zarr")
 
 
+def test_cluster_advice_keeps_the_scheduler_where_it_can():
+    from dataclasses import replace
+
+    from lstmprep import advice, read
+    from lstmprep.options import PadOptions
+
+    on = replace(read(SAMPLES / "sensors.json"), scheduler="tcp://h:8786")
+    assert advice.pad_command(on, PadOptions(maxlen="p95")).endswith(
+        "-o padded.zarr --maxlen p95 --scheduler tcp://h:8786"
+    )
+    assert advice.inspect_command(on).endswith("--scheduler tcp://h:8786")
+    # what a cluster does not do is suggested in one process
+    assert "--scheduler" not in advice.pad_command(on, PadOptions(buckets=4))
+    assert "--scheduler" not in advice.window_command(on, 10, 5)
+    assert "--scheduler" not in advice.train_command(on.path, on)
+
+
 def test_advice_already_followed_is_not_repeated(data_dir):
     path = str(data_dir / "problems" / "pad-collision.json")
     first = cli(["pad", path, "-o", "a.npz", "--json"])
