@@ -570,7 +570,11 @@ def release_shards(source: Source | Any, client: Any, reading: ReadOptions | Non
     as far as needed. Computing it again after reads the shards again. Without this they
     stay until the workers stop. :func:`pad_to_zarr` releases its own."""
     files, _, _ = _shard_paths(source)
-    client.run(_drop, [os.path.abspath(f) for f in files], reading or ReadOptions())
+    _release(client, files, reading or ReadOptions())
+
+
+def _release(client: Any, files: list[str], reading: ReadOptions) -> None:
+    client.run(_drop, [os.path.abspath(f) for f in files], reading)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1049,8 +1053,8 @@ def pad_to_zarr(
             source, output, options, client, reading, progress, files, inputs, scheduler
         )
     finally:  # done or failed: what the workers kept (they cannot be told once it is gone)
-        with suppress(Exception):
-            release_shards(files, client, reading)
+        with suppress(Exception):  # (a shard removed meanwhile is no reason to keep the rest)
+            _release(client, files, reading)
 
 
 def _check_output(output: Path, options: PadOptions) -> None:

@@ -29,7 +29,7 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 import lstmprep  # noqa: E402
 from lstmprep import cluster, inspect, padded_zarr  # noqa: E402
-from lstmprep.errors import RefusedData, UsageError  # noqa: E402
+from lstmprep.errors import ClusterError, RefusedData, UsageError  # noqa: E402
 from lstmprep.options import PadOptions  # noqa: E402
 from lstmprep.pipeline import pad_file  # noqa: E402
 
@@ -193,6 +193,14 @@ def test_killed_worker_is_recovered(client, tmp_path, monkeypatch):
     assert np.array_equal(store.x[:], npz["x"]) and np.array_equal(store.lengths[:], npz["lengths"])
     client.wait_for_workers(2, timeout=30)
     assert set(client.run(os.getpid).values()) != before  # the nanny started a new worker
+
+
+def test_a_worker_that_cannot_write_is_not_a_lost_scheduler(client):
+    def fail() -> None:  # as a worker that does not see the output's folder
+        raise PermissionError(13, "Permission denied", "/elsewhere/out.zarr")
+
+    with pytest.raises(ClusterError, match="could not read or write a file: PermissionError"):
+        cluster._run(client, [client.submit(fail, pure=False)], "pass 2", lambda *a: None)
 
 
 # --- a real scheduler, in processes of its own ---------------------------------------------------
