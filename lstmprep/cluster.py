@@ -795,6 +795,13 @@ def inspect_shards(
     """
     reading = reading or ReadOptions()
     files, sources, several = _shard_paths(source)
+    stores = [f for f in files if is_zarr(f)]
+    if stores:
+        raise UsageError(
+            "a padded Zarr store is pad's output, read in one process, not shards for a cluster",
+            path=stores[0],
+            hint=f"run `{advice.command('inspect', stores[0])}`",
+        )
     if reading.layout == PER_SAMPLE or (
         several and not reading.layout and all_2d_npy([Path(f) for f in files])
     ):

@@ -104,8 +104,10 @@ def test_report_and_tensor_equal_one_process(client, tmp_path, fmt):
     assert np.array_equal(store.x[mask], npz["x"][mask])
     assert np.array_equal(store.x[[5, 2]], npz["x"][[5, 2]])
     assert np.array_equal(store.parts[0].lengths, npz["lengths"])
-    # inspect reads the store back as it reads the .npz
+    # inspect reads the store back as it reads the .npz (in one process: not a shard)
     assert inspect(tmp_path / "out.zarr").stats.sequences == sum(SIZES)
+    with pytest.raises(UsageError, match="pad's output, read in one process"):
+        cluster.inspect_shards(tmp_path / "out.zarr", client)
     assert not [p.name for p in tmp_path.iterdir() if "partial" in p.name]
     with pytest.raises(UsageError, match="exists already"):  # kept unless force
         cluster.pad_to_zarr(shards, tmp_path / "out.zarr", options, client=client)
