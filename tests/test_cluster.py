@@ -386,6 +386,7 @@ def test_interrupted_pad_leaves_nothing(client, tmp_path, monkeypatch):
         cluster.pad_to_zarr(shards, tmp_path / "out.zarr", client=client, progress=interrupt)
     time.sleep(0.5)  # a write still running would show up now
     assert sorted(p.name for p in tmp_path.iterdir()) == ["i"]
+    assert not any(client.run(_scratch).values())  # nor what the workers kept
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "shuffled"])
