@@ -31,6 +31,7 @@ _EXPORTS = {
     "inspect_shards": ".cluster",
     "pad_shards": ".cluster",
     "pad_to_zarr": ".cluster",
+    "release_shards": ".cluster",
     "open_padded": ".padded_zarr",
     "PadSummary": ".pipeline",
     "pad_file": ".pipeline",
@@ -70,7 +71,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .cluster import inspect_shards, pad_shards, pad_to_zarr  # noqa: F401
+    from .cluster import inspect_shards, pad_shards, pad_to_zarr, release_shards  # noqa: F401
     from .dataset import Dataset  # noqa: F401
     from .errors import DataError, LstmprepError, TooLarge, UnreadableInput, UsageError  # noqa: F401
     from .inspection import diagnose, inspect, inspect_each  # noqa: F401

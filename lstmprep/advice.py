@@ -3,6 +3,9 @@
 Every suggestion repeats the path as the user gave it (shell-quoted) and the options that
 matter for that file (``--labels``, ``--allow-pickle``, and pad's options that differ from
 the defaults), so that what worked for ``inspect`` works for ``pad`` and ``train`` too.
+Data read on a Dask cluster (``--scheduler``) is inspected and padded there again, into a
+Zarr store; what only one process does (``--buckets``, ``window``, ``train``) is suggested
+without it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from .options import DEFAULTS, PadOptions, parse_maxlen
 
 #: Where suggested pad commands write: the current folder, which exists.
 PADDED = "padded.npz"
+#: Where suggested pad commands write on a cluster (``--scheduler``).
+PADDED_ZARR = "padded.zarr"
 #: Where suggested window commands write.
 WINDOWED = "windows.npz"
 
@@ -62,9 +67,18 @@ def padding(options: PadOptions) -> list[str]:
     return words
 
 
+def on_cluster(dataset: Dataset) -> list[str]:
+    """``--scheduler`` as ``dataset`` was read with it, or nothing."""
+    return ["--scheduler", dataset.scheduler] if dataset.scheduler else []
+
+
 def pad_command(dataset: Dataset, options: PadOptions = DEFAULTS) -> str:
-    """The pad command for ``dataset`` with ``options``, writing :data:`PADDED`."""
-    return command("pad", *dataset.arguments, "-o", PADDED, *padding(options), *reading(dataset))
+    """The pad command for ``dataset`` with ``options``, writing :data:`PADDED`; on the
+    cluster ``dataset`` was read on, :data:`PADDED_ZARR` (length buckets: one process)."""
+    cluster = [] if options.bucketed else on_cluster(dataset)
+    output = PADDED_ZARR if cluster else PADDED
+    words = [*padding(options), *reading(dataset), *cluster]
+    return command("pad", *dataset.arguments, "-o", output, *words)
 
 
 def window_command(dataset: Dataset, length: int, stride: int) -> str:
@@ -76,7 +90,7 @@ def window_command(dataset: Dataset, length: int, stride: int) -> str:
 
 
 def inspect_command(dataset: Dataset) -> str:
-    return command("inspect", *dataset.arguments, *reading(dataset))
+    return command("inspect", *dataset.arguments, *reading(dataset), *on_cluster(dataset))
 
 
 def train_command(path: str, dataset: Dataset | None = None, kind: str | None = None) -> str:

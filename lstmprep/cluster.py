@@ -123,7 +123,7 @@ def connect(scheduler: str) -> Iterator[Any]:
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # a free port (None: 8787, maybe taken)
             worker_dashboard_address=None,
             silence_logs=logging.ERROR,
         )
@@ -141,10 +141,14 @@ def connect(scheduler: str) -> Iterator[Any]:
             hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
             "or pass --scheduler local",
         ) from None
+    log = logging.getLogger("distributed.client")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # a lost scheduler: the ClusterError says it, once
     try:
         yield client
     finally:
         client.close()
+        log.setLevel(level)
 
 
 def describe(client: Any) -> str:
@@ -160,13 +164,16 @@ def describe(client: Any) -> str:
 def _run(client: Any, futures: list[Any], phase: str, progress: Progress) -> list[Any]:
     """The futures' results in order, calling ``progress`` as each finishes; a lost
     scheduler becomes :class:`ClusterError`, an lstmprep error from a worker is raised as it
-    is."""
+    is, a worker's failure to read or write a file (:class:`OSError`) is a ClusterError."""
     _, distributed = import_dask()
     total, done = len(futures), 0
     progress(phase, 0, total)
     try:
         for future in distributed.as_completed(futures):
             if future.status == "error":
+                error = future.exception()
+                if isinstance(error, OSError) and not isinstance(error, LstmprepError):
+                    raise _worker_failed(error)
                 future.result()  # raises the worker's exception here
             done += 1
             progress(phase, done, total)
@@ -203,6 +210,14 @@ def _stop(client: Any, futures: list[Any], wait: float = 30.0) -> None:
 def _executing(dask_worker: Any) -> list[Any]:
     """(on each worker) The keys of the tasks it is running now."""
     return [task.key for task in dask_worker.state.executing]
+
+
+def _worker_failed(error: OSError) -> ClusterError:
+    return ClusterError(
+        f"a Dask worker could not read or write a file: {type(error).__name__}: {error}",
+        hint="the workers must see the shards and the output's folder at the same paths as "
+        "this machine (a shared file system)",
+    )
 
 
 def _gone(client: Any, error: BaseException) -> ClusterError:
@@ -432,21 +447,29 @@ def _summarize_chunks(
 # read again (in chunks) and kept on this worker.
 
 
-def _kept(path: str, reading: ReadOptions, tag: str = "", worker: Any = None) -> Path | None:
+def _kept(path: str, reading: ReadOptions, tag: str = "") -> Path | None:
     """Where this worker keeps shard ``path``'s timesteps under ``tag`` (pass 1's: the run's;
-    pass 2's: the dtype they are kept as), as ``KEY.TAG`` (None: not on a worker).
-    ``worker``: the worker, when not called from one of its tasks."""
-    import hashlib
-
+    pass 2's: the dtype they are kept as), as ``SHARD-VERSION.TAG`` (None: not on a worker):
+    SHARD names the file and how it is read, VERSION its size and time."""
     try:
         from distributed import get_worker
 
-        folder = Path((worker or get_worker()).local_directory) / "lstmprep"
+        folder = Path(get_worker().local_directory) / "lstmprep"
     except (ImportError, ValueError):
         return None
     info = os.stat(path)
-    key = f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}|{reading!r}"
-    return folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.{tag}"
+    version = _digest(f"{info.st_size}|{info.st_mtime_ns}")
+    return folder / f"{_shard_key(path, reading)}-{version}.{tag}"
+
+
+def _shard_key(path: str, reading: ReadOptions) -> str:
+    return _digest(f"{os.path.abspath(path)}|{reading!r}")
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def _kept_dtype(ragged: Ragged, kind: str | None, options: PadOptions) -> str:
@@ -529,17 +552,29 @@ def _take(path: str, reading: ReadOptions, tag: str | None) -> Ragged | None:
     return Ragged(values, lengths)
 
 
-def _drop(files: list[str], reading: ReadOptions, dask_worker: Any = None) -> None:
-    """(on each worker, by ``client.run``) Remove what pass 1 or 2 kept of ``files``, under
-    any tag."""
+def _drop(files: list[str], reading: ReadOptions, dask_worker: Any) -> None:
+    """(on each worker, by ``client.run``) Remove what pass 1 or 2 kept of ``files`` (absolute
+    paths), of any version, under any tag; the folder too once empty."""
+    folder = Path(dask_worker.local_directory) / "lstmprep"
     for path in files:
-        with suppress(OSError):
-            where = _kept(path, reading, worker=dask_worker)
-            if where is None:
-                return
-            for kept in where.parent.glob(f"{where.name}*"):
-                with suppress(OSError):
-                    kept.unlink()
+        for kept in folder.glob(f"{_shard_key(path, reading)}-*"):
+            with suppress(OSError):
+                kept.unlink()
+    with suppress(OSError):
+        folder.rmdir()
+
+
+def release_shards(source: Source | Any, client: Any, reading: ReadOptions | None = None) -> None:
+    """Remove what the workers keep of the shards of ``source`` (read with ``reading``) in
+    their scratch folders, for :func:`pad_shards`'s array: once it is computed (or stored)
+    as far as needed. Computing it again after reads the shards again. Without this they
+    stay until the workers stop. :func:`pad_to_zarr` releases its own."""
+    files, _, _ = _shard_paths(source)
+    _release(client, files, reading or ReadOptions())
+
+
+def _release(client: Any, files: list[str], reading: ReadOptions) -> None:
+    client.run(_drop, [os.path.abspath(f) for f in files], reading)
 
 
 @dataclass(frozen=True, eq=False)
@@ -572,12 +607,14 @@ def merge(
     reading: ReadOptions,
     options: PadOptions | None,
     strict: bool,
+    scheduler: str | None = None,
 ) -> Pass1:
     """(on the driver) The shards' summaries merged into the report of the whole dataset,
     as :func:`lstmprep.readers.read` of the same files and :func:`lstmprep.inspect` give it:
     the shards concatenated in order (reader problems named by their file, a shard of other
     features reported), the labels file, the kind decided on the whole. ``options``: pad's
-    (places located only for errors), or None: inspect's (every place located)."""
+    (places located only for errors), or None: inspect's (every place located).
+    ``scheduler``: the ``--scheduler`` that suggested commands repeat (None: one process's)."""
     locate = None if options is not None else True
     if options is None:
         meta = None if several else shards[0].part.meta
@@ -640,7 +677,7 @@ def merge(
             merged = checks.merge(_numbered(scans, shards))
             template = replace(template, notes=template.notes + (tokens.DETECTED,))
     merged = replace(merged, problems=tuple(log.problems()), labels=None)
-    template = replace(template, kind=kind, kind_option=reading.kind)
+    template = replace(template, kind=kind, kind_option=reading.kind, scheduler=scheduler)
     whole = checks.outline(merged, template)
     lines = [s.part.value_lines for s in shards]
     if all(v is not None for v in lines):  # a table's line of each timestep, for the places
@@ -744,6 +781,7 @@ def inspect_shards(
     options: PadOptions | None = None,
     progress: Progress = _no_progress,
     keep: str | None = None,
+    scheduler: str | None = None,
 ) -> Pass1:
     """Pass 1 on the cluster: each shard summarised on a worker, the summaries merged here.
 
@@ -751,10 +789,19 @@ def inspect_shards(
     file is a shard. ``options``: pad's options to check against (None: inspect's).
     ``.report`` is what :func:`lstmprep.inspect` reports for the same files in one process.
     ``keep``: the workers keep each shard's timesteps for pass 2 (:func:`pad_rows`) under this
-    tag (one per run), so that it need not read the shards again.
+    tag (one per run), so that it need not read the shards again. ``scheduler``: the
+    ``--scheduler`` that the report's suggested commands repeat (None: as one process
+    suggests them, so that the report equals one process's).
     """
     reading = reading or ReadOptions()
     files, sources, several = _shard_paths(source)
+    stores = [f for f in files if is_zarr(f)]
+    if stores:
+        raise UsageError(
+            "a padded Zarr store is pad's output, read in one process, not shards for a cluster",
+            path=stores[0],
+            hint=f"run `{advice.command('inspect', stores[0])}`",
+        )
     if reading.layout == PER_SAMPLE or (
         several and not reading.layout and all_2d_npy([Path(f) for f in files])
     ):
@@ -776,7 +823,8 @@ def inspect_shards(
     )
     shards = _run(client, futures, "pass 1", progress)
     shards = [replace(s, path=f) for s, f in zip(shards, files, strict=True)]  # as given
-    return replace(merge(sources, several, shards, reading, options, strict), kept=keep)
+    merged = merge(sources, several, shards, reading, options, strict, scheduler)
+    return replace(merged, kept=keep)
 
 
 # --- pass 2 --------------------------------------------------------------------------------------
@@ -802,15 +850,19 @@ def pad_rows(
     last: int,
     limit: int | None = None,
     kept: str | None = None,
+    whole: bool = False,
 ) -> np.ndarray:
     """(on a worker) Sequences ``first``–``last`` of one shard padded: ``(n, T, F)`` (token ids
     ``(n, T)``), from the timesteps kept on this worker (by pass 1 under the tag ``kept``, or
-    now: the shard read again in chunks and kept, for the shard's other row blocks)."""
-    ragged = (
-        _take(path, reading, kept)
-        or _take(path, reading, how.dtype)
-        or _keep_again(path, reading, how, limit)
-    )
+    now: the shard read again in chunks and kept, for the shard's other row blocks).
+    ``whole``: the block is the whole shard, padded as read when it fits the budget."""
+    ragged = _take(path, reading, kept)
+    if ragged is None:
+        ragged = _take(path, reading, how.dtype)
+    if ragged is None and whole and _chunk_bytes(path, reading, limit) is None:
+        ragged = read_file(Path(path), reading).ragged  # no other block to keep it for
+    if ragged is None:
+        ragged = _keep_again(path, reading, how, limit)
     if ragged is None:  # not on a worker, or no room in its scratch folder
         ragged = read_file(Path(path), reading).ragged
     offsets = ragged.offsets
@@ -916,7 +968,14 @@ def padded_array(
             shape = (b - a, how.maxlen) if how.ids else (b - a, how.maxlen, features)
             with dask.annotate(**where):
                 task = dask.delayed(pad_rows, pure=True)(
-                    os.path.abspath(path), reading, how, a - start, b - start, limit, first.kept
+                    os.path.abspath(path),
+                    reading,
+                    how,
+                    a - start,
+                    b - start,
+                    limit,
+                    first.kept,
+                    whole=(a, b) == (start, start + count),
                 )
                 blocks.append(da.from_delayed(task, shape=shape, dtype=how.dtype))
         start += count
@@ -937,9 +996,10 @@ def pad_shards(
     errors is refused (:class:`RefusedData`).
 
     ``x[i:j].compute()``, ``x.to_zarr(…)``, ``da.store`` or any Dask computation reads the
-    shards again where they run (in chunks past the worker's budget), and keeps their
-    timesteps in the worker's scratch folder for the shard's other blocks, until the worker
-    stops.
+    shards again where they run (in chunks past the worker's budget). A shard of several
+    blocks is kept in the worker's scratch folder for its other blocks, until
+    :func:`release_shards` (or the worker stops); a shard of one block is padded as read
+    and leaves nothing behind.
     """
     first = inspect_shards(source, client, reading, options=options, progress=progress)
     if first.report.errors:
@@ -977,14 +1037,35 @@ def pad_to_zarr(
     reading: ReadOptions | None = None,
     force: bool = False,
     progress: Progress = _no_progress,
+    scheduler: str | None = None,
 ) -> PadSummary:
     """Pad the shards of ``source`` on the cluster into the Zarr store ``output``.
 
     Pass 1 (:func:`inspect_shards`), then pass 2 (:func:`padded_array`) written chunk by
     chunk. Data with errors is refused (:class:`RefusedData`, exit 1) before anything is
-    written; the store appears under its name only once complete.
+    written; the store appears under its name only once complete. What the workers kept of
+    the shards is removed when it returns or fails. ``scheduler``: the ``--scheduler`` that
+    suggested commands repeat.
     """
     output = Path(output)
+    _check_output(output, options)
+    reading = reading or ReadOptions()
+    files, _, _ = _shard_paths(source)
+    inputs_list = reading.inputs([Path(f) for f in files])
+    check_destination(output, force=force, inputs=inputs_list, folder=True)
+    inputs = watch_inputs(inputs_list)
+
+    try:
+        return _pad_to_zarr(
+            source, output, options, client, reading, progress, files, inputs, scheduler
+        )
+    finally:  # done or failed: what the workers kept (they cannot be told once it is gone)
+        with suppress(Exception):  # (a shard removed meanwhile is no reason to keep the rest)
+            _release(client, files, reading)
+
+
+def _check_output(output: Path, options: PadOptions) -> None:
+    """A usage error unless pad on a cluster can write ``output`` with ``options``."""
     if not is_zarr(output):
         raise UsageError(
             f"with --scheduler the output is a Zarr store, ending in .zarr, not "
@@ -998,17 +1079,6 @@ def pad_to_zarr(
             path=str(output),
             hint="drop --buckets, or pad without --scheduler into an .npz",
         )
-    reading = reading or ReadOptions()
-    files, _, _ = _shard_paths(source)
-    inputs_list = reading.inputs([Path(f) for f in files])
-    check_destination(output, force=force, inputs=inputs_list, folder=True)
-    inputs = watch_inputs(inputs_list)
-
-    try:
-        return _pad_to_zarr(source, output, options, client, reading, progress, files, inputs)
-    finally:
-        with suppress(Exception):  # what pass 2 did not take (refused data, an error)
-            client.run(_drop, files, reading)
 
 
 def _pad_to_zarr(
@@ -1020,11 +1090,14 @@ def _pad_to_zarr(
     progress: Progress,
     files: list[str],
     inputs: Any,
+    scheduler: str | None,
 ) -> PadSummary:
     import uuid
 
     keep = uuid.uuid4().hex  # this run's: what another run kept is not taken
-    first = inspect_shards(source, client, reading, options=options, progress=progress, keep=keep)
+    first = inspect_shards(
+        source, client, reading, options=options, progress=progress, keep=keep, scheduler=scheduler
+    )
     dataset, report = first.dataset, first.report
     labels = Path(reading.labels) if reading.labels else None
     if report.errors:
@@ -1060,6 +1133,7 @@ def _pad_to_zarr(
     )
     x = padded_array(first, how, reading, layout.chunk_rows)
     with atomic_dir(output, inputs=inputs) as tmp:
+        tmp = Path(os.path.abspath(tmp))  # the workers may run in other folders
         create(tmp, layout, meta, kept, first.labels)
         writes = client.compute(write_blocks(x, tmp, layout.chunk_rows))
         try:
@@ -1098,12 +1172,20 @@ def pad_on_cluster(
     told: Callable[[str], None] = lambda text: None,
 ) -> PadSummary:
     """``lstmprep pad --scheduler``: :func:`pad_to_zarr` on a fresh connection."""
-    if not force:  # before starting or reaching a cluster
+    _check_output(Path(output), options)  # before starting or reaching a cluster
+    if not force:
         check_destination(Path(output), force=False, folder=True)
     with connect(scheduler) as client:
         told(describe(client))
         return pad_to_zarr(
-            source, output, options, client=client, reading=reading, force=force, progress=progress
+            source,
+            output,
+            options,
+            client=client,
+            reading=reading,
+            force=force,
+            progress=progress,
+            scheduler=scheduler,
         )
 
 
@@ -1119,7 +1201,10 @@ def inspect_on_cluster(
     """``lstmprep inspect --scheduler``: :func:`inspect_shards` on a fresh connection."""
     with connect(scheduler) as client:
         told(describe(client))
-        return inspect_shards(source, client, reading, strict=strict, progress=progress).report
+        first = inspect_shards(
+            source, client, reading, strict=strict, progress=progress, scheduler=scheduler
+        )
+        return first.report
 
 
 def _size(path: Path) -> int:

@@ -94,6 +94,8 @@ class Dataset:
     ids: np.ndarray | None = None
     #: the table columns chosen by options (``--id-column`` …), to repeat in advice
     table: TableOptions | None = None
+    #: the ``--scheduler`` it was read on (a Dask cluster), to repeat in advice
+    scheduler: str | None = None
 
     def where(self, sequence: int) -> str:
         """Sequence ``sequence`` in words, with its file and line where they are known."""

@@ -376,7 +376,10 @@ def _fit(
     notes = list(target.notes)
     if from_npz:
         steps = max(p.x.shape[1] for p in parts)
-        notes.append(f"padded as its .npz says: {padding} padding with {value:g}, {steps} steps")
+        suffix = Path(path).suffix.lower() or ".npz"  # a padded .npz, or a .zarr store
+        notes.append(
+            f"padded as its {suffix} says: {padding} padding with {value:g}, {steps} steps"
+        )
     if meta.boundaries is not None:
         notes.append(f"batches kept within its {meta.n_buckets} length buckets")
     normalization = None

@@ -93,6 +93,51 @@ def test_every_suggested_command_runs(words, data_dir):
         Path("padded.npz").unlink(missing_ok=True)
 
 
+def test_cluster_advice_runs_as_printed(data_dir):
+    """inspect --scheduler suggests pad on the same cluster into a .zarr, whose own next step
+    (train the store) runs too; the cheapest cluster: one local worker."""
+    pytest.importorskip("distributed", reason="needs the dask extra")
+    shards = data_dir / "shards"
+    shards.mkdir()
+    rng = np.random.default_rng(0)
+    for s in range(2):
+        rows = [
+            {"sequence": rng.normal(size=(int(n), 2)).round(2).tolist(), "label": int(n) % 2}
+            for n in rng.integers(1, 9, size=6)
+        ]
+        (shards / f"part{s}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    inspected = cli(["inspect", "my data/shards", "--scheduler", "local:1", "--json"])
+    report = json.loads(inspected.stdout)
+    suggested = [c for p in report["problems"] for c in QUOTED.findall(p["message"])]
+    assert report["next_command"] == (
+        "lstmprep pad 'my data/shards' -o padded.zarr --scheduler local:1"
+    )
+    for command in dict.fromkeys([*suggested, report["next_command"]]):
+        run = cli(pasted(command))
+        assert run.exit_code == 0, f"{command}\n{run.output}"
+        (follow,) = re.findall(r"next:\s+(lstmprep .+)", run.stderr)
+        assert follow.strip() == "lstmprep train padded.zarr"
+        assert cli(pasted(follow)).exit_code == 0, follow
+        shutil.rmtree("padded.zarr")
+
+
+def test_cluster_advice_keeps_the_scheduler_where_it_can():
+    from dataclasses import replace
+
+    from lstmprep import advice, read
+    from lstmprep.options import PadOptions
+
+    on = replace(read(SAMPLES / "sensors.json"), scheduler="tcp://h:8786")
+    assert advice.pad_command(on, PadOptions(maxlen="p95")).endswith(
+        "-o padded.zarr --maxlen p95 --scheduler tcp://h:8786"
+    )
+    assert advice.inspect_command(on).endswith("--scheduler tcp://h:8786")
+    # what a cluster does not do is suggested in one process
+    assert "--scheduler" not in advice.pad_command(on, PadOptions(buckets=4))
+    assert "--scheduler" not in advice.window_command(on, 10, 5)
+    assert "--scheduler" not in advice.train_command(on.path, on)
+
+
 def test_advice_already_followed_is_not_repeated(data_dir):
     path = str(data_dir / "problems" / "pad-collision.json")
     first = cli(["pad", path, "-o", "a.npz", "--json"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 import lstmprep  # noqa: E402
 from lstmprep import cluster, inspect, padded_zarr  # noqa: E402
-from lstmprep.errors import RefusedData, UsageError  # noqa: E402
+from lstmprep.errors import ClusterError, RefusedData, UsageError  # noqa: E402
 from lstmprep.options import PadOptions  # noqa: E402
 from lstmprep.pipeline import pad_file  # noqa: E402
 
@@ -74,7 +75,7 @@ def client():
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             worker_dashboard_address=None,
         ) as local,
         Client(local) as c,
@@ -103,8 +104,10 @@ def test_report_and_tensor_equal_one_process(client, tmp_path, fmt):
     assert np.array_equal(store.x[mask], npz["x"][mask])
     assert np.array_equal(store.x[[5, 2]], npz["x"][[5, 2]])
     assert np.array_equal(store.parts[0].lengths, npz["lengths"])
-    # inspect reads the store back as it reads the .npz
+    # inspect reads the store back as it reads the .npz (in one process: not a shard)
     assert inspect(tmp_path / "out.zarr").stats.sequences == sum(SIZES)
+    with pytest.raises(UsageError, match="pad's output, read in one process"):
+        cluster.inspect_shards(tmp_path / "out.zarr", client)
     assert not [p.name for p in tmp_path.iterdir() if "partial" in p.name]
     with pytest.raises(UsageError, match="exists already"):  # kept unless force
         cluster.pad_to_zarr(shards, tmp_path / "out.zarr", options, client=client)
@@ -138,9 +141,14 @@ def test_lazy_array_and_chunks_never_shared(client, tmp_path, monkeypatch):
     npz = pad_file(shards, tmp_path / "one.npz") and np.load(tmp_path / "one.npz")
     assert report.codes() == ["ragged-length"]
     assert np.array_equal(x[40:50].compute(), npz["x"][40:50])
+    assert client.run(_scratch) == {w: [] for w in client.run(_scratch)}  # one block a shard
     how = cluster.padding_of(cluster.inspect_shards(shards, client), PadOptions())
     # small chunks: a chunk straddling two shards is still written by one task only
     monkeypatch.setattr(padded_zarr, "CHUNK_BYTES", 7 * how.maxlen * 2 * 4)
+    _, blocks = lstmprep.pad_shards(paths, client)  # shards of several blocks: kept meanwhile
+    assert np.array_equal(blocks.compute(), npz["x"]) and any(client.run(_scratch).values())
+    lstmprep.release_shards(paths, client)
+    assert not any(client.run(_scratch).values())
     cluster.pad_to_zarr(shards, tmp_path / "o.zarr", client=client)
     store = zarr.open_group(str(tmp_path / "o.zarr"), mode="r")
     assert store["x"].chunks[0] == 7
@@ -189,12 +197,21 @@ def test_killed_worker_is_recovered(client, tmp_path, monkeypatch):
     assert set(client.run(os.getpid).values()) != before  # the nanny started a new worker
 
 
+def test_a_worker_that_cannot_write_is_not_a_lost_scheduler(client):
+    def fail() -> None:  # as a worker that does not see the output's folder
+        raise PermissionError(13, "Permission denied", "/elsewhere/out.zarr")
+
+    with pytest.raises(ClusterError, match="could not read or write a file: PermissionError"):
+        cluster._run(client, [client.submit(fail, pure=False)], "pass 2", lambda *a: None)
+
+
 # --- a real scheduler, in processes of its own ---------------------------------------------------
 
 
 @pytest.fixture
-def scheduler(tmp_path):
-    """``dask scheduler`` and one ``dask worker`` (2 processes), as separate processes."""
+def scheduler(tmp_path, tmp_path_factory):
+    """``dask scheduler`` and one ``dask worker`` (2 processes), as separate processes, the
+    workers in a folder of their own."""
     info = tmp_path / "s.json"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     common = ["--no-dashboard", "--host", "127.0.0.1"]
@@ -204,6 +221,7 @@ def scheduler(tmp_path):
     worker = subprocess.Popen(
         [DASK, "worker", "--scheduler-file", str(info), "--nworkers", "2", "--nthreads", "1"]
         + common,
+        cwd=tmp_path_factory.mktemp("elsewhere"),
         **quiet,
     )
     try:
@@ -223,25 +241,50 @@ def scheduler(tmp_path):
             process.wait()
 
 
-def test_commands_against_a_real_scheduler(scheduler, tmp_path):
+def test_commands_against_a_real_scheduler(scheduler, tmp_path, monkeypatch):
     address, boss = scheduler
+    monkeypatch.chdir(tmp_path)
     shards = write_shards(tmp_path / "p", "parquet", seed=7)
 
     def lstmprep(*args: object) -> subprocess.CompletedProcess:
-        words = [LSTMPREP, *map(str, args)]
-        return subprocess.run(words, capture_output=True, text=True, env=ENV, timeout=120)
+        words = [LSTMPREP, *map(str, args)]  # paths relative to tmp_path, not the workers'
+        return subprocess.run(
+            words, capture_output=True, text=True, env=ENV, timeout=120, cwd=tmp_path
+        )
 
-    on_cluster = lstmprep("inspect", shards, "--scheduler", address, "--json")
+    def scratch() -> list[str]:
+        def kept(dask_worker) -> list[str]:
+            return [p.name for p in Path(dask_worker.local_directory).glob("lstmprep/*")]
+
+        with Client(address, timeout=30) as c:
+            return [name for names in c.run(kept).values() for name in names]
+
+    on_cluster = lstmprep("inspect", "p", "--scheduler", address, "--json")
     assert on_cluster.returncode == 0, on_cluster.stderr
-    assert json.loads(on_cluster.stdout) == json.loads(json.dumps(inspect(shards).to_dict()))
+    # one process's report, but for the suggested commands: pad again on the cluster
+    alone = json.dumps(inspect("p").to_dict()).replace(
+        "-o padded.npz", f"-o padded.zarr --scheduler {address}"
+    )
+    assert json.loads(on_cluster.stdout) == json.loads(alone)
+    assert f"--scheduler {address}" in json.loads(on_cluster.stdout)["next_command"]
 
     out = tmp_path / "out.zarr"
-    done = lstmprep("pad", shards, "-o", out, "--scheduler", address, "--json")
+    done = lstmprep("pad", "p", "-o", "out.zarr", "--scheduler", address, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["shape"] == [sum(SIZES), 29, 2]
+    assert json.loads(done.stdout)["next_command"] == "lstmprep train out.zarr"
+    assert scratch() == []  # the workers keep nothing of the shards once done
     pad_file(shards, tmp_path / "one.npz")
     x = np.load(tmp_path / "one.npz")["x"]
     assert np.array_equal(zarr.open_array(str(out / "x"), mode="r")[:], x)
+
+    bad = write_shards(tmp_path / "bad", "jsonl", seed=7)
+    (bad / "part3.jsonl").write_text('{"sequence": [[1, NaN]], "label": "run"}\n')
+    refused = lstmprep("pad", "bad", "-o", "bad.zarr", "--scheduler", address)
+    assert refused.returncode == 1, refused.stderr
+    assert f"run `lstmprep inspect bad --scheduler {address}`" in refused.stderr
+    assert not (tmp_path / "bad.zarr").exists() and scratch() == []
+    shutil.rmtree(bad)
 
     # the scheduler killed in the middle of pass 2 of a --force run: exit 2, the old store
     # kept as it was, and no temporary store left beside it
@@ -343,6 +386,7 @@ def test_interrupted_pad_leaves_nothing(client, tmp_path, monkeypatch):
         cluster.pad_to_zarr(shards, tmp_path / "out.zarr", client=client, progress=interrupt)
     time.sleep(0.5)  # a write still running would show up now
     assert sorted(p.name for p in tmp_path.iterdir()) == ["i"]
+    assert not any(client.run(_scratch).values())  # nor what the workers kept
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "shuffled"])
