@@ -362,3 +362,48 @@ def test_unsorted_table_refusals_name_the_in_memory_places(run, tmp_path):
         assert memory.exit_code == streamed.exit_code == 2
         assert streamed.output == memory.output
         assert ("empty (2" in memory.output) != fix and ("time column" in memory.output) == fix
+
+
+def mixed_widths(tmp_path: Path) -> Path:
+    """Sequences of 3 features, a run of 2-feature ones long enough to fill chunks of their
+    own, and single timesteps of the other widths in both."""
+    items: list = sequences(300, seed=11)
+    items[100:170] = sequences(70, seed=12, features=2)
+    items[20][1] = [1.0, 2.0]
+    items[130][2] = [1.0, 2.0, 3.0]
+    items[200][0][1] = "x"
+    return lines(tmp_path / "mixed.jsonl", items)
+
+
+def test_chunks_of_other_features_are_reported_as_in_memory(run, tmp_path):
+    """A chunk whose sequences mostly have other features: each timestep that differs from
+    the whole data's most common width is reported, as reading it whole does; pad refuses it
+    with the same message."""
+    source = mixed_widths(tmp_path)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    (mismatch,) = [p for p in memory["problems"] if p["code"] == "feature-mismatch"]
+    assert mismatch["count"] > 70 and "line 21, timestep 1 has 2 features" in mismatch["message"]
+    out = tmp_path / "out.npz"
+    refused = [run("pad", source, "-o", out, *limit) for limit in ((), ("--memory-limit", TINY))]
+    unlimited()
+    assert refused[0].exit_code == refused[1].exit_code == 1
+    assert refused[0].output == refused[1].output and not out.exists()
+
+
+def test_shards_of_other_features_are_reported_as_in_memory(run, tmp_path):
+    """Several files: a file whose timesteps mostly have other features is reported whole
+    (as reading the files whole does), a file of mixed widths timestep by timestep."""
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    lines(folder / "a.jsonl", sequences(120, seed=13))
+    lines(folder / "b.jsonl", sequences(60, seed=14, features=2))
+    mixed_widths(folder).rename(folder / "c.jsonl")
+    memory = run.json("inspect", folder, code=1)
+    streamed = run.json("inspect", folder, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    (mismatch,) = [p for p in memory["problems"] if p["code"] == "feature-mismatch"]
+    assert "the timesteps of b.jsonl have 2 features" in mismatch["message"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,19 +28,31 @@ import numpy as np
 from ..dataset import Dataset
 from ..errors import TooLarge, UnreadableInput
 from ..memory import size_words
-from ..ragged import check_lengths
+from ..ragged import Ragged, check_lengths
 from ..report import Problem, ProblemLog
 from . import ReadOptions, Source, read_file, read_labels_of
 from .files import check_file, compression, compression_notes, expand, opened
 from .json_reader import Block, jsonl_block
 from .labels import labels_array
 from .numpy_reader import _from_array, _lengths, _npz_member
-from .samples import PER_SAMPLE, SHARDS, all_2d_npy, shard_labels, shards_notes
+from .samples import PER_SAMPLE, SHARDS, all_2d_npy, other_width, shard_labels, shards_notes
 
 #: Formats whose files are read in chunks; any other file is read whole (as one shard).
 CHUNKED = (".jsonl", ".npz", ".csv", ".tsv", ".parquet")
 #: The default size of a chunk's input.
 CHUNK_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class Widths:
+    """The numbers of features the data read whole has, when its chunks' differ: each file's
+    most common width (its JSON lines blocks are read against it) and each file's rows; with
+    several files, ``common`` (the width most rows have: a file of another is reported whole).
+    """
+
+    files: tuple[int, ...]
+    rows: tuple[int, ...]
+    common: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,11 +121,13 @@ class ChunkedRead:
         kind: str | None = None,
         chunk_bytes: int = CHUNK_BYTES,
         unsorted: bool = False,
+        widths: Widths | None = None,
     ):
         """``unsorted``: read long tables by partitions (:class:`_Partitions`), for tables
         whose sequences' rows are not together (reading them as they come raised
-        :class:`Unsorted`)."""
-        self.unsorted = unsorted
+        :class:`Unsorted`). ``widths``: the whole data's numbers of features, when a first
+        reading found that its chunks' differ (:meth:`widths`)."""
+        self.unsorted, self.forced = unsorted, widths
         self.sources = [source] if isinstance(source, (str, Path)) else list(source)
         self.paths, self.several = expand(self.sources)
         self.reading, self.kind, self.chunk_bytes = reading, kind, chunk_bytes
@@ -126,13 +141,16 @@ class ChunkedRead:
         for index, path in enumerate(self.paths):
             file = _File(path)
             self._files.append(file)
-            for dataset, size, block in self._read(path, start):
+            first = start
+            read = _last(self._read(path, start, index))
+            for (dataset, size, block), last in read:
                 n = len(dataset.ragged)
                 file.add(dataset, n, block)
                 if dataset.value_lines is not None:
                     self._rows.add(dataset.value_lines, dataset.ragged.lengths, start)
                 if self.several:
                     dataset = _as_shard(dataset, path, index)
+                    dataset = self._other_width(dataset, index, first, last)
                 dataset = replace(
                     dataset,
                     kind=self.kind or dataset.kind,
@@ -146,11 +164,55 @@ class ChunkedRead:
                 start += n
             done = sum(f.path.stat().st_size for f in self._files)
 
-    def _read(self, path: Path, start: int) -> Iterator[tuple[Dataset, int, Block | None]]:
+    def _other_width(self, dataset: Dataset, index: int, first: int, last: bool) -> Dataset:
+        """A chunk of a file whose timesteps have other features than most files': its rows
+        unreadable, and after its last chunk the file reported, as reading the files whole
+        does (:func:`.samples._shards`)."""
+        forced = self.forced
+        if forced is None or forced.files[index] == forced.common:
+            return dataset
+        ragged, rows = dataset.ragged, len(dataset.ragged.values)
+        values = np.full((rows, forced.common), np.nan)
+        reported = replace(
+            dataset.reported, rows=np.union1d(dataset.reported.rows, np.arange(rows))
+        )
+        problems = dataset.problems
+        if last:
+            log = ProblemLog()
+            log.extend(problems)
+            name = self.paths[index].name
+            message = other_width(first, name, forced.files[index], forced.common)
+            log.add("feature-mismatch", message, first, 0, count=forced.rows[index])
+            problems = tuple(log.problems())
+        return replace(
+            dataset,
+            ragged=Ragged(values, ragged.lengths),
+            reported=reported,
+            problems=problems,
+        )
+
+    def widths(self) -> Widths | None:
+        """After reading: the whole data's numbers of features when its chunks' differ
+        (read again with them), else ``None``."""
+        files = self._files
+        own = [f.widths.most_common(1)[0][0] if f.widths else 1 for f in files]
+        rows = Counter[int]()
+        for f, width in zip(files, own, strict=True):
+            rows[width] += f.rows
+        common = rows.most_common(1)[0][0] if rows else 1
+        differ = any(w != width for f, width in zip(files, own, strict=True) for w in f.chunk_widths)
+        if not differ and (not self.several or len(set(own)) <= 1):
+            return None
+        return Widths(tuple(own), tuple(f.rows for f in files), common)
+
+    def _read(
+        self, path: Path, start: int, index: int
+    ) -> Iterator[tuple[Dataset, int, Block | None]]:
         """(a chunk of ``path``, the bytes of the file it took, the JSON lines block read)"""
         suffix = check_file(path)
         if suffix == ".jsonl" and not self.reading.channels_first:
-            yield from _jsonl_chunks(path, start, self.chunk_bytes)
+            features = None if self.forced is None else self.forced.files[index]
+            yield from _jsonl_chunks(path, start, self.chunk_bytes, features)
             return
         parts: Any = None
         if suffix == ".npz":
@@ -169,8 +231,6 @@ class ChunkedRead:
         (:func:`lstmprep.checks.outline` puts the merged lengths in): its path, notes,
         labels (the labels file's too), the line of each sequence, the files. ``kind``: as
         the merged data says."""
-        from ..ragged import Ragged
-
         files = self._files
         first = files[0]
         log = ProblemLog()
@@ -246,12 +306,24 @@ class _File:
     any_label: bool = False
     value_lines: bool = True
     table: Any = None
+    #: how many readable timesteps have each number of features; the chunks' widths; the rows
+    widths: Counter[int] = field(default_factory=Counter)
+    chunk_widths: set[int] = field(default_factory=set)
+    rows: int = 0
 
     def add(self, dataset: Dataset, n: int, block: Block | None) -> None:
         if not self.format:
             self.format, self.notes, self.dtype = dataset.format, dataset.notes, dataset.dtype
             self.reader_kind, self.table = dataset.kind, dataset.table
         self.sequences += n
+        ragged = dataset.ragged
+        self.rows += len(ragged.values)
+        if len(ragged.values):
+            self.chunk_widths.add(ragged.n_features)
+            if block is None:
+                self.widths[ragged.n_features] += len(ragged.values)
+        if block is not None:
+            self.widths.update(block.widths)
         self.value_lines = self.value_lines and dataset.value_lines is not None
         if block is not None:  # a JSON lines block: lines, and labels as written
             self.exact = bool(self.exact) or block.exact
@@ -279,6 +351,17 @@ class _File:
         return labels_array([v for a in arrays for v in a.tolist()])
 
 
+def _last(items: Iterator[Any]) -> Iterator[tuple[Any, bool]]:
+    """Each item, and whether it is the last."""
+    previous: Any = None
+    for item in items:
+        if previous is not None:
+            yield previous, False
+        previous = item
+    if previous is not None:
+        yield previous, True
+
+
 def _as_shard(dataset: Dataset, path: Path, index: int) -> Dataset:
     """A chunk of one of several files: its problems say the file, its sequences' file."""
     problems = tuple(replace(p, message=f"{path.name}: {p.message}") for p in dataset.problems)
@@ -289,9 +372,12 @@ def _as_shard(dataset: Dataset, path: Path, index: int) -> Dataset:
 # --- JSON lines ----------------------------------------------------------------------------------
 
 
-def _jsonl_chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[Dataset, int, Block]]:
+def _jsonl_chunks(
+    path: Path, start: int, chunk_bytes: int, features: int | None = None
+) -> Iterator[tuple[Dataset, int, Block]]:
     """Blocks of about ``chunk_bytes`` of whole lines, each read as the whole file is; with
-    the bytes of the file each took (compressed files: all at the end)."""
+    the bytes of the file each took (compressed files: all at the end). ``features``: the
+    whole file's number of features, when its blocks' differ."""
     notes = compression_notes(path)
     line, carry = 1, b""
     compressed = compression(path) is not None
@@ -309,7 +395,7 @@ def _jsonl_chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[Da
                 return
             else:
                 carry = b""
-            read = jsonl_block(path, data, line, start)
+            read = jsonl_block(path, data, line, start, features=features)
             dataset = replace(read.dataset, notes=notes + read.dataset.notes)
             yield dataset, 0 if compressed and block else len(data), read
             line += data.count(b"\n")

@@ -10,20 +10,22 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..dataset import Dataset
+from ..dataset import Dataset, Reported
 from ..errors import UnreadableInput
 from ..fastjson import NumericScan, scan_numeric
 from ..ragged import Ragged
 from .files import read_bytes
 from .json_text import gc_paused, json_lines, load_json
 from .labels import labels_array
-from .nested import from_python
+from ..report import ProblemLog
+from .nested import from_nested, from_python
 
 
 def read_json(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
@@ -75,6 +77,8 @@ class Block:
     labels: list | None
     lines: np.ndarray
     exact: bool
+    #: how many readable timesteps have each number of features
+    widths: Counter[int] = field(default_factory=Counter)
 
 
 def jsonl_block(
@@ -83,14 +87,21 @@ def jsonl_block(
     first_line: int = 1,
     first_sequence: int = 0,
     channels_first: bool = False,
+    features: int | None = None,
 ) -> Block:
     """Read ``data``, whole lines of a JSON lines file from line ``first_line`` on, whose
-    first sequence is sequence ``first_sequence`` of the file."""
+    first sequence is sequence ``first_sequence`` of the file.
+
+    ``features``: the number of features of the whole file (its most common width, counted
+    over every block), when the blocks' own differ: each timestep of another width is
+    reported against it, as reading the whole file does."""
     fast = _scan(data, jsonl=True)
-    if fast is not None:
+    if fast is not None and (features is None or fast.values.shape[1] == features):
         dataset = _from_scan(path, "jsonl", fast, channels_first)
         found = _sequence_lines(data, len(dataset.ragged), first_line)
-        return Block(dataset.shifted(first_sequence), None, found, False)
+        rows = len(dataset.ragged.values)
+        widths = Counter({dataset.ragged.n_features: rows} if rows else {})
+        return Block(dataset.shifted(first_sequence), None, found, False, widths)
     lines, sequences, labels = [], [], []
     with gc_paused():  # millions of lists: no collection while they are built
         for lineno, value in json_lines(path, data, first_line):
@@ -109,10 +120,19 @@ def jsonl_block(
             lines.append(lineno)
             sequences.append(value)
     where = lambda i: f"line {lines[i]}"  # noqa: E731
-    dataset = from_python(path, "jsonl", sequences, None, where, channels_first, plain=_plain(data))
+    log = ProblemLog()
+    converted = from_nested(sequences, log, where, channels_first, _plain(data), features)
+    dataset = Dataset(
+        str(path),
+        "jsonl",
+        converted.ragged,
+        problems=tuple(log.problems()),
+        reported=Reported(converted.bad_rows, converted.broken),
+    )
     have = any(label is not None for label in labels)
     line_numbers = np.array(lines, dtype=np.int64)
-    return Block(dataset.shifted(first_sequence), labels if have else None, line_numbers, True)
+    shifted = dataset.shifted(first_sequence)
+    return Block(shifted, labels if have else None, line_numbers, True, converted.widths)
 
 
 def _sequence_lines(data: bytes, n: int, first_line: int) -> np.ndarray:

@@ -26,12 +26,20 @@ _NUMBER_TYPES = {int, float}
 class Converted:
     """The outcome of :func:`from_nested`: the batch and what the walk already reported."""
 
-    def __init__(self, ragged: Ragged, bad_rows: np.ndarray, broken: np.ndarray):
+    def __init__(
+        self,
+        ragged: Ragged,
+        bad_rows: np.ndarray,
+        broken: np.ndarray,
+        widths: Counter[int] | None = None,
+    ):
         self.ragged = ragged
         #: flat row indices that are NaN because they could not be read
         self.bad_rows = bad_rows
         #: sequence indices that are not sequences at all (stored with length 0)
         self.broken = broken
+        #: how many readable timesteps have each number of features
+        self.widths = widths if widths is not None else Counter()
 
 
 def from_nested(
@@ -40,6 +48,7 @@ def from_nested(
     where: Callable[[int], str] = lambda i: f"sequence {i}",
     channels_first: bool = False,
     plain: bool = False,
+    features: int | None = None,
 ) -> Converted:
     """Convert a list of sequences; each a list of timesteps, each a list of numbers or a number.
 
@@ -50,6 +59,9 @@ def from_nested(
 
     ``plain``: the caller knows that every value inside is a list, an int or a float (JSON
     text made of brackets, commas and numbers only), which spares checking each number's type.
+
+    ``features``: the number of features every timestep must have (a part of larger data,
+    whose most common width was counted over all of it); by default, this data's most common.
 
     >>> log = ProblemLog()
     >>> c = from_nested([[[1, 2], [3, 4]], [[5, "x"]], [[6, 7, 8]]], log)
@@ -77,7 +89,8 @@ def from_nested(
 
     if not channels_first and _transposed_signature(items):
         return _refuse_transposed(items, log)  # type: ignore[arg-type]  # all arrays, just checked
-    features = widths.most_common(1)[0][0] if widths else 1
+    if features is None:
+        features = widths.most_common(1)[0][0] if widths else 1
     parts, bad_rows, offset = [], [], 0
     for i, item in enumerate(items):
         if isinstance(item, np.ndarray):
@@ -114,7 +127,7 @@ def from_nested(
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     values = np.concatenate(parts) if parts else np.empty((0, features))
     bad = np.concatenate(bad_rows) if bad_rows else np.empty(0, dtype=np.int64)
-    return Converted(Ragged(values, lengths), bad, np.array(broken, dtype=np.int64))
+    return Converted(Ragged(values, lengths), bad, np.array(broken, dtype=np.int64), widths)
 
 
 def _is_2d(seq: Any) -> bool:

@@ -156,9 +156,7 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         if ragged.n_features != width:
             log.add(
                 "feature-mismatch",
-                f"sequence {sequence} ({name}): the timesteps of {name} have "
-                f"{ragged.n_features} features; the other files have {width}: give every file "
-                "the same features",
+                other_width(sequence, name, ragged.n_features, width),
                 sequence,
                 0,
                 count=len(part_values),
@@ -186,6 +184,14 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         ),
         files=tuple(map(str, paths)),
         file_of=np.repeat(np.arange(len(parts)), [len(part.ragged) for part in parts]),
+    )
+
+
+def other_width(sequence: int, name: str, features: int, width: int) -> str:
+    """The message for a shard whose timesteps have ``features``, the others ``width``."""
+    return (
+        f"sequence {sequence} ({name}): the timesteps of {name} have {features} features; the "
+        f"other files have {width}: give every file the same features"
     )
 
 
