@@ -35,6 +35,7 @@ from .files import check_file, compression, compression_notes, expand, opened
 from .json_reader import Block, jsonl_block
 from .labels import labels_array
 from .numpy_reader import _from_array, _lengths, _npz_member
+from .tables import TextCells
 from .samples import PER_SAMPLE, SHARDS, all_2d_npy, other_width, shard_labels, shards_notes
 
 #: Formats whose files are read in chunks; any other file is read whole (as one shard).
@@ -142,8 +143,13 @@ class ChunkedRead:
             file = _File(path)
             self._files.append(file)
             first = start
-            read = _last(self._read(path, start, index))
+            texts = TextCells()
+            read = _last(self._read(path, start, index, texts))
             for (dataset, size, block), last in read:
+                if last and texts.counts:  # a table's text cells, as its reader reports them
+                    log = ProblemLog()
+                    log.extend(dataset.problems + texts.problems())
+                    dataset = replace(dataset, problems=tuple(log.problems()))
                 n = len(dataset.ragged)
                 file.add(dataset, n, block)
                 if dataset.value_lines is not None:
@@ -206,9 +212,10 @@ class ChunkedRead:
         return Widths(tuple(own), tuple(f.rows for f in files), common)
 
     def _read(
-        self, path: Path, start: int, index: int
+        self, path: Path, start: int, index: int, texts: TextCells
     ) -> Iterator[tuple[Dataset, int, Block | None]]:
-        """(a chunk of ``path``, the bytes of the file it took, the JSON lines block read)"""
+        """(a chunk of ``path``, the bytes of the file it took, the JSON lines block read);
+        a table's text cells go to ``texts``."""
         suffix = check_file(path)
         if suffix == ".jsonl" and not self.reading.channels_first:
             features = None if self.forced is None else self.forced.files[index]
@@ -218,7 +225,9 @@ class ChunkedRead:
         if suffix == ".npz":
             parts = _npz_chunks(path, self.reading, self.chunk_bytes)
         elif suffix in (".csv", ".tsv", ".parquet"):
-            parts = _table_chunks(path, self.reading, self.chunk_bytes, start, self.unsorted)
+            parts = _table_chunks(
+                path, self.reading, self.chunk_bytes, start, self.unsorted, texts
+            )
         if parts is not None:
             for dataset, size in parts:
                 yield dataset, size, None
@@ -488,12 +497,18 @@ class Unsorted(Exception):
 
 
 def _table_chunks(
-    path: Path, reading: ReadOptions, chunk_bytes: int, start: int, unsorted: bool = False
+    path: Path,
+    reading: ReadOptions,
+    chunk_bytes: int,
+    start: int,
+    unsorted: bool = False,
+    texts: TextCells | None = None,
 ) -> Iterator[tuple[Dataset, int]] | None:
     """Record batches of a long table, cut between sequences (``None``: read it whole —
     nested tables, compressed CSV). A sequence's rows must be together (in any time order):
     an id met again after other ids raises :class:`Unsorted`; read it again with
-    ``unsorted`` (:class:`_Partitions`)."""
+    ``unsorted`` (:class:`_Partitions`). The text cells go to ``texts``: their problem is
+    the whole table's (:meth:`.tables.TextCells.problems`, once every chunk is read)."""
     import pyarrow as pa
 
     from .tables import (
@@ -552,6 +567,8 @@ def _table_chunks(
         if broken:
             raise broken_row(path, broken[0]) from None
         raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
+    texts = texts or TextCells()
+    texts.where = where
     names = schema.names
     if options.sequence_column is not None or any(_is_list(schema.field(n).type) for n in names):
         return None
@@ -575,7 +592,9 @@ def _table_chunks(
             TIME_NAMES,
             {n for n in (options.id_column, options.label_column) if n} | {id_column},
         )
-        route = _Partitions(path, fmt, reading, id_column, time_column, where, chunk_bytes, failed)
+        route = _Partitions(
+            path, fmt, reading, id_column, time_column, where, chunk_bytes, failed, texts
+        )
         return route.chunks(batches, start)
 
     def chunks() -> Iterator[tuple[Dataset, int]]:
@@ -627,7 +646,7 @@ def _table_chunks(
         if again:
             raise Unsorted(str(path))
         seen |= met
-        dataset = _from_table(path, fmt, table, reading.table, where, first_row, sequence)
+        dataset = _from_table(path, fmt, table, reading.table, where, first_row, sequence, texts)
         return dataset.shifted(sequence)
 
     return chunks()
@@ -657,12 +676,13 @@ class _Partitions:
         where: Any,
         chunk_bytes: int,
         failed: Any,
+        texts: TextCells,
     ):
         self.path, self.fmt, self.reading = path, fmt, reading
         self.id_column, self.time_column, self.where = id_column, time_column, where
         self.chunk_bytes, self.failed = chunk_bytes, failed
-        #: each column's first text cell (row, text) and how many, for the messages
-        self.texts: dict[str, tuple[int, str | None, int]] = {}
+        #: where the partitions' text cells go, for the whole table's problem
+        self.texts = texts
 
     def chunks(self, batches: Iterator[Any], start: int) -> Iterator[tuple[Dataset, int]]:
         import tempfile
@@ -746,7 +766,7 @@ class _Partitions:
         order, as the whole file's reader does."""
         import pyarrow as pa
 
-        from .tables import _not_numbers, _times
+        from .tables import _times
 
         total = int(counts.sum())
         per_row = self.path.stat().st_size / total
@@ -771,13 +791,6 @@ class _Partitions:
 
                 if self.time_column is not None:
                     _times(batch.column(self.time_column), self.time_column, self.path, at)
-                for name in reader.schema.names[:-2]:  # the text cells, in file order
-                    bad = _not_numbers(batch.column(name))
-                    if bad is not None:
-                        row, text, count = self.texts.get(name, (-1, None, 0))
-                        if not count:
-                            row, text = int(numbers[bad[0][0]]), bad[1][0]
-                        self.texts[name] = (row, text, count + len(bad[0]))
                 part = part_of[batch.column("__seq").to_numpy()]
                 order = np.argsort(part, kind="stable")
                 bounds = np.searchsorted(part[order], np.arange(len(writers) + 1))
