@@ -170,6 +170,7 @@ def first_pass(
     options: PadOptions = DEFAULTS,
     progress: Progress = _no_progress,
     spill: Spill | None = None,
+    scratch: Path | None = None,
 ) -> Checked | None:
     """Pass 1: every chunk read and scanned, the summaries merged; ``None`` when there is no
     chunk (an empty file: the in-memory path says what it holds).
@@ -181,11 +182,12 @@ def first_pass(
     (:meth:`ChunkedRead.widths`), which reports each timestep of another, as reading it whole
     does.
 
-    ``spill``: keep the values there for pass 2.
+    ``spill``: keep the values there for pass 2. ``scratch``: the output, beside which work
+    files (an unsorted table's partitions) are written, named as its temporary files.
     """
     kind, unsorted, widths = reading.kind, False, None
     for _ in range(4):
-        chunks = ChunkedRead(source, reading, kind, chunk_bytes, unsorted, widths)
+        chunks = ChunkedRead(source, reading, kind, chunk_bytes, unsorted, widths, scratch)
         try:
             summary, kind = _scan_chunks(chunks, kind, options, progress, spill)
         except Unsorted:  # a long table's sequences are not together: read it by partitions

@@ -439,3 +439,38 @@ def test_text_cells_in_many_chunks_are_reported_as_in_memory(run, tmp_path):
     streamed = run.json("inspect", folder, "--memory-limit", TINY, code=1)
     unlimited()
     assert streamed == memory
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigkill_while_partitioning_leaves_work_files_the_next_run_removes(run, tmp_path):
+    """An unsorted table's partitions are written beside the output, named as its temporary
+    files: a run killed meanwhile leaves them, and the next run to that output removes them."""
+    rng = np.random.default_rng(10)
+    ids = rng.integers(0, 2000, 60_000)
+    text = "id,a,b\n" + "".join(
+        f"{i},{v:.3f},{v:.2f}\n" for i, v in zip(ids, rng.normal(size=len(ids)))
+    )
+    source = tmp_path / "shuffled.csv"
+    source.write_text(text)
+    dest = tmp_path / "padded.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstmprep", "pad", source, "-o", dest, "-q"],
+        env={**os.environ, "LSTMPREP_MEMORY_LIMIT": TINY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+
+    def work() -> list[Path]:
+        return [p for p in tmp_path.iterdir() if p.is_dir() and ".partial" in p.name]
+
+    while not any(any(p.iterdir()) for p in work()):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    (left,) = work()
+    assert not dest.exists() and left.name.startswith(".padded.")
+    result = run("pad", source, "-o", dest)
+    assert result.exit_code == 0 and f"removed {left.name}" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["padded.npz", "shuffled.csv"]

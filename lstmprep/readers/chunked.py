@@ -123,12 +123,15 @@ class ChunkedRead:
         chunk_bytes: int = CHUNK_BYTES,
         unsorted: bool = False,
         widths: Widths | None = None,
+        scratch: Path | None = None,
     ):
         """``unsorted``: read long tables by partitions (:class:`_Partitions`), for tables
         whose sequences' rows are not together (reading them as they come raised
         :class:`Unsorted`). ``widths``: the whole data's numbers of features, when a first
-        reading found that its chunks' differ (:meth:`widths`)."""
-        self.unsorted, self.forced = unsorted, widths
+        reading found that its chunks' differ (:meth:`widths`). ``scratch``: the work files
+        of partitions are named as the temporary files of this output, beside it
+        (:func:`lstmprep.output.scratch_folder`)."""
+        self.unsorted, self.forced, self.scratch = unsorted, widths, scratch
         self.sources = [source] if isinstance(source, (str, Path)) else list(source)
         self.paths, self.several = expand(self.sources)
         self.reading, self.kind, self.chunk_bytes = reading, kind, chunk_bytes
@@ -206,7 +209,9 @@ class ChunkedRead:
         for f, width in zip(files, own, strict=True):
             rows[width] += f.rows
         common = rows.most_common(1)[0][0] if rows else 1
-        differ = any(w != width for f, width in zip(files, own, strict=True) for w in f.chunk_widths)
+        differ = any(
+            w != width for f, width in zip(files, own, strict=True) for w in f.chunk_widths
+        )
         if not differ and (not self.several or len(set(own)) <= 1):
             return None
         return Widths(tuple(own), tuple(f.rows for f in files), common)
@@ -226,7 +231,7 @@ class ChunkedRead:
             parts = _npz_chunks(path, self.reading, self.chunk_bytes)
         elif suffix in (".csv", ".tsv", ".parquet"):
             parts = _table_chunks(
-                path, self.reading, self.chunk_bytes, start, self.unsorted, texts
+                path, self.reading, self.chunk_bytes, start, self.unsorted, texts, self.scratch
             )
         if parts is not None:
             for dataset, size in parts:
@@ -503,6 +508,7 @@ def _table_chunks(
     start: int,
     unsorted: bool = False,
     texts: TextCells | None = None,
+    scratch: Path | None = None,
 ) -> Iterator[tuple[Dataset, int]] | None:
     """Record batches of a long table, cut between sequences (``None``: read it whole —
     nested tables, compressed CSV). A sequence's rows must be together (in any time order):
@@ -593,7 +599,7 @@ def _table_chunks(
             {n for n in (options.id_column, options.label_column) if n} | {id_column},
         )
         route = _Partitions(
-            path, fmt, reading, id_column, time_column, where, chunk_bytes, failed, texts
+            path, fmt, reading, id_column, time_column, where, chunk_bytes, failed, texts, scratch
         )
         return route.chunks(batches, start)
 
@@ -677,17 +683,20 @@ class _Partitions:
         chunk_bytes: int,
         failed: Any,
         texts: TextCells,
+        scratch: Path | None = None,
     ):
         self.path, self.fmt, self.reading = path, fmt, reading
         self.id_column, self.time_column, self.where = id_column, time_column, where
         self.chunk_bytes, self.failed = chunk_bytes, failed
         #: where the partitions' text cells go, for the whole table's problem
         self.texts = texts
+        #: the work files are named as this output's temporary files, beside it
+        self.scratch = scratch
 
     def chunks(self, batches: Iterator[Any], start: int) -> Iterator[tuple[Dataset, int]]:
-        import tempfile
+        from ..output import scratch_folder
 
-        with tempfile.TemporaryDirectory(prefix="lstmprep-partitions-") as folder:
+        with scratch_folder(self.scratch) as folder:
             try:
                 counts = self._number(batches, Path(folder) / "rows.arrow")
                 if counts is None:
