@@ -474,3 +474,33 @@ def test_sigkill_while_partitioning_leaves_work_files_the_next_run_removes(run, 
     result = run("pad", source, "-o", dest)
     assert result.exit_code == 0 and f"removed {left.name}" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["padded.npz", "shuffled.csv"]
+
+
+def test_nested_parquet_streams_in_record_batches(run, tmp_path):
+    """One sequence per row in a list column: read a record batch at a time, with the
+    in-memory path's output and report (rows not plainly numeric anywhere: all of it as the
+    exact path reads it, its widths counted over the whole file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lstmprep.readers.chunked import ChunkedRead
+
+    seqs = sequences(400, seed=15)
+    labels = [f"c{i % 3}" for i in range(400)]
+    clean = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"sequence": seqs, "label": labels}), clean, row_group_size=50)
+    assert len(list(ChunkedRead(clean, lstmprep.ReadOptions(), None, 4 << 10))) > 5
+    (memory, streamed), _ = pad_both(run, tmp_path, clean)
+    assert memory == streamed
+    bad: list = [list(s) for s in seqs]
+    bad[10] = None
+    bad[150][2] = [1.0, 2.0]
+    bad[300][0] = [1.0, None, 2.0]
+    bad[200:260] = [[row[:2] for row in s] for s in bad[200:260]]
+    broken = tmp_path / "broken.parquet"
+    pq.write_table(pa.table({"sequence": bad, "label": labels}), broken, row_group_size=50)
+    memory_report = run.json("inspect", broken, code=1)
+    streamed_report = run.json("inspect", broken, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed_report == memory_report
+    assert {"non-numeric", "feature-mismatch"} <= {p["code"] for p in memory_report["problems"]}

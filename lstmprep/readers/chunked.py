@@ -35,7 +35,7 @@ from .files import check_file, compression, compression_notes, expand, opened
 from .json_reader import Block, jsonl_block
 from .labels import labels_array
 from .numpy_reader import _from_array, _lengths, _npz_member
-from .tables import TextCells
+from .tables import NestedPart, TextCells
 from .samples import PER_SAMPLE, SHARDS, all_2d_npy, other_width, shard_labels, shards_notes
 
 #: Formats whose files are read in chunks; any other file is read whole (as one shard).
@@ -146,15 +146,17 @@ class ChunkedRead:
             file = _File(path)
             self._files.append(file)
             first = start
-            texts = TextCells()
-            read = _last(self._read(path, start, index, texts))
+            if self.forced is not None:
+                file.nested.features = self.forced.files[index]
+            texts = file.texts
+            read = _last(self._read(path, start, index, file))
             for (dataset, size, block), last in read:
                 if last and texts.counts:  # a table's text cells, as its reader reports them
                     log = ProblemLog()
                     log.extend(dataset.problems + texts.problems())
                     dataset = replace(dataset, problems=tuple(log.problems()))
                 n = len(dataset.ragged)
-                file.add(dataset, n, block)
+                file.add(dataset, n, block, last)
                 if dataset.value_lines is not None:
                     self._rows.add(dataset.value_lines, dataset.ragged.lengths, start)
                 if self.several:
@@ -217,10 +219,10 @@ class ChunkedRead:
         return Widths(tuple(own), tuple(f.rows for f in files), common)
 
     def _read(
-        self, path: Path, start: int, index: int, texts: TextCells
+        self, path: Path, start: int, index: int, file: _File
     ) -> Iterator[tuple[Dataset, int, Block | None]]:
         """(a chunk of ``path``, the bytes of the file it took, the JSON lines block read);
-        a table's text cells go to ``texts``."""
+        what a table's chunks find for the whole goes to ``file``."""
         suffix = check_file(path)
         if suffix == ".jsonl" and not self.reading.channels_first:
             features = None if self.forced is None else self.forced.files[index]
@@ -231,7 +233,14 @@ class ChunkedRead:
             parts = _npz_chunks(path, self.reading, self.chunk_bytes)
         elif suffix in (".csv", ".tsv", ".parquet"):
             parts = _table_chunks(
-                path, self.reading, self.chunk_bytes, start, self.unsorted, texts, self.scratch
+                path,
+                self.reading,
+                self.chunk_bytes,
+                start,
+                self.unsorted,
+                file.texts,
+                self.scratch,
+                file.nested,
             )
         if parts is not None:
             for dataset, size in parts:
@@ -324,8 +333,11 @@ class _File:
     widths: Counter[int] = field(default_factory=Counter)
     chunk_widths: set[int] = field(default_factory=set)
     rows: int = 0
+    #: a long table's text cells; a nested table's widths and reading
+    texts: TextCells = field(default_factory=TextCells)
+    nested: NestedPart = field(default_factory=NestedPart)
 
-    def add(self, dataset: Dataset, n: int, block: Block | None) -> None:
+    def add(self, dataset: Dataset, n: int, block: Block | None, last: bool = False) -> None:
         if not self.format:
             self.format, self.notes, self.dtype = dataset.format, dataset.notes, dataset.dtype
             self.reader_kind, self.table = dataset.kind, dataset.table
@@ -338,6 +350,10 @@ class _File:
                 self.widths[ragged.n_features] += len(ragged.values)
         if block is not None:
             self.widths.update(block.widths)
+        if last and self.nested.read:  # a nested table: as it was read whole
+            self.widths = self.nested.widths
+            if self.nested.exact:  # one part not plainly numeric: all read on the exact path
+                self.notes, self.dtype = self.nested.notes, "float64"
         self.value_lines = self.value_lines and dataset.value_lines is not None
         if block is not None:  # a JSON lines block: lines, and labels as written
             self.exact = bool(self.exact) or block.exact
@@ -509,6 +525,7 @@ def _table_chunks(
     unsorted: bool = False,
     texts: TextCells | None = None,
     scratch: Path | None = None,
+    nested: NestedPart | None = None,
 ) -> Iterator[tuple[Dataset, int]] | None:
     """Record batches of a long table, cut between sequences (``None``: read it whole —
     nested tables, compressed CSV). A sequence's rows must be together (in any time order):
@@ -576,8 +593,11 @@ def _table_chunks(
     texts = texts or TextCells()
     texts.where = where
     names = schema.names
-    if options.sequence_column is not None or any(_is_list(schema.field(n).type) for n in names):
-        return None
+    lists = [n for n in names if _is_list(schema.field(n).type)]
+    if options.sequence_column is not None or lists:
+        if suffix != ".parquet":  # pragma: no cover - CSV has no list columns
+            return None
+        return _nested_chunks(path, file, options, lists, start, chunk_bytes, nested)
     taken = {n for n in (options.time_column, options.label_column) if n}
     id_column = options.id_column or _guess(names, ID_NAMES, taken)
     if id_column is None or id_column not in names:
@@ -656,6 +676,44 @@ def _table_chunks(
         return dataset.shifted(sequence)
 
     return chunks()
+
+
+def _nested_chunks(
+    path: Path,
+    file: Any,
+    options: Any,
+    lists: list[str],
+    start: int,
+    chunk_bytes: int,
+    nested: NestedPart | None,
+) -> Iterator[tuple[Dataset, int]]:
+    """Record batches of a nested Parquet file (one sequence per row), each read as the
+    whole file is (:func:`.tables._nested`); ``nested`` gathers what the whole needs."""
+    from .tables import _check_columns, _nested, _unreadable
+
+    nested = nested or NestedPart()
+    nested.read = True
+    meta = file.metadata
+    rows = meta.num_rows
+    stored = sum(meta.row_group(k).total_byte_size for k in range(meta.num_row_groups))
+    per_row = max(1.0, stored / max(rows, 1))
+    size = path.stat().st_size
+    first = start
+    import pyarrow as pa
+
+    try:
+        for k, batch in enumerate(file.iter_batches(batch_size=max(1, int(chunk_bytes / per_row)))):
+            table = pa.Table.from_batches([batch])
+            if k == 0:
+                _check_columns(path, table.column_names, options)
+            row = first - start
+            dataset = _nested(path, "parquet", table, options, lists, row, nested)
+            if nested.exact and not nested.notes:
+                nested.notes = dataset.notes
+            first += len(dataset.ragged)
+            yield dataset.shifted(first - len(dataset.ragged)), int(size * batch.num_rows / rows)
+    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError
+        raise _unreadable(path, "Parquet", e) from None
 
 
 class _Partitions:

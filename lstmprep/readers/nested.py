@@ -179,10 +179,15 @@ def from_python(
     where: Callable[[int], str] = lambda i: f"sequence {i}",
     channels_first: bool = False,
     plain: bool = False,
+    features: int | None = None,
+    widths: Counter[int] | None = None,
 ) -> Dataset:
-    """A reader's dataset from Python lists: every problem located with ``where(i)``."""
+    """A reader's dataset from Python lists: every problem located with ``where(i)``.
+    ``features``: as :func:`from_nested`; ``widths``: counts its widths too."""
     log = ProblemLog()
-    converted = from_nested(sequences, log, where, channels_first, plain)
+    converted = from_nested(sequences, log, where, channels_first, plain, features)
+    if widths is not None:
+        widths.update(converted.widths)
     return Dataset(
         str(path),
         fmt,

@@ -20,7 +20,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -305,6 +306,15 @@ def _from_table(
     part go, for the whole table's ``non-numeric`` problem (:class:`TextCells`)."""
     options = options or TableOptions()
     names = data.column_names
+    _check_columns(path, names, options)
+    lists = [n for n in names if _is_list(data.schema.field(n).type)]
+    if options.sequence_column is not None or lists:
+        return _nested(path, fmt, data, options, lists)
+    return _long(path, fmt, data, options, where, first_row, first_sequence, texts)
+
+
+def _check_columns(path: Path, names: list[str], options: TableOptions) -> None:
+    """Every column named once; every column the options name there."""
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
         raise UnreadableInput(
@@ -319,10 +329,6 @@ def _from_table(
                 path=str(path),
                 hint="name one of these columns (names are case-sensitive)",
             )
-    lists = [n for n in names if _is_list(data.schema.field(n).type)]
-    if options.sequence_column is not None or lists:
-        return _nested(path, fmt, data, options, lists)
-    return _long(path, fmt, data, options, where, first_row, first_sequence, texts)
 
 
 def _non_numeric(at: str, name: str, first: str | None, count: int) -> str:
@@ -932,9 +938,30 @@ def _is_list(kind: pa.DataType) -> bool:
     )
 
 
+@dataclass
+class NestedPart:
+    """What reading a part of a nested table (a record batch) found, for the whole: how many
+    readable timesteps have each number of features, and whether it took the exact path."""
+
+    #: the whole table's number of features, when its parts' differ
+    features: int | None = None
+    widths: Counter[int] = field(default_factory=Counter)
+    exact: bool = False
+    #: the notes of a part read on the exact path; whether any part was read
+    notes: tuple[str, ...] = ()
+    read: bool = False
+
+
 def _nested(
-    path: Path, fmt: str, data: pa.Table, options: TableOptions, lists: list[str]
+    path: Path,
+    fmt: str,
+    data: pa.Table,
+    options: TableOptions,
+    lists: list[str],
+    first_row: int = 0,
+    part: NestedPart | None = None,
 ) -> Dataset:
+    """``data``: the rows from row ``first_row`` on; ``part``: it is a part of the table."""
     import pyarrow.compute as pc
 
     names = data.column_names
@@ -971,10 +998,21 @@ def _nested(
     if unused:
         notes.append(f"columns {_list(unused)} are not used (labels: --label-column COL)")
     regular = _regular(column)
+    features = part.features if part is not None else None
+    if regular is not None and features is not None and regular[0].shape[1] != features:
+        regular = None  # reported against the whole table's features
     if regular is None:  # nulls, ragged widths or non-numbers: the exact path locates them
-        dataset = from_python(path, fmt, column.to_pylist(), labels, _row)
+        where = (lambda i: _row(i + first_row)) if first_row else _row
+        widths = part.widths if part is not None else None
+        dataset = from_python(
+            path, fmt, column.to_pylist(), labels, where, features=features, widths=widths
+        )
+        if part is not None:
+            part.exact = True
         return _with(dataset, notes=tuple(notes), ids=ids, table=options)
     values, dtype = regular
+    if part is not None and len(values):
+        part.widths[values.shape[1]] += len(values)
     lengths = _numpy(pc.list_value_length(column)).astype(np.int64)
     if values.shape[1] == 1 and not _is_list(column.type.value_type):
         notes.append("timesteps are bare numbers: read as 1 feature")
