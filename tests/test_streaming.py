@@ -448,7 +448,7 @@ def test_sigkill_while_partitioning_leaves_work_files_the_next_run_removes(run, 
     rng = np.random.default_rng(10)
     ids = rng.integers(0, 2000, 60_000)
     text = "id,a,b\n" + "".join(
-        f"{i},{v:.3f},{v:.2f}\n" for i, v in zip(ids, rng.normal(size=len(ids)))
+        f"{i},{v:.3f},{v:.2f}\n" for i, v in zip(ids, rng.normal(size=len(ids)), strict=True)
     )
     source = tmp_path / "shuffled.csv"
     source.write_text(text)

@@ -35,8 +35,8 @@ from .files import check_file, compression, compression_notes, expand, opened
 from .json_reader import Block, jsonl_block
 from .labels import labels_array
 from .numpy_reader import _from_array, _lengths, _npz_member
-from .tables import NestedPart, TextCells
 from .samples import PER_SAMPLE, SHARDS, all_2d_npy, other_width, shard_labels, shards_notes
+from .tables import NestedPart, TextCells
 
 #: Formats whose files are read in chunks; any other file is read whole (as one shard).
 CHUNKED = (".jsonl", ".npz", ".csv", ".tsv", ".parquet")

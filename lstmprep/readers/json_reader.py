@@ -21,10 +21,10 @@ from ..dataset import Dataset, Reported
 from ..errors import UnreadableInput
 from ..fastjson import NumericScan, scan_numeric
 from ..ragged import Ragged
+from ..report import ProblemLog
 from .files import read_bytes
 from .json_text import gc_paused, json_lines, load_json
 from .labels import labels_array
-from ..report import ProblemLog
 from .nested import from_nested, from_python
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -351,12 +351,16 @@ class TextCells:
         #: by column: (file row, text) of its first cell, its count, its first places by row
         self.first: dict[str, tuple[int, str | None]] = {}
         self.counts: dict[str, int] = {}
-        self.places: dict[str, list[tuple[int, int, int]]] = {}
+        self.places: dict[str, list[tuple[int, int, int | None]]] = {}
         #: names a file row in messages
         self.where: Callable[[int], str] = _row
 
     def add(
-        self, name: str, rows: np.ndarray, cells: list[str | None], at: list[tuple[int, int]]
+        self,
+        name: str,
+        rows: np.ndarray,
+        cells: list[str | None],
+        at: list[tuple[int, int | None]],
     ) -> None:
         """``rows``: the file rows of a part's text cells in ``name`` (ascending), ``cells``
         their texts, ``at``: the global places of the first of them."""
@@ -515,7 +519,7 @@ def _long(
         rows, cells = bad
         if texts is not None:  # a part: the whole table's problem is made at the end
             in_file = numbered[rows] if numbered is not None else rows + offset
-            at = [(s + first_sequence, t) for s, t in place(rows[:MAX_PLACES])]
+            at = [(int(s or 0) + first_sequence, t) for s, t in place(rows[:MAX_PLACES])]
             texts.add(name, in_file, cells, at)
         else:
             log.add_many(
