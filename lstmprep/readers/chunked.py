@@ -3,8 +3,11 @@ chunk a :class:`~lstmprep.dataset.Dataset` of its own (see :mod:`lstmprep.checks
 
 What streams: JSON lines (blocks of whole lines, read as :func:`.json_reader.read_jsonl` reads
 the whole file, compressed files too), ``.npz`` files of ``values`` + ``lengths`` (slices of
-the memory-mapped members), and several files read as shards, of any format: file by file,
-each in chunks when its format streams, else whole. A :class:`ChunkedRead` reads them in
+the memory-mapped members), long CSV/TSV and Parquet tables (record batches cut between
+sequences; unsorted ones by partitions), nested Parquet (record batches), and several files
+read as shards, of any format: file by file, each in chunks when its format streams, else
+whole. What only the whole can decide (the most common number of features, a table's first
+text cells) is gathered over the chunks: :meth:`ChunkedRead.widths` says when to read again. A :class:`ChunkedRead` reads them in
 order and keeps, beside the chunks, what the whole dataset needs (each sequence's line, the
 labels, the notes), so that :meth:`ChunkedRead.outline` is the dataset :func:`read` would give,
 without its values. Reading it twice gives the same chunks (``pad``'s second pass).
