@@ -504,3 +504,44 @@ def test_nested_parquet_streams_in_record_batches(run, tmp_path):
     unlimited()
     assert streamed_report == memory_report
     assert {"non-numeric", "feature-mismatch"} <= {p["code"] for p in memory_report["problems"]}
+
+
+def test_one_sample_per_file_streams_in_groups_of_files(run, tmp_path):
+    """A folder of one-sample files: read a group of files at a time, numbered in the whole,
+    with the in-memory path's output, report and labels (a CSV of file, label)."""
+    from lstmprep.readers.chunked import ChunkedRead
+
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    for i, s in enumerate(sequences(120, seed=16)):
+        np.save(folder / f"s{i:03d}.npy", np.array(s))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("".join(f"s{i:03d}.npy,c{i % 3}\n" for i in range(120)))
+    assert len(list(ChunkedRead(folder, lstmprep.ReadOptions(), None, 4 << 10))) > 5
+    (memory, streamed), summaries = pad_both(run, tmp_path, folder, "--labels", labels)
+    assert memory == streamed and summaries[1]["labels"]
+    # a 3-D sample, a run of samples of 2 features (a chunk of their own), one of 4
+    np.save(folder / "s005.npy", np.zeros((2, 2, 2)))
+    for i, s in enumerate(sequences(30, seed=17, features=2)):
+        np.save(folder / f"s{60 + i:03d}.npy", np.array(s))
+    np.save(folder / "s100.npy", np.ones((3, 4)))
+    memory_report = run.json("inspect", folder, "--per-sample", code=1)
+    streamed_report = run.json("inspect", folder, "--per-sample", "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed_report == memory_report
+    assert {"rank", "feature-mismatch"} <= {p["code"] for p in memory_report["problems"]}
+
+
+def test_channels_first_samples_are_recognised_over_all_files(run, tmp_path):
+    """Samples stored (features, timesteps): the signature (one length, widths that vary) is
+    the whole folder's, not a group's."""
+    folder = tmp_path / "transposed"
+    folder.mkdir()
+    rng = np.random.default_rng(18)
+    for i in range(80):
+        np.save(folder / f"s{i:02d}.npy", rng.normal(size=(3, int(rng.integers(5, 40)))))
+    memory = run.json("inspect", folder, code=1)
+    streamed = run.json("inspect", folder, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    assert [p["code"] for p in memory["problems"]] == ["channels-first"]

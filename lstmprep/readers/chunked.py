@@ -6,11 +6,13 @@ the whole file, compressed files too), ``.npz`` files of ``values`` + ``lengths`
 the memory-mapped members), long CSV/TSV and Parquet tables (record batches cut between
 sequences; unsorted ones by partitions), nested Parquet (record batches), and several files
 read as shards, of any format: file by file, each in chunks when its format streams, else
-whole. What only the whole can decide (the most common number of features, a table's first
-text cells) is gathered over the chunks: :meth:`ChunkedRead.widths` says when to read again. A :class:`ChunkedRead` reads them in
-order and keeps, beside the chunks, what the whole dataset needs (each sequence's line, the
-labels, the notes), so that :meth:`ChunkedRead.outline` is the dataset :func:`read` would give,
-without its values. Reading it twice gives the same chunks (``pad``'s second pass).
+whole; one sample per file in groups of files. What only the whole can decide (the most
+common number of features, a table's first text cells, the channels-first signature) is
+gathered over the chunks: :meth:`ChunkedRead.widths` says when to read again. A
+:class:`ChunkedRead` reads the chunks in order and keeps, beside them, what the whole dataset
+needs (each sequence's line, the labels, the notes), so that :meth:`ChunkedRead.outline` is
+the dataset :func:`read` would give, without its values. Reading it twice gives the same
+chunks (``pad``'s second pass).
 
 A single JSON document cannot be cut into chunks without parsing all of it: it is refused with
 the command that converts it to JSON lines (:func:`refuse_json`).
@@ -37,9 +39,19 @@ from . import ReadOptions, Source, read_file, read_labels_of
 from .files import check_file, compression, compression_notes, expand, opened
 from .json_reader import Block, jsonl_block
 from .labels import labels_array
+from .nested import PartOfWhole
 from .numpy_reader import _from_array, _lengths, _npz_member
-from .samples import PER_SAMPLE, SHARDS, all_2d_npy, other_width, shard_labels, shards_notes
-from .tables import NestedPart, TextCells
+from .samples import (
+    PER_SAMPLE,
+    SHARDS,
+    all_2d_npy,
+    other_width,
+    per_sample,
+    per_sample_note,
+    shard_labels,
+    shards_notes,
+)
+from .tables import TextCells
 
 #: Formats whose files are read in chunks; any other file is read whole (as one shard).
 CHUNKED = (".jsonl", ".npz", ".csv", ".tsv", ".parquet")
@@ -57,6 +69,8 @@ class Widths:
     files: tuple[int, ...]
     rows: tuple[int, ...]
     common: int
+    #: each file: whether it has the channels-first signature (read whole, one error says so)
+    transposed: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,10 +86,6 @@ class Chunk:
 
 def streamable(paths: list[Path], reading: ReadOptions) -> str | None:
     """Why these files cannot be read in chunks, or ``None`` when they can."""
-    if reading.layout == PER_SAMPLE or (
-        len(paths) > 1 and reading.layout is None and all_2d_npy(paths)
-    ):
-        return "one sample per file is read whole"
     if reading.channels_first:
         return "--channels-first data is read whole"
     if len(paths) == 1 and check_file(paths[0]) not in CHUNKED:
@@ -140,10 +150,17 @@ class ChunkedRead:
         self.reading, self.kind, self.chunk_bytes = reading, kind, chunk_bytes
         self.total = sum(p.stat().st_size for p in self.paths)
         self._files: list[_File] = []
+        #: one sample per file (read in groups of files, as :func:`.samples.read_files` reads)
+        self.per_sample = reading.layout == PER_SAMPLE or (
+            self.several and reading.layout is None and all_2d_npy(self.paths)
+        )
 
     def __iter__(self) -> Iterator[Chunk]:
         self._files = []
         self._rows = RowLines()
+        if self.per_sample:
+            yield from self._samples()
+            return
         start = done = 0
         for index, path in enumerate(self.paths):
             file = _File(path)
@@ -151,13 +168,11 @@ class ChunkedRead:
             first = start
             if self.forced is not None:
                 file.nested.features = self.forced.files[index]
-            texts = file.texts
+                file.nested.transposed = self.forced.transposed[index]
             read = _last(self._read(path, start, index, file))
             for (dataset, size, block), last in read:
-                if last and texts.counts:  # a table's text cells, as its reader reports them
-                    log = ProblemLog()
-                    log.extend(dataset.problems + texts.problems())
-                    dataset = replace(dataset, problems=tuple(log.problems()))
+                if last:  # what the whole file says: a table's text cells, its signature
+                    dataset = _whole_problems(dataset, file)
                 n = len(dataset.ragged)
                 file.add(dataset, n, block, last)
                 if dataset.value_lines is not None:
@@ -177,6 +192,46 @@ class ChunkedRead:
                 yield Chunk(dataset, start, min(done, self.total), self.total)
                 start += n
             done = sum(f.path.stat().st_size for f in self._files)
+
+    def _samples(self) -> Iterator[Chunk]:
+        """One sample per file: groups of about a chunk's bytes of files, each read as the
+        files are read together (:func:`.samples.per_sample`), their sequences numbered in
+        the whole."""
+        file = _File(self.paths[0].parent)
+        self._files = [file]
+        part = file.nested
+        part.read = True
+        if self.forced is not None:
+            part.features, part.transposed = self.forced.files[0], self.forced.transposed[0]
+        sizes = [p.stat().st_size for p in self.paths]
+        cuts = [0]
+        while cuts[-1] < len(sizes):
+            end, taken = cuts[-1], 0
+            while end < len(sizes) and (taken < self.chunk_bytes or end == cuts[-1]):
+                taken += sizes[end]
+                end += 1
+            cuts.append(end)
+        done = 0
+        for (a, b), last in _last(zip(cuts, cuts[1:], strict=False)):
+            dataset = per_sample(self.paths[a:b], False, a, part)
+            if last:
+                dataset = _whole_problems(dataset, file)
+            file.add(dataset, b - a, None, last)
+            done += sum(sizes[a:b])
+            dataset = replace(
+                dataset,
+                kind=self.kind,
+                file_of=np.arange(a, b),
+                allow_pickle=self.reading.allow_pickle,
+            )
+            yield Chunk(dataset.shifted(a), a, done, self.total)
+
+    def _shown(self) -> str:
+        """The input as the user gave it."""
+        shown = str(self.sources[0])
+        if len(self.sources) > 1:
+            shown = f"{self.sources[0]} and {len(self.sources) - 1} more"
+        return shown
 
     def _other_width(self, dataset: Dataset, index: int, first: int, last: bool) -> Dataset:
         """A chunk of a file whose timesteps have other features than most files': its rows
@@ -209,7 +264,11 @@ class ChunkedRead:
         """After reading: the whole data's numbers of features when its chunks' differ
         (read again with them), else ``None``."""
         files = self._files
-        own = [f.widths.most_common(1)[0][0] if f.widths else 1 for f in files]
+        transposed = tuple(f.nested.signature() for f in files)
+        own = [
+            1 if t or not f.widths else f.widths.most_common(1)[0][0]
+            for f, t in zip(files, transposed, strict=True)
+        ]
         rows = Counter[int]()
         for f, width in zip(files, own, strict=True):
             rows[width] += f.rows
@@ -217,9 +276,9 @@ class ChunkedRead:
         differ = any(
             w != width for f, width in zip(files, own, strict=True) for w in f.chunk_widths
         )
-        if not differ and (not self.several or len(set(own)) <= 1):
+        if not differ and not any(transposed) and (not self.several or len(set(own)) <= 1):
             return None
-        return Widths(tuple(own), tuple(f.rows for f in files), common)
+        return Widths(tuple(own), tuple(f.rows for f in files), common, transposed)
 
     def _read(
         self, path: Path, start: int, index: int, file: _File
@@ -259,6 +318,8 @@ class ChunkedRead:
         the merged data says."""
         files = self._files
         first = files[0]
+        if self.per_sample:
+            return self._samples_outline(features, kind)
         log = ProblemLog()
         labels = first.labels()
         dtypes = {f.dtype for f in files}
@@ -282,12 +343,9 @@ class ChunkedRead:
         applied = None
         if self.several:
             applied = SHARDS
-            shown = str(self.sources[0])
-            if len(self.sources) > 1:
-                shown = f"{self.sources[0]} and {len(self.sources) - 1} more"
             dataset = replace(
                 dataset,
-                path=shown,
+                path=self._shown(),
                 sources=tuple(map(str, self.sources)),
                 files=tuple(map(str, self.paths)),
                 file_of=np.repeat(np.arange(len(files)), [f.sequences for f in files]),
@@ -297,6 +355,23 @@ class ChunkedRead:
         from ..tokens import with_kind
 
         return with_kind(replace(dataset, kind=first.reader_kind), self.reading.kind, kind)
+
+    def _samples_outline(self, features: int, kind: str | None) -> Dataset:
+        """:meth:`outline` of one sample per file, as :func:`.samples.read_files` reads it."""
+        from ..tokens import with_kind
+
+        paths = self.paths
+        dataset = Dataset(
+            self._shown(),
+            paths[0].suffix.lower().lstrip("."),
+            Ragged(np.empty((0, features)), np.zeros(0, np.int64)),
+            notes=(per_sample_note(len(paths), chosen=bool(self.reading.layout)),),
+            files=tuple(map(str, paths)),
+            file_of=np.arange(len(paths)),
+            layout=self.reading.layout,
+            sources=tuple(map(str, self.sources)),
+        )
+        return with_kind(read_labels_of(dataset, self.reading, PER_SAMPLE), self.reading.kind, kind)
 
     def _notes(self) -> tuple[str, ...]:
         if not self.several:
@@ -308,7 +383,7 @@ class ChunkedRead:
     def problems(self) -> tuple[Problem, ...]:
         """Problems the files make together (labels in some files and not in others)."""
         log = ProblemLog()
-        if self.several:
+        if self.several and not self.per_sample:
             shard_labels(self.paths, [f.labels() for f in self._files], log)
         return tuple(log.problems())
 
@@ -338,7 +413,7 @@ class _File:
     rows: int = 0
     #: a long table's text cells; a nested table's widths and reading
     texts: TextCells = field(default_factory=TextCells)
-    nested: NestedPart = field(default_factory=NestedPart)
+    nested: PartOfWhole = field(default_factory=PartOfWhole)
 
     def add(self, dataset: Dataset, n: int, block: Block | None, last: bool = False) -> None:
         if not self.format:
@@ -382,6 +457,18 @@ class _File:
         if len({(a.dtype.kind, a.shape[1:]) for a in arrays}) == 1:
             return np.concatenate(arrays)
         return labels_array([v for a in arrays for v in a.tolist()])
+
+
+def _whole_problems(dataset: Dataset, file: _File) -> Dataset:
+    """The last chunk of a file, with the problems only the whole file can tell: a table's
+    text cells (:class:`.tables.TextCells`), the channels-first signature of all of it."""
+    if not file.texts.counts and not file.nested.transposed:
+        return dataset
+    log = ProblemLog()
+    log.extend(dataset.problems + file.texts.problems())
+    if file.nested.transposed:
+        file.nested.transposed_problem(log)
+    return replace(dataset, problems=tuple(log.problems()))
 
 
 def _last(items: Iterator[Any]) -> Iterator[tuple[Any, bool]]:
@@ -528,7 +615,7 @@ def _table_chunks(
     unsorted: bool = False,
     texts: TextCells | None = None,
     scratch: Path | None = None,
-    nested: NestedPart | None = None,
+    nested: PartOfWhole | None = None,
 ) -> Iterator[tuple[Dataset, int]] | None:
     """Record batches of a long table, cut between sequences (``None``: read it whole —
     nested tables, compressed CSV). A sequence's rows must be together (in any time order):
@@ -688,13 +775,13 @@ def _nested_chunks(
     lists: list[str],
     start: int,
     chunk_bytes: int,
-    nested: NestedPart | None,
+    nested: PartOfWhole | None,
 ) -> Iterator[tuple[Dataset, int]]:
     """Record batches of a nested Parquet file (one sequence per row), each read as the
     whole file is (:func:`.tables._nested`); ``nested`` gathers what the whole needs."""
     from .tables import _check_columns, _nested, _unreadable
 
-    nested = nested or NestedPart()
+    nested = nested or PartOfWhole()
     nested.read = True
     meta = file.metadata
     rows = meta.num_rows

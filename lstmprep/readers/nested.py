@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,36 @@ class Converted:
         self.widths = widths if widths is not None else Counter()
 
 
+@dataclass
+class PartOfWhole:
+    """One part of data whose reader walks all of it at once (:func:`from_nested`) — a record
+    batch of a nested table, a group of one-sample files — read on its own: what the whole
+    needs, gathered part by part, and (known once the whole was read) what to read it as."""
+
+    #: the whole's number of features, when its parts' differ: each timestep is read against it
+    features: int | None = None
+    #: the whole has the channels-first signature: every part is reported unreadable
+    transposed: bool = False
+    #: how many readable timesteps have each number of features
+    widths: Counter[int] = field(default_factory=Counter)
+    #: each part's (timesteps, features) of each sequence; None: a sequence is not a plain array
+    shapes: list[np.ndarray | None] = field(default_factory=list)
+    #: a part took the exact path (a nested table), and its notes; whether any part was read
+    exact: bool = False
+    notes: tuple[str, ...] = ()
+    read: bool = False
+
+    def signature(self) -> bool:
+        """Whether the whole has the channels-first signature (:func:`from_nested`)."""
+        if not self.shapes or any(s is None for s in self.shapes):
+            return False
+        return transposed_signature(np.concatenate(self.shapes))  # type: ignore[arg-type]
+
+    def transposed_problem(self, log: ProblemLog) -> None:
+        """The whole's ``channels-first`` problem, as :func:`from_nested` of all of it says."""
+        log.add("channels-first", transposed_message(np.concatenate(self.shapes)))  # type: ignore[arg-type]
+
+
 def from_nested(
     sequences: Sequence[Any],
     log: ProblemLog,
@@ -49,6 +80,7 @@ def from_nested(
     channels_first: bool = False,
     plain: bool = False,
     features: int | None = None,
+    part: PartOfWhole | None = None,
 ) -> Converted:
     """Convert a list of sequences; each a list of timesteps, each a list of numbers or a number.
 
@@ -62,6 +94,8 @@ def from_nested(
 
     ``features``: the number of features every timestep must have (a part of larger data,
     whose most common width was counted over all of it); by default, this data's most common.
+    ``part``: the sequences are a part of larger data (:class:`PartOfWhole`): the signature of
+    channels-first data is the whole's, not the part's.
 
     >>> log = ProblemLog()
     >>> c = from_nested([[[1, 2], [3, 4]], [[5, "x"]], [[6, 7, 8]]], log)
@@ -87,7 +121,13 @@ def from_nested(
             widths.update(len(row) for row in item if row)
         items.append(item)
 
-    if not channels_first and _transposed_signature(items):
+    if part is not None:
+        part.widths.update(widths)
+        part.shapes.append(_shapes(items))
+        if part.transposed:
+            return _transposed_rows(items)  # type: ignore[arg-type]  # all arrays: the whole's
+        features = part.features if features is None else features
+    elif not channels_first and _transposed_signature(items):
         return _refuse_transposed(items, log)  # type: ignore[arg-type]  # all arrays, just checked
     if features is None:
         features = widths.most_common(1)[0][0] if widths else 1
@@ -146,28 +186,47 @@ def _transpose(item: np.ndarray | list) -> np.ndarray | list:
     return item  # its problems are reported already, at (sequence, row)
 
 
+def _shapes(items: list) -> np.ndarray | None:
+    """Each sequence's (timesteps, features) when all are non-empty arrays, else None."""
+    if not all(isinstance(it, np.ndarray) and len(it) for it in items):
+        return None
+    return np.array([it.shape for it in items], dtype=np.int64).reshape(-1, 2)
+
+
+def transposed_signature(shapes: np.ndarray) -> bool:
+    """Whole sequences (``shapes``: each one's timesteps and features), all of one length,
+    whose widths vary: (features, timesteps) samples."""
+    if len(shapes) < 2 or len(np.unique(shapes[:, 0])) != 1:
+        return False
+    widths = Counter(shapes[:, 1].tolist())
+    return len(widths) >= 3 or (len(widths) == 2 and max(widths.values()) * 2 <= len(shapes))
+
+
 def _transposed_signature(items: list) -> bool:
-    """Whole sequences, all of one length, whose widths vary: (features, timesteps) samples."""
-    if len(items) < 2 or not all(isinstance(it, np.ndarray) and len(it) for it in items):
-        return False
-    if len({len(it) for it in items}) != 1:
-        return False
-    widths = Counter(it.shape[1] for it in items)
-    return len(widths) >= 3 or (len(widths) == 2 and max(widths.values()) * 2 <= len(items))
+    shapes = _shapes(items)
+    return shapes is not None and transposed_signature(shapes)
+
+
+def transposed_message(shapes: np.ndarray) -> str:
+    return (
+        f"every sequence has {shapes[0, 0]} timesteps while their features range from "
+        f"{shapes[:, 1].min()} to {shapes[:, 1].max()}: the samples look stored (features, "
+        "timesteps), as aeon, sktime and PyTorch's Conv1d keep them — read them with "
+        "--channels-first"
+    )
 
 
 def _refuse_transposed(items: list[np.ndarray], log: ProblemLog) -> Converted:
     """One error for the whole batch, whose rows become placeholders, all reported already."""
-    widths = [it.shape[1] for it in items]
-    log.add(
-        "channels-first",
-        f"every sequence has {len(items[0])} timesteps while their features range from "
-        f"{min(widths)} to {max(widths)}: the samples look stored (features, timesteps), "
-        "as aeon, sktime and PyTorch's Conv1d keep them — read them with --channels-first",
-    )
+    log.add("channels-first", transposed_message(_shapes(items)))  # type: ignore[arg-type]
+    return _transposed_rows(items)
+
+
+def _transposed_rows(items: list[np.ndarray]) -> Converted:
+    """Every row a placeholder, reported already (the channels-first error says why)."""
     rows = [np.full((len(it), 1), np.nan) for it in items]
     lengths = np.array([len(it) for it in items], dtype=np.int64)
-    values = np.concatenate(rows)
+    values = np.concatenate(rows) if rows else np.empty((0, 1))
     return Converted(Ragged(values, lengths), np.arange(len(values)), np.empty(0, np.int64))
 
 
@@ -179,15 +238,12 @@ def from_python(
     where: Callable[[int], str] = lambda i: f"sequence {i}",
     channels_first: bool = False,
     plain: bool = False,
-    features: int | None = None,
-    widths: Counter[int] | None = None,
+    part: PartOfWhole | None = None,
 ) -> Dataset:
-    """A reader's dataset from Python lists: every problem located with ``where(i)``.
-    ``features``: as :func:`from_nested`; ``widths``: counts its widths too."""
+    """A reader's dataset from Python lists: every problem located with ``where(i)``;
+    ``part``: as :func:`from_nested`."""
     log = ProblemLog()
-    converted = from_nested(sequences, log, where, channels_first, plain, features)
-    if widths is not None:
-        widths.update(converted.widths)
+    converted = from_nested(sequences, log, where, channels_first, plain, part=part)
     return Dataset(
         str(path),
         fmt,

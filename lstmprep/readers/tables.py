@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,7 @@ from ..ragged import Ragged
 from ..report import MAX_PLACES, Problem, ProblemLog
 from .files import compression, read_bytes
 from .labels import labels_array
-from .nested import from_python
+from .nested import PartOfWhole, from_python
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -942,20 +941,6 @@ def _is_list(kind: pa.DataType) -> bool:
     )
 
 
-@dataclass
-class NestedPart:
-    """What reading a part of a nested table (a record batch) found, for the whole: how many
-    readable timesteps have each number of features, and whether it took the exact path."""
-
-    #: the whole table's number of features, when its parts' differ
-    features: int | None = None
-    widths: Counter[int] = field(default_factory=Counter)
-    exact: bool = False
-    #: the notes of a part read on the exact path; whether any part was read
-    notes: tuple[str, ...] = ()
-    read: bool = False
-
-
 def _nested(
     path: Path,
     fmt: str,
@@ -963,7 +948,7 @@ def _nested(
     options: TableOptions,
     lists: list[str],
     first_row: int = 0,
-    part: NestedPart | None = None,
+    part: PartOfWhole | None = None,
 ) -> Dataset:
     """``data``: the rows from row ``first_row`` on; ``part``: it is a part of the table."""
     import pyarrow.compute as pc
@@ -1002,22 +987,25 @@ def _nested(
     if unused:
         notes.append(f"columns {_list(unused)} are not used (labels: --label-column COL)")
     regular = _regular(column)
-    features = part.features if part is not None else None
-    if regular is not None and features is not None and regular[0].shape[1] != features:
-        regular = None  # reported against the whole table's features
+    if (
+        regular is not None
+        and part is not None
+        and (part.transposed or part.features not in (None, regular[0].shape[1]))
+    ):
+        regular = None  # read as the whole is
     if regular is None:  # nulls, ragged widths or non-numbers: the exact path locates them
         where = (lambda i: _row(i + first_row)) if first_row else _row
-        widths = part.widths if part is not None else None
-        dataset = from_python(
-            path, fmt, column.to_pylist(), labels, where, features=features, widths=widths
-        )
+        dataset = from_python(path, fmt, column.to_pylist(), labels, where, part=part)
         if part is not None:
             part.exact = True
         return _with(dataset, notes=tuple(notes), ids=ids, table=options)
     values, dtype = regular
-    if part is not None and len(values):
-        part.widths[values.shape[1]] += len(values)
     lengths = _numpy(pc.list_value_length(column)).astype(np.int64)
+    if part is not None:
+        if len(values):
+            part.widths[values.shape[1]] += len(values)
+        shapes = np.stack([lengths, np.full(len(lengths), values.shape[1])], axis=1)
+        part.shapes.append(shapes if lengths.all() else None)
     if values.shape[1] == 1 and not _is_list(column.type.value_type):
         notes.append("timesteps are bare numbers: read as 1 feature")
     return Dataset(
