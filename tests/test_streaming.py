@@ -534,7 +534,7 @@ def test_one_sample_per_file_streams_in_groups_of_files(run, tmp_path):
 
 def test_channels_first_samples_are_recognised_over_all_files(run, tmp_path):
     """Samples stored (features, timesteps): the signature (one length, widths that vary) is
-    the whole folder's, not a group's."""
+    the whole folder's (the whole file's), not a group's (a block's)."""
     folder = tmp_path / "transposed"
     folder.mkdir()
     rng = np.random.default_rng(18)
@@ -542,6 +542,14 @@ def test_channels_first_samples_are_recognised_over_all_files(run, tmp_path):
         np.save(folder / f"s{i:02d}.npy", rng.normal(size=(3, int(rng.integers(5, 40)))))
     memory = run.json("inspect", folder, code=1)
     streamed = run.json("inspect", folder, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    assert [p["code"] for p in memory["problems"]] == ["channels-first"]
+    # the same samples as JSON lines: the whole file's signature, not a block's
+    samples = [np.round(np.load(p), 3).tolist() for p in sorted(folder.iterdir())]
+    source = lines(tmp_path / "transposed.jsonl", samples)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
     unlimited()
     assert streamed == memory
     assert [p["code"] for p in memory["problems"]] == ["channels-first"]

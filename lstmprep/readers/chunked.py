@@ -287,8 +287,7 @@ class ChunkedRead:
         what a table's chunks find for the whole goes to ``file``."""
         suffix = check_file(path)
         if suffix == ".jsonl" and not self.reading.channels_first:
-            features = None if self.forced is None else self.forced.files[index]
-            yield from _jsonl_chunks(path, start, self.chunk_bytes, features)
+            yield from _jsonl_chunks(path, start, self.chunk_bytes, file.nested)
             return
         parts: Any = None
         if suffix == ".npz":
@@ -426,9 +425,7 @@ class _File:
             self.chunk_widths.add(ragged.n_features)
             if block is None:
                 self.widths[ragged.n_features] += len(ragged.values)
-        if block is not None:
-            self.widths.update(block.widths)
-        if last and self.nested.read:  # a nested table: as it was read whole
+        if last and self.nested.read:  # read in parts of a whole: its widths, as read whole
             self.widths = self.nested.widths
             if self.nested.exact:  # one part not plainly numeric: all read on the exact path
                 self.notes, self.dtype = self.nested.notes, "float64"
@@ -493,11 +490,13 @@ def _as_shard(dataset: Dataset, path: Path, index: int) -> Dataset:
 
 
 def _jsonl_chunks(
-    path: Path, start: int, chunk_bytes: int, features: int | None = None
+    path: Path, start: int, chunk_bytes: int, part: PartOfWhole | None = None
 ) -> Iterator[tuple[Dataset, int, Block]]:
     """Blocks of about ``chunk_bytes`` of whole lines, each read as the whole file is; with
-    the bytes of the file each took (compressed files: all at the end). ``features``: the
-    whole file's number of features, when its blocks' differ."""
+    the bytes of the file each took (compressed files: all at the end). ``part`` gathers
+    what the whole file needs (:meth:`ChunkedRead.widths`)."""
+    part = part or PartOfWhole()
+    part.read = True
     notes = compression_notes(path)
     line, carry = 1, b""
     compressed = compression(path) is not None
@@ -515,7 +514,7 @@ def _jsonl_chunks(
                 return
             else:
                 carry = b""
-            read = jsonl_block(path, data, line, start, features=features)
+            read = jsonl_block(path, data, line, start, part=part)
             dataset = replace(read.dataset, notes=notes + read.dataset.notes)
             yield dataset, 0 if compressed and block else len(data), read
             line += data.count(b"\n")

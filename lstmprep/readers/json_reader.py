@@ -10,8 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from ..report import ProblemLog
 from .files import read_bytes
 from .json_text import gc_paused, json_lines, load_json
 from .labels import labels_array
-from .nested import from_nested, from_python
+from .nested import PartOfWhole, from_nested, from_python
 
 
 def read_json(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
@@ -77,8 +76,6 @@ class Block:
     labels: list | None
     lines: np.ndarray
     exact: bool
-    #: how many readable timesteps have each number of features
-    widths: Counter[int] = field(default_factory=Counter)
 
 
 def jsonl_block(
@@ -87,21 +84,25 @@ def jsonl_block(
     first_line: int = 1,
     first_sequence: int = 0,
     channels_first: bool = False,
-    features: int | None = None,
+    part: PartOfWhole | None = None,
 ) -> Block:
     """Read ``data``, whole lines of a JSON lines file from line ``first_line`` on, whose
     first sequence is sequence ``first_sequence`` of the file.
 
-    ``features``: the number of features of the whole file (its most common width, counted
-    over every block), when the blocks' own differ: each timestep of another width is
-    reported against it, as reading the whole file does."""
+    ``part``: the block is a part of the file (:class:`.nested.PartOfWhole`): what the whole
+    needs is counted there, and once it is known (the blocks' widths differ, all of it has the
+    channels-first signature) each block is read as reading the whole file reads it."""
     fast = _scan(data, jsonl=True)
-    if fast is not None and (features is None or fast.values.shape[1] == features):
+    if fast is not None and part is not None:
+        width = fast.values.shape[1]
+        if part.transposed or part.features not in (None, width):
+            fast = None  # read as the whole is, on the exact path
+        else:
+            part.counted(fast.lengths, width)
+    if fast is not None:
         dataset = _from_scan(path, "jsonl", fast, channels_first)
         found = _sequence_lines(data, len(dataset.ragged), first_line)
-        rows = len(dataset.ragged.values)
-        widths = Counter({dataset.ragged.n_features: rows} if rows else {})
-        return Block(dataset.shifted(first_sequence), None, found, False, widths)
+        return Block(dataset.shifted(first_sequence), None, found, False)
     lines, sequences, labels = [], [], []
     with gc_paused():  # millions of lists: no collection while they are built
         for lineno, value in json_lines(path, data, first_line):
@@ -121,7 +122,7 @@ def jsonl_block(
             sequences.append(value)
     where = lambda i: f"line {lines[i]}"  # noqa: E731
     log = ProblemLog()
-    converted = from_nested(sequences, log, where, channels_first, _plain(data), features)
+    converted = from_nested(sequences, log, where, channels_first, _plain(data), part=part)
     dataset = Dataset(
         str(path),
         "jsonl",
@@ -132,7 +133,7 @@ def jsonl_block(
     have = any(label is not None for label in labels)
     line_numbers = np.array(lines, dtype=np.int64)
     shifted = dataset.shifted(first_sequence)
-    return Block(shifted, labels if have else None, line_numbers, True, converted.widths)
+    return Block(shifted, labels if have else None, line_numbers, True)
 
 
 def _sequence_lines(data: bytes, n: int, first_line: int) -> np.ndarray:

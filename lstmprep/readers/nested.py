@@ -62,6 +62,13 @@ class PartOfWhole:
     notes: tuple[str, ...] = ()
     read: bool = False
 
+    def counted(self, lengths: np.ndarray, width: int) -> None:
+        """Count a part of sequences of ``lengths`` timesteps of ``width`` features each."""
+        if len(lengths):
+            self.widths[width] += int(lengths.sum())
+        shapes = np.stack([lengths, np.full(len(lengths), width)], axis=1)
+        self.shapes.append(shapes if lengths.all() else None)
+
     def signature(self) -> bool:
         """Whether the whole has the channels-first signature (:func:`from_nested`)."""
         if not self.shapes or any(s is None for s in self.shapes):

@@ -1002,10 +1002,7 @@ def _nested(
     values, dtype = regular
     lengths = _numpy(pc.list_value_length(column)).astype(np.int64)
     if part is not None:
-        if len(values):
-            part.widths[values.shape[1]] += len(values)
-        shapes = np.stack([lengths, np.full(len(lengths), values.shape[1])], axis=1)
-        part.shapes.append(shapes if lengths.all() else None)
+        part.counted(lengths, values.shape[1])
     if values.shape[1] == 1 and not _is_list(column.type.value_type):
         notes.append("timesteps are bare numbers: read as 1 feature")
     return Dataset(
