@@ -327,6 +327,26 @@ def temp_path(path: Path, kind: str = "partial") -> Path:
     return path.with_name(_prefix(path) + tail)
 
 
+@contextmanager
+def scratch_folder(beside: Path | None) -> Iterator[Path]:
+    """A temporary folder of lstmprep's own (work files too large for memory), named as the
+    temporary files written for ``beside`` are, in its folder (without one: for
+    ``lstmprep-scratch`` in the system's temporary folder), so that the one a killed run left
+    is removed by the next run's :func:`remove_leftovers`. Removed at the end and on a signal.
+    """
+    import tempfile
+
+    base = Path(beside) if beside is not None else Path(tempfile.gettempdir()) / "lstmprep-scratch"
+    remove_leftovers(base)
+    folder = temp_path(base)
+    folder.mkdir()
+    try:
+        with signals.removed_on_signal(folder):
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _prefix(path: Path) -> str:
     """``.NAME.``, NAME shortened so that a temporary file's name stays within NAME_MAX."""
     room = NAME_MAX - 2 - 64 - len(".partial.") - len(os.fsencode(path.suffix))

@@ -145,7 +145,9 @@ def pad_file(
         if chunk_bytes is not None:  # larger than the budget: pass 1, the checks in chunks
             if any(f.suffix.lower() != ".npz" for f in files):  # text: parsed once, not twice
                 spill = streaming.Spill(temp_path(output))
-            checked = streaming.first_pass(source, reading, chunk_bytes, options, progress, spill)
+            checked = streaming.first_pass(
+                source, reading, chunk_bytes, options, progress, spill, output
+            )
         if checked is not None:
             dataset, summary = checked.dataset, checked.summary
             report = checked.report(options)

@@ -170,6 +170,7 @@ def first_pass(
     options: PadOptions = DEFAULTS,
     progress: Progress = _no_progress,
     spill: Spill | None = None,
+    scratch: Path | None = None,
 ) -> Checked | None:
     """Pass 1: every chunk read and scanned, the summaries merged; ``None`` when there is no
     chunk (an empty file: the in-memory path says what it holds).
@@ -177,12 +178,16 @@ def first_pass(
     Without ``--kind``, the first chunk's kind is taken for all of them, and checked against
     the whole data's at the end: when they differ (rare: e.g. the first chunk's whole numbers
     are too few distinct ones to be ids, the whole data's are not), the pass runs again.
+    So it does when the chunks' numbers of features differ: again with the whole data's
+    (:meth:`ChunkedRead.widths`), which reports each timestep of another, as reading it whole
+    does.
 
-    ``spill``: keep the values there for pass 2.
+    ``spill``: keep the values there for pass 2. ``scratch``: the output, beside which work
+    files (an unsorted table's partitions) are written, named as its temporary files.
     """
-    kind, unsorted = reading.kind, False
-    for _ in range(3):
-        chunks = ChunkedRead(source, reading, kind, chunk_bytes, unsorted)
+    kind, unsorted, widths = reading.kind, False, None
+    for _ in range(4):
+        chunks = ChunkedRead(source, reading, kind, chunk_bytes, unsorted, widths, scratch)
         try:
             summary, kind = _scan_chunks(chunks, kind, options, progress, spill)
         except Unsorted:  # a long table's sequences are not together: read it by partitions
@@ -192,6 +197,9 @@ def first_pass(
             continue
         if summary is None:
             return None
+        if widths is None and (widths := chunks.widths()) is not None:
+            kind = reading.kind
+            continue
         detected = summary.facts.kind()
         outline = chunks.outline(summary.lengths, summary.facts.features, detected)
         if outline.kind != kind and reading.kind is None:
@@ -202,7 +210,7 @@ def first_pass(
         log.extend(chunks.problems)
         summary = replace(summary, problems=tuple(log.problems()))
         return Checked(summary, checks.outline(summary, outline), chunk_bytes, spill)
-    raise AssertionError("the kind changed twice")  # pragma: no cover
+    raise AssertionError("the kind or the features changed twice")  # pragma: no cover
 
 
 def _scan_chunks(
@@ -215,13 +223,11 @@ def _scan_chunks(
     """Every chunk scanned (and spilled), the summaries merged; the kind they were read as
     (without one: the first chunk's)."""
     summary: checks.Summary | None = None
-    features = None
     for chunk in chunks:
         dataset = chunk.dataset
         if dataset.kind is None:
             kind = _first_kind(dataset)
             dataset = replace(dataset, kind=kind)
-        features = same_features(chunk, features)
         if spill is not None:
             if summary is None:
                 floats = dataset.kind != "tokens" and options.dtype in (None, "float32")
@@ -240,8 +246,8 @@ def _first_kind(dataset: Dataset) -> str:
 
 
 def same_features(chunk: Chunk, features: int | None) -> int | None:
-    """The features of the chunks so far; a chunk with other features cannot be read in parts
-    (the in-memory path reports each timestep that differs from the most common width)."""
+    """The features of the chunks so far (a Dask worker's chunks); a chunk with other
+    features cannot be read in parts there."""
     ragged = chunk.dataset.ragged
     if not len(ragged.values):
         return features

@@ -327,12 +327,11 @@ def test_unsorted_long_tables_stream_by_partitions(suffix, run, tmp_path, monkey
     streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
     unlimited()
     assert {"duplicate-time", "label-mismatch"} <= {p["code"] for p in memory["problems"]}
-    if suffix == ".csv":  # text cells in several parts: their places in another order
-        for report in (memory, streamed):
-            (text,) = [p for p in report["problems"] if p["code"] == "non-numeric"]
-            assert text["count"] == 3 and "(2 such cells in 'a')" in text["message"]
-            text["places"].sort(key=lambda p: p["line"])
-            text["sequence"], text["timestep"] = text["places"][0]["sequence"], None
+    if suffix == ".csv":  # text cells in several parts: their places in file order
+        (text,) = [p for p in memory["problems"] if p["code"] == "non-numeric"]
+        assert text["count"] == 3 and "(2 such cells in 'a')" in text["message"]
+        lines = [p["line"] for p in text["places"]]
+        assert lines[:2] == sorted(lines[:2]) and lines != sorted(lines)  # 'a', then 'b'
     assert streamed == memory
     clean = shuffled_table(tmp_path / "..", suffix, problems=False)
     (memory_bytes, streamed_bytes), summaries = pad_both(run, tmp_path, clean)
@@ -362,3 +361,195 @@ def test_unsorted_table_refusals_name_the_in_memory_places(run, tmp_path):
         assert memory.exit_code == streamed.exit_code == 2
         assert streamed.output == memory.output
         assert ("empty (2" in memory.output) != fix and ("time column" in memory.output) == fix
+
+
+def mixed_widths(tmp_path: Path) -> Path:
+    """Sequences of 3 features, a run of 2-feature ones long enough to fill chunks of their
+    own, and single timesteps of the other widths in both."""
+    items: list = sequences(300, seed=11)
+    items[100:170] = sequences(70, seed=12, features=2)
+    items[20][1] = [1.0, 2.0]
+    items[130][2] = [1.0, 2.0, 3.0]
+    items[200][0][1] = "x"
+    return lines(tmp_path / "mixed.jsonl", items)
+
+
+def test_chunks_of_other_features_are_reported_as_in_memory(run, tmp_path):
+    """A chunk whose sequences mostly have other features: each timestep that differs from
+    the whole data's most common width is reported, as reading it whole does; pad refuses it
+    with the same message."""
+    source = mixed_widths(tmp_path)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    (mismatch,) = [p for p in memory["problems"] if p["code"] == "feature-mismatch"]
+    assert mismatch["count"] > 70 and "line 21, timestep 1 has 2 features" in mismatch["message"]
+    out = tmp_path / "out.npz"
+    refused = [run("pad", source, "-o", out, *limit) for limit in ((), ("--memory-limit", TINY))]
+    unlimited()
+    assert refused[0].exit_code == refused[1].exit_code == 1
+    assert refused[0].output == refused[1].output and not out.exists()
+
+
+def test_shards_of_other_features_are_reported_as_in_memory(run, tmp_path):
+    """Several files: a file whose timesteps mostly have other features is reported whole
+    (as reading the files whole does), a file of mixed widths timestep by timestep."""
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    lines(folder / "a.jsonl", sequences(120, seed=13))
+    lines(folder / "b.jsonl", sequences(60, seed=14, features=2))
+    mixed_widths(folder).rename(folder / "c.jsonl")
+    memory = run.json("inspect", folder, code=1)
+    streamed = run.json("inspect", folder, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    (mismatch,) = [p for p in memory["problems"] if p["code"] == "feature-mismatch"]
+    assert "the timesteps of b.jsonl have 2 features" in mismatch["message"]
+
+
+def test_text_cells_in_many_chunks_are_reported_as_in_memory(run, tmp_path):
+    """A sorted long table whose text cells are in several chunks and columns: one
+    ``non-numeric`` problem with the whole table's message, count and first places (column
+    by column, each in file order), however the table was cut; in a folder of tables too."""
+    rng = np.random.default_rng(9)
+    rows = ["id,t,a,b"]
+    for i in range(800):
+        rows += [f"s{i},{t},{rng.normal():.3f},{rng.normal():.3f}" for t in range(10)]
+    texts = {20: 3, 2000: 2, 3000: 2, 4000: 2, 5000: 3, 6000: 2, 7000: 2, 7500: 2}
+    for k, column in texts.items():
+        cells = rows[k].split(",")
+        cells[column] = "?" if k % 2000 else ""
+        rows[k] = ",".join(cells)
+    source = tmp_path / "texts.csv"
+    source.write_text("\n".join(rows) + "\n")
+    assert source.stat().st_size > 2 * (1 << 16)  # several blocks of text, several chunks
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    (text,) = [p for p in memory["problems"] if p["code"] == "non-numeric"]
+    assert text["count"] == 8 and "(6 such cells in 'a')" in text["message"]
+    assert [p["line"] for p in text["places"]] == [2001, 3001, 4001, 6001, 7001]
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    source.rename(folder / "1.csv")
+    (folder / "2.csv").write_text("\n".join(rows[:1] + rows[::-1][:4000]) + "\n")
+    memory = run.json("inspect", folder, code=1)
+    streamed = run.json("inspect", folder, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigkill_while_partitioning_leaves_work_files_the_next_run_removes(run, tmp_path):
+    """An unsorted table's partitions are written beside the output, named as its temporary
+    files: a run killed meanwhile leaves them, and the next run to that output removes them."""
+    rng = np.random.default_rng(10)
+    ids = rng.integers(0, 2000, 60_000)
+    text = "id,a,b\n" + "".join(
+        f"{i},{v:.3f},{v:.2f}\n" for i, v in zip(ids, rng.normal(size=len(ids)), strict=True)
+    )
+    source = tmp_path / "shuffled.csv"
+    source.write_text(text)
+    dest = tmp_path / "padded.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstmprep", "pad", source, "-o", dest, "-q"],
+        env={**os.environ, "LSTMPREP_MEMORY_LIMIT": TINY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+
+    def work() -> list[Path]:
+        return [p for p in tmp_path.iterdir() if p.is_dir() and ".partial" in p.name]
+
+    while not any(any(p.iterdir()) for p in work()):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    (left,) = work()
+    assert not dest.exists() and left.name.startswith(".padded.")
+    result = run("pad", source, "-o", dest)
+    assert result.exit_code == 0 and f"removed {left.name}" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["padded.npz", "shuffled.csv"]
+
+
+def test_nested_parquet_streams_in_record_batches(run, tmp_path):
+    """One sequence per row in a list column: read a record batch at a time, with the
+    in-memory path's output and report (rows not plainly numeric anywhere: all of it as the
+    exact path reads it, its widths counted over the whole file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lstmprep.readers.chunked import ChunkedRead
+
+    seqs = sequences(400, seed=15)
+    labels = [f"c{i % 3}" for i in range(400)]
+    clean = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"sequence": seqs, "label": labels}), clean, row_group_size=50)
+    assert len(list(ChunkedRead(clean, lstmprep.ReadOptions(), None, 4 << 10))) > 5
+    (memory, streamed), _ = pad_both(run, tmp_path, clean)
+    assert memory == streamed
+    bad: list = [list(s) for s in seqs]
+    bad[10] = None
+    bad[150][2] = [1.0, 2.0]
+    bad[300][0] = [1.0, None, 2.0]
+    bad[200:260] = [[row[:2] for row in s] for s in bad[200:260]]
+    broken = tmp_path / "broken.parquet"
+    pq.write_table(pa.table({"sequence": bad, "label": labels}), broken, row_group_size=50)
+    memory_report = run.json("inspect", broken, code=1)
+    streamed_report = run.json("inspect", broken, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed_report == memory_report
+    assert {"non-numeric", "feature-mismatch"} <= {p["code"] for p in memory_report["problems"]}
+
+
+def test_one_sample_per_file_streams_in_groups_of_files(run, tmp_path):
+    """A folder of one-sample files: read a group of files at a time, numbered in the whole,
+    with the in-memory path's output, report and labels (a CSV of file, label)."""
+    from lstmprep.readers.chunked import ChunkedRead
+
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    for i, s in enumerate(sequences(120, seed=16)):
+        np.save(folder / f"s{i:03d}.npy", np.array(s))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("".join(f"s{i:03d}.npy,c{i % 3}\n" for i in range(120)))
+    assert len(list(ChunkedRead(folder, lstmprep.ReadOptions(), None, 4 << 10))) > 5
+    (memory, streamed), summaries = pad_both(run, tmp_path, folder, "--labels", labels)
+    assert memory == streamed and summaries[1]["labels"]
+    # a 3-D sample, a run of samples of 2 features (a chunk of their own), one of 4
+    np.save(folder / "s005.npy", np.zeros((2, 2, 2)))
+    for i, s in enumerate(sequences(30, seed=17, features=2)):
+        np.save(folder / f"s{60 + i:03d}.npy", np.array(s))
+    np.save(folder / "s100.npy", np.ones((3, 4)))
+    memory_report = run.json("inspect", folder, "--per-sample", code=1)
+    streamed_report = run.json("inspect", folder, "--per-sample", "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed_report == memory_report
+    assert {"rank", "feature-mismatch"} <= {p["code"] for p in memory_report["problems"]}
+
+
+def test_channels_first_samples_are_recognised_over_all_files(run, tmp_path):
+    """Samples stored (features, timesteps): the signature (one length, widths that vary) is
+    the whole folder's (the whole file's), not a group's (a block's)."""
+    folder = tmp_path / "transposed"
+    folder.mkdir()
+    rng = np.random.default_rng(18)
+    for i in range(80):
+        np.save(folder / f"s{i:02d}.npy", rng.normal(size=(3, int(rng.integers(5, 40)))))
+    memory = run.json("inspect", folder, code=1)
+    streamed = run.json("inspect", folder, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    assert [p["code"] for p in memory["problems"]] == ["channels-first"]
+    # the same samples as JSON lines: the whole file's signature, not a block's
+    samples = [np.round(np.load(p), 3).tolist() for p in sorted(folder.iterdir())]
+    source = lines(tmp_path / "transposed.jsonl", samples)
+    memory = run.json("inspect", source, code=1)
+    streamed = run.json("inspect", source, "--memory-limit", TINY, code=1)
+    unlimited()
+    assert streamed == memory
+    assert [p["code"] for p in memory["problems"]] == ["channels-first"]

@@ -3,11 +3,16 @@ chunk a :class:`~lstmprep.dataset.Dataset` of its own (see :mod:`lstmprep.checks
 
 What streams: JSON lines (blocks of whole lines, read as :func:`.json_reader.read_jsonl` reads
 the whole file, compressed files too), ``.npz`` files of ``values`` + ``lengths`` (slices of
-the memory-mapped members), and several files read as shards, of any format: file by file,
-each in chunks when its format streams, else whole. A :class:`ChunkedRead` reads them in
-order and keeps, beside the chunks, what the whole dataset needs (each sequence's line, the
-labels, the notes), so that :meth:`ChunkedRead.outline` is the dataset :func:`read` would give,
-without its values. Reading it twice gives the same chunks (``pad``'s second pass).
+the memory-mapped members), long CSV/TSV and Parquet tables (record batches cut between
+sequences; unsorted ones by partitions), nested Parquet (record batches), and several files
+read as shards, of any format: file by file, each in chunks when its format streams, else
+whole; one sample per file in groups of files. What only the whole can decide (the most
+common number of features, a table's first text cells, the channels-first signature) is
+gathered over the chunks: :meth:`ChunkedRead.widths` says when to read again. A
+:class:`ChunkedRead` reads the chunks in order and keeps, beside them, what the whole dataset
+needs (each sequence's line, the labels, the notes), so that :meth:`ChunkedRead.outline` is
+the dataset :func:`read` would give, without its values. Reading it twice gives the same
+chunks (``pad``'s second pass).
 
 A single JSON document cannot be cut into chunks without parsing all of it: it is refused with
 the command that converts it to JSON lines (:func:`refuse_json`).
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,19 +33,44 @@ import numpy as np
 from ..dataset import Dataset
 from ..errors import TooLarge, UnreadableInput
 from ..memory import size_words
-from ..ragged import check_lengths
+from ..ragged import Ragged, check_lengths
 from ..report import Problem, ProblemLog
 from . import ReadOptions, Source, read_file, read_labels_of
 from .files import check_file, compression, compression_notes, expand, opened
 from .json_reader import Block, jsonl_block
 from .labels import labels_array
+from .nested import PartOfWhole
 from .numpy_reader import _from_array, _lengths, _npz_member
-from .samples import PER_SAMPLE, SHARDS, all_2d_npy, shard_labels, shards_notes
+from .samples import (
+    PER_SAMPLE,
+    SHARDS,
+    all_2d_npy,
+    other_width,
+    per_sample,
+    per_sample_note,
+    shard_labels,
+    shards_notes,
+)
+from .tables import TextCells
 
 #: Formats whose files are read in chunks; any other file is read whole (as one shard).
 CHUNKED = (".jsonl", ".npz", ".csv", ".tsv", ".parquet")
 #: The default size of a chunk's input.
 CHUNK_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class Widths:
+    """The numbers of features the data read whole has, when its chunks' differ: each file's
+    most common width (its JSON lines blocks are read against it) and each file's rows; with
+    several files, ``common`` (the width most rows have: a file of another is reported whole).
+    """
+
+    files: tuple[int, ...]
+    rows: tuple[int, ...]
+    common: int
+    #: each file: whether it has the channels-first signature (read whole, one error says so)
+    transposed: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,10 +86,6 @@ class Chunk:
 
 def streamable(paths: list[Path], reading: ReadOptions) -> str | None:
     """Why these files cannot be read in chunks, or ``None`` when they can."""
-    if reading.layout == PER_SAMPLE or (
-        len(paths) > 1 and reading.layout is None and all_2d_npy(paths)
-    ):
-        return "one sample per file is read whole"
     if reading.channels_first:
         return "--channels-first data is read whole"
     if len(paths) == 1 and check_file(paths[0]) not in CHUNKED:
@@ -108,31 +135,51 @@ class ChunkedRead:
         kind: str | None = None,
         chunk_bytes: int = CHUNK_BYTES,
         unsorted: bool = False,
+        widths: Widths | None = None,
+        scratch: Path | None = None,
     ):
         """``unsorted``: read long tables by partitions (:class:`_Partitions`), for tables
         whose sequences' rows are not together (reading them as they come raised
-        :class:`Unsorted`)."""
-        self.unsorted = unsorted
+        :class:`Unsorted`). ``widths``: the whole data's numbers of features, when a first
+        reading found that its chunks' differ (:meth:`widths`). ``scratch``: the work files
+        of partitions are named as the temporary files of this output, beside it
+        (:func:`lstmprep.output.scratch_folder`)."""
+        self.unsorted, self.forced, self.scratch = unsorted, widths, scratch
         self.sources = [source] if isinstance(source, (str, Path)) else list(source)
         self.paths, self.several = expand(self.sources)
         self.reading, self.kind, self.chunk_bytes = reading, kind, chunk_bytes
         self.total = sum(p.stat().st_size for p in self.paths)
         self._files: list[_File] = []
+        #: one sample per file (read in groups of files, as :func:`.samples.read_files` reads)
+        self.per_sample = reading.layout == PER_SAMPLE or (
+            self.several and reading.layout is None and all_2d_npy(self.paths)
+        )
 
     def __iter__(self) -> Iterator[Chunk]:
         self._files = []
         self._rows = RowLines()
+        if self.per_sample:
+            yield from self._samples()
+            return
         start = done = 0
         for index, path in enumerate(self.paths):
             file = _File(path)
             self._files.append(file)
-            for dataset, size, block in self._read(path, start):
+            first = start
+            if self.forced is not None:
+                file.nested.features = self.forced.files[index]
+                file.nested.transposed = self.forced.transposed[index]
+            read = _last(self._read(path, start, index, file))
+            for (dataset, size, block), last in read:
+                if last:  # what the whole file says: a table's text cells, its signature
+                    dataset = _whole_problems(dataset, file)
                 n = len(dataset.ragged)
-                file.add(dataset, n, block)
+                file.add(dataset, n, block, last)
                 if dataset.value_lines is not None:
                     self._rows.add(dataset.value_lines, dataset.ragged.lengths, start)
                 if self.several:
                     dataset = _as_shard(dataset, path, index)
+                    dataset = self._other_width(dataset, index, first, last)
                 dataset = replace(
                     dataset,
                     kind=self.kind or dataset.kind,
@@ -146,17 +193,116 @@ class ChunkedRead:
                 start += n
             done = sum(f.path.stat().st_size for f in self._files)
 
-    def _read(self, path: Path, start: int) -> Iterator[tuple[Dataset, int, Block | None]]:
-        """(a chunk of ``path``, the bytes of the file it took, the JSON lines block read)"""
+    def _samples(self) -> Iterator[Chunk]:
+        """One sample per file: groups of about a chunk's bytes of files, each read as the
+        files are read together (:func:`.samples.per_sample`), their sequences numbered in
+        the whole."""
+        file = _File(self.paths[0].parent)
+        self._files = [file]
+        part = file.nested
+        part.read = True
+        if self.forced is not None:
+            part.features, part.transposed = self.forced.files[0], self.forced.transposed[0]
+        sizes = [p.stat().st_size for p in self.paths]
+        cuts = [0]
+        while cuts[-1] < len(sizes):
+            end, taken = cuts[-1], 0
+            while end < len(sizes) and (taken < self.chunk_bytes or end == cuts[-1]):
+                taken += sizes[end]
+                end += 1
+            cuts.append(end)
+        done = 0
+        for (a, b), last in _last(zip(cuts, cuts[1:], strict=False)):
+            dataset = per_sample(self.paths[a:b], False, a, part)
+            if last:
+                dataset = _whole_problems(dataset, file)
+            file.add(dataset, b - a, None, last)
+            done += sum(sizes[a:b])
+            dataset = replace(
+                dataset,
+                kind=self.kind,
+                file_of=np.arange(a, b),
+                allow_pickle=self.reading.allow_pickle,
+            )
+            yield Chunk(dataset.shifted(a), a, done, self.total)
+
+    def _shown(self) -> str:
+        """The input as the user gave it."""
+        shown = str(self.sources[0])
+        if len(self.sources) > 1:
+            shown = f"{self.sources[0]} and {len(self.sources) - 1} more"
+        return shown
+
+    def _other_width(self, dataset: Dataset, index: int, first: int, last: bool) -> Dataset:
+        """A chunk of a file whose timesteps have other features than most files': its rows
+        unreadable, and after its last chunk the file reported, as reading the files whole
+        does (:func:`.samples._shards`)."""
+        forced = self.forced
+        if forced is None or forced.files[index] == forced.common:
+            return dataset
+        ragged, rows = dataset.ragged, len(dataset.ragged.values)
+        values = np.full((rows, forced.common), np.nan)
+        reported = replace(
+            dataset.reported, rows=np.union1d(dataset.reported.rows, np.arange(rows))
+        )
+        problems = dataset.problems
+        if last:
+            log = ProblemLog()
+            log.extend(problems)
+            name = self.paths[index].name
+            message = other_width(first, name, forced.files[index], forced.common)
+            log.add("feature-mismatch", message, first, 0, count=forced.rows[index])
+            problems = tuple(log.problems())
+        return replace(
+            dataset,
+            ragged=Ragged(values, ragged.lengths),
+            reported=reported,
+            problems=problems,
+        )
+
+    def widths(self) -> Widths | None:
+        """After reading: the whole data's numbers of features when its chunks' differ
+        (read again with them), else ``None``."""
+        files = self._files
+        transposed = tuple(f.nested.signature() for f in files)
+        own = [
+            1 if t or not f.widths else f.widths.most_common(1)[0][0]
+            for f, t in zip(files, transposed, strict=True)
+        ]
+        rows = Counter[int]()
+        for f, width in zip(files, own, strict=True):
+            rows[width] += f.rows
+        common = rows.most_common(1)[0][0] if rows else 1
+        differ = any(
+            w != width for f, width in zip(files, own, strict=True) for w in f.chunk_widths
+        )
+        if not differ and not any(transposed) and (not self.several or len(set(own)) <= 1):
+            return None
+        return Widths(tuple(own), tuple(f.rows for f in files), common, transposed)
+
+    def _read(
+        self, path: Path, start: int, index: int, file: _File
+    ) -> Iterator[tuple[Dataset, int, Block | None]]:
+        """(a chunk of ``path``, the bytes of the file it took, the JSON lines block read);
+        what a table's chunks find for the whole goes to ``file``."""
         suffix = check_file(path)
         if suffix == ".jsonl" and not self.reading.channels_first:
-            yield from _jsonl_chunks(path, start, self.chunk_bytes)
+            yield from _jsonl_chunks(path, start, self.chunk_bytes, file.nested)
             return
         parts: Any = None
         if suffix == ".npz":
             parts = _npz_chunks(path, self.reading, self.chunk_bytes)
         elif suffix in (".csv", ".tsv", ".parquet"):
-            parts = _table_chunks(path, self.reading, self.chunk_bytes, start, self.unsorted)
+            parts = _table_chunks(
+                path,
+                self.reading,
+                self.chunk_bytes,
+                start,
+                self.unsorted,
+                file.texts,
+                self.scratch,
+                file.nested,
+            )
         if parts is not None:
             for dataset, size in parts:
                 yield dataset, size, None
@@ -169,10 +315,10 @@ class ChunkedRead:
         (:func:`lstmprep.checks.outline` puts the merged lengths in): its path, notes,
         labels (the labels file's too), the line of each sequence, the files. ``kind``: as
         the merged data says."""
-        from ..ragged import Ragged
-
         files = self._files
         first = files[0]
+        if self.per_sample:
+            return self._samples_outline(features, kind)
         log = ProblemLog()
         labels = first.labels()
         dtypes = {f.dtype for f in files}
@@ -196,12 +342,9 @@ class ChunkedRead:
         applied = None
         if self.several:
             applied = SHARDS
-            shown = str(self.sources[0])
-            if len(self.sources) > 1:
-                shown = f"{self.sources[0]} and {len(self.sources) - 1} more"
             dataset = replace(
                 dataset,
-                path=shown,
+                path=self._shown(),
                 sources=tuple(map(str, self.sources)),
                 files=tuple(map(str, self.paths)),
                 file_of=np.repeat(np.arange(len(files)), [f.sequences for f in files]),
@@ -211,6 +354,23 @@ class ChunkedRead:
         from ..tokens import with_kind
 
         return with_kind(replace(dataset, kind=first.reader_kind), self.reading.kind, kind)
+
+    def _samples_outline(self, features: int, kind: str | None) -> Dataset:
+        """:meth:`outline` of one sample per file, as :func:`.samples.read_files` reads it."""
+        from ..tokens import with_kind
+
+        paths = self.paths
+        dataset = Dataset(
+            self._shown(),
+            paths[0].suffix.lower().lstrip("."),
+            Ragged(np.empty((0, features)), np.zeros(0, np.int64)),
+            notes=(per_sample_note(len(paths), chosen=bool(self.reading.layout)),),
+            files=tuple(map(str, paths)),
+            file_of=np.arange(len(paths)),
+            layout=self.reading.layout,
+            sources=tuple(map(str, self.sources)),
+        )
+        return with_kind(read_labels_of(dataset, self.reading, PER_SAMPLE), self.reading.kind, kind)
 
     def _notes(self) -> tuple[str, ...]:
         if not self.several:
@@ -222,7 +382,7 @@ class ChunkedRead:
     def problems(self) -> tuple[Problem, ...]:
         """Problems the files make together (labels in some files and not in others)."""
         log = ProblemLog()
-        if self.several:
+        if self.several and not self.per_sample:
             shard_labels(self.paths, [f.labels() for f in self._files], log)
         return tuple(log.problems())
 
@@ -246,12 +406,29 @@ class _File:
     any_label: bool = False
     value_lines: bool = True
     table: Any = None
+    #: how many readable timesteps have each number of features; the chunks' widths; the rows
+    widths: Counter[int] = field(default_factory=Counter)
+    chunk_widths: set[int] = field(default_factory=set)
+    rows: int = 0
+    #: a long table's text cells; a nested table's widths and reading
+    texts: TextCells = field(default_factory=TextCells)
+    nested: PartOfWhole = field(default_factory=PartOfWhole)
 
-    def add(self, dataset: Dataset, n: int, block: Block | None) -> None:
+    def add(self, dataset: Dataset, n: int, block: Block | None, last: bool = False) -> None:
         if not self.format:
             self.format, self.notes, self.dtype = dataset.format, dataset.notes, dataset.dtype
             self.reader_kind, self.table = dataset.kind, dataset.table
         self.sequences += n
+        ragged = dataset.ragged
+        self.rows += len(ragged.values)
+        if len(ragged.values):
+            self.chunk_widths.add(ragged.n_features)
+            if block is None:
+                self.widths[ragged.n_features] += len(ragged.values)
+        if last and self.nested.read:  # read in parts of a whole: its widths, as read whole
+            self.widths = self.nested.widths
+            if self.nested.exact:  # one part not plainly numeric: all read on the exact path
+                self.notes, self.dtype = self.nested.notes, "float64"
         self.value_lines = self.value_lines and dataset.value_lines is not None
         if block is not None:  # a JSON lines block: lines, and labels as written
             self.exact = bool(self.exact) or block.exact
@@ -279,6 +456,29 @@ class _File:
         return labels_array([v for a in arrays for v in a.tolist()])
 
 
+def _whole_problems(dataset: Dataset, file: _File) -> Dataset:
+    """The last chunk of a file, with the problems only the whole file can tell: a table's
+    text cells (:class:`.tables.TextCells`), the channels-first signature of all of it."""
+    if not file.texts.counts and not file.nested.transposed:
+        return dataset
+    log = ProblemLog()
+    log.extend(dataset.problems + file.texts.problems())
+    if file.nested.transposed:
+        file.nested.transposed_problem(log)
+    return replace(dataset, problems=tuple(log.problems()))
+
+
+def _last(items: Iterator[Any]) -> Iterator[tuple[Any, bool]]:
+    """Each item, and whether it is the last."""
+    previous: Any = None
+    for item in items:
+        if previous is not None:
+            yield previous, False
+        previous = item
+    if previous is not None:
+        yield previous, True
+
+
 def _as_shard(dataset: Dataset, path: Path, index: int) -> Dataset:
     """A chunk of one of several files: its problems say the file, its sequences' file."""
     problems = tuple(replace(p, message=f"{path.name}: {p.message}") for p in dataset.problems)
@@ -289,9 +489,14 @@ def _as_shard(dataset: Dataset, path: Path, index: int) -> Dataset:
 # --- JSON lines ----------------------------------------------------------------------------------
 
 
-def _jsonl_chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[Dataset, int, Block]]:
+def _jsonl_chunks(
+    path: Path, start: int, chunk_bytes: int, part: PartOfWhole | None = None
+) -> Iterator[tuple[Dataset, int, Block]]:
     """Blocks of about ``chunk_bytes`` of whole lines, each read as the whole file is; with
-    the bytes of the file each took (compressed files: all at the end)."""
+    the bytes of the file each took (compressed files: all at the end). ``part`` gathers
+    what the whole file needs (:meth:`ChunkedRead.widths`)."""
+    part = part or PartOfWhole()
+    part.read = True
     notes = compression_notes(path)
     line, carry = 1, b""
     compressed = compression(path) is not None
@@ -309,7 +514,7 @@ def _jsonl_chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[Da
                 return
             else:
                 carry = b""
-            read = jsonl_block(path, data, line, start)
+            read = jsonl_block(path, data, line, start, part=part)
             dataset = replace(read.dataset, notes=notes + read.dataset.notes)
             yield dataset, 0 if compressed and block else len(data), read
             line += data.count(b"\n")
@@ -402,12 +607,20 @@ class Unsorted(Exception):
 
 
 def _table_chunks(
-    path: Path, reading: ReadOptions, chunk_bytes: int, start: int, unsorted: bool = False
+    path: Path,
+    reading: ReadOptions,
+    chunk_bytes: int,
+    start: int,
+    unsorted: bool = False,
+    texts: TextCells | None = None,
+    scratch: Path | None = None,
+    nested: PartOfWhole | None = None,
 ) -> Iterator[tuple[Dataset, int]] | None:
     """Record batches of a long table, cut between sequences (``None``: read it whole —
     nested tables, compressed CSV). A sequence's rows must be together (in any time order):
     an id met again after other ids raises :class:`Unsorted`; read it again with
-    ``unsorted`` (:class:`_Partitions`)."""
+    ``unsorted`` (:class:`_Partitions`). The text cells go to ``texts``: their problem is
+    the whole table's (:meth:`.tables.TextCells.problems`, once every chunk is read)."""
     import pyarrow as pa
 
     from .tables import (
@@ -466,9 +679,14 @@ def _table_chunks(
         if broken:
             raise broken_row(path, broken[0]) from None
         raise _unreadable(path, "Parquet" if suffix == ".parquet" else "CSV", e) from None
+    texts = texts or TextCells()
+    texts.where = where
     names = schema.names
-    if options.sequence_column is not None or any(_is_list(schema.field(n).type) for n in names):
-        return None
+    lists = [n for n in names if _is_list(schema.field(n).type)]
+    if options.sequence_column is not None or lists:
+        if suffix != ".parquet":  # pragma: no cover - CSV has no list columns
+            return None
+        return _nested_chunks(path, file, options, lists, start, chunk_bytes, nested)
     taken = {n for n in (options.time_column, options.label_column) if n}
     id_column = options.id_column or _guess(names, ID_NAMES, taken)
     if id_column is None or id_column not in names:
@@ -489,7 +707,9 @@ def _table_chunks(
             TIME_NAMES,
             {n for n in (options.id_column, options.label_column) if n} | {id_column},
         )
-        route = _Partitions(path, fmt, reading, id_column, time_column, where, chunk_bytes, failed)
+        route = _Partitions(
+            path, fmt, reading, id_column, time_column, where, chunk_bytes, failed, texts, scratch
+        )
         return route.chunks(batches, start)
 
     def chunks() -> Iterator[tuple[Dataset, int]]:
@@ -541,10 +761,48 @@ def _table_chunks(
         if again:
             raise Unsorted(str(path))
         seen |= met
-        dataset = _from_table(path, fmt, table, reading.table, where, first_row, sequence)
+        dataset = _from_table(path, fmt, table, reading.table, where, first_row, sequence, texts)
         return dataset.shifted(sequence)
 
     return chunks()
+
+
+def _nested_chunks(
+    path: Path,
+    file: Any,
+    options: Any,
+    lists: list[str],
+    start: int,
+    chunk_bytes: int,
+    nested: PartOfWhole | None,
+) -> Iterator[tuple[Dataset, int]]:
+    """Record batches of a nested Parquet file (one sequence per row), each read as the
+    whole file is (:func:`.tables._nested`); ``nested`` gathers what the whole needs."""
+    from .tables import _check_columns, _nested, _unreadable
+
+    nested = nested or PartOfWhole()
+    nested.read = True
+    meta = file.metadata
+    rows = meta.num_rows
+    stored = sum(meta.row_group(k).total_byte_size for k in range(meta.num_row_groups))
+    per_row = max(1.0, stored / max(rows, 1))
+    size = path.stat().st_size
+    first = start
+    import pyarrow as pa
+
+    try:
+        for k, batch in enumerate(file.iter_batches(batch_size=max(1, int(chunk_bytes / per_row)))):
+            table = pa.Table.from_batches([batch])
+            if k == 0:
+                _check_columns(path, table.column_names, options)
+            row = first - start
+            dataset = _nested(path, "parquet", table, options, lists, row, nested)
+            if nested.exact and not nested.notes:
+                nested.notes = dataset.notes
+            first += len(dataset.ragged)
+            yield dataset.shifted(first - len(dataset.ragged)), int(size * batch.num_rows / rows)
+    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError
+        raise _unreadable(path, "Parquet", e) from None
 
 
 class _Partitions:
@@ -571,17 +829,21 @@ class _Partitions:
         where: Any,
         chunk_bytes: int,
         failed: Any,
+        texts: TextCells,
+        scratch: Path | None = None,
     ):
         self.path, self.fmt, self.reading = path, fmt, reading
         self.id_column, self.time_column, self.where = id_column, time_column, where
         self.chunk_bytes, self.failed = chunk_bytes, failed
-        #: each column's first text cell (row, text) and how many, for the messages
-        self.texts: dict[str, tuple[int, str | None, int]] = {}
+        #: where the partitions' text cells go, for the whole table's problem
+        self.texts = texts
+        #: the work files are named as this output's temporary files, beside it
+        self.scratch = scratch
 
     def chunks(self, batches: Iterator[Any], start: int) -> Iterator[tuple[Dataset, int]]:
-        import tempfile
+        from ..output import scratch_folder
 
-        with tempfile.TemporaryDirectory(prefix="lstmprep-partitions-") as folder:
+        with scratch_folder(self.scratch) as folder:
             try:
                 counts = self._number(batches, Path(folder) / "rows.arrow")
                 if counts is None:
@@ -660,7 +922,7 @@ class _Partitions:
         order, as the whole file's reader does."""
         import pyarrow as pa
 
-        from .tables import _not_numbers, _times
+        from .tables import _times
 
         total = int(counts.sum())
         per_row = self.path.stat().st_size / total
@@ -685,13 +947,6 @@ class _Partitions:
 
                 if self.time_column is not None:
                     _times(batch.column(self.time_column), self.time_column, self.path, at)
-                for name in reader.schema.names[:-2]:  # the text cells, in file order
-                    bad = _not_numbers(batch.column(name))
-                    if bad is not None:
-                        row, text, count = self.texts.get(name, (-1, None, 0))
-                        if not count:
-                            row, text = int(numbers[bad[0][0]]), bad[1][0]
-                        self.texts[name] = (row, text, count + len(bad[0]))
                 part = part_of[batch.column("__seq").to_numpy()]
                 order = np.argsort(part, kind="stable")
                 bounds = np.searchsorted(part[order], np.arange(len(writers) + 1))

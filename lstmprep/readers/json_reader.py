@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from ..dataset import Dataset
+from ..dataset import Dataset, Reported
 from ..errors import UnreadableInput
 from ..fastjson import NumericScan, scan_numeric
 from ..ragged import Ragged
+from ..report import ProblemLog
 from .files import read_bytes
 from .json_text import gc_paused, json_lines, load_json
 from .labels import labels_array
-from .nested import from_python
+from .nested import PartOfWhole, from_nested, from_python
 
 
 def read_json(path: Path, allow_pickle: bool = False, channels_first: bool = False) -> Dataset:
@@ -83,10 +84,21 @@ def jsonl_block(
     first_line: int = 1,
     first_sequence: int = 0,
     channels_first: bool = False,
+    part: PartOfWhole | None = None,
 ) -> Block:
     """Read ``data``, whole lines of a JSON lines file from line ``first_line`` on, whose
-    first sequence is sequence ``first_sequence`` of the file."""
+    first sequence is sequence ``first_sequence`` of the file.
+
+    ``part``: the block is a part of the file (:class:`.nested.PartOfWhole`): what the whole
+    needs is counted there, and once it is known (the blocks' widths differ, all of it has the
+    channels-first signature) each block is read as reading the whole file reads it."""
     fast = _scan(data, jsonl=True)
+    if fast is not None and part is not None:
+        width = fast.values.shape[1]
+        if part.transposed or part.features not in (None, width):
+            fast = None  # read as the whole is, on the exact path
+        else:
+            part.counted(fast.lengths, width)
     if fast is not None:
         dataset = _from_scan(path, "jsonl", fast, channels_first)
         found = _sequence_lines(data, len(dataset.ragged), first_line)
@@ -109,10 +121,19 @@ def jsonl_block(
             lines.append(lineno)
             sequences.append(value)
     where = lambda i: f"line {lines[i]}"  # noqa: E731
-    dataset = from_python(path, "jsonl", sequences, None, where, channels_first, plain=_plain(data))
+    log = ProblemLog()
+    converted = from_nested(sequences, log, where, channels_first, _plain(data), part=part)
+    dataset = Dataset(
+        str(path),
+        "jsonl",
+        converted.ragged,
+        problems=tuple(log.problems()),
+        reported=Reported(converted.bad_rows, converted.broken),
+    )
     have = any(label is not None for label in labels)
     line_numbers = np.array(lines, dtype=np.int64)
-    return Block(dataset.shifted(first_sequence), labels if have else None, line_numbers, True)
+    shifted = dataset.shifted(first_sequence)
+    return Block(shifted, labels if have else None, line_numbers, True)
 
 
 def _sequence_lines(data: bytes, n: int, first_line: int) -> np.ndarray:

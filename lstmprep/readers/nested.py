@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,57 @@ _NUMBER_TYPES = {int, float}
 class Converted:
     """The outcome of :func:`from_nested`: the batch and what the walk already reported."""
 
-    def __init__(self, ragged: Ragged, bad_rows: np.ndarray, broken: np.ndarray):
+    def __init__(
+        self,
+        ragged: Ragged,
+        bad_rows: np.ndarray,
+        broken: np.ndarray,
+        widths: Counter[int] | None = None,
+    ):
         self.ragged = ragged
         #: flat row indices that are NaN because they could not be read
         self.bad_rows = bad_rows
         #: sequence indices that are not sequences at all (stored with length 0)
         self.broken = broken
+        #: how many readable timesteps have each number of features
+        self.widths = widths if widths is not None else Counter()
+
+
+@dataclass
+class PartOfWhole:
+    """One part of data whose reader walks all of it at once (:func:`from_nested`) — a record
+    batch of a nested table, a group of one-sample files — read on its own: what the whole
+    needs, gathered part by part, and (known once the whole was read) what to read it as."""
+
+    #: the whole's number of features, when its parts' differ: each timestep is read against it
+    features: int | None = None
+    #: the whole has the channels-first signature: every part is reported unreadable
+    transposed: bool = False
+    #: how many readable timesteps have each number of features
+    widths: Counter[int] = field(default_factory=Counter)
+    #: each part's (timesteps, features) of each sequence; None: a sequence is not a plain array
+    shapes: list[np.ndarray | None] = field(default_factory=list)
+    #: a part took the exact path (a nested table), and its notes; whether any part was read
+    exact: bool = False
+    notes: tuple[str, ...] = ()
+    read: bool = False
+
+    def counted(self, lengths: np.ndarray, width: int) -> None:
+        """Count a part of sequences of ``lengths`` timesteps of ``width`` features each."""
+        if len(lengths):
+            self.widths[width] += int(lengths.sum())
+        shapes = np.stack([lengths, np.full(len(lengths), width)], axis=1)
+        self.shapes.append(shapes if lengths.all() else None)
+
+    def signature(self) -> bool:
+        """Whether the whole has the channels-first signature (:func:`from_nested`)."""
+        if not self.shapes or any(s is None for s in self.shapes):
+            return False
+        return transposed_signature(np.concatenate(self.shapes))  # type: ignore[arg-type]
+
+    def transposed_problem(self, log: ProblemLog) -> None:
+        """The whole's ``channels-first`` problem, as :func:`from_nested` of all of it says."""
+        log.add("channels-first", transposed_message(np.concatenate(self.shapes)))  # type: ignore[arg-type]
 
 
 def from_nested(
@@ -40,6 +86,8 @@ def from_nested(
     where: Callable[[int], str] = lambda i: f"sequence {i}",
     channels_first: bool = False,
     plain: bool = False,
+    features: int | None = None,
+    part: PartOfWhole | None = None,
 ) -> Converted:
     """Convert a list of sequences; each a list of timesteps, each a list of numbers or a number.
 
@@ -50,6 +98,11 @@ def from_nested(
 
     ``plain``: the caller knows that every value inside is a list, an int or a float (JSON
     text made of brackets, commas and numbers only), which spares checking each number's type.
+
+    ``features``: the number of features every timestep must have (a part of larger data,
+    whose most common width was counted over all of it); by default, this data's most common.
+    ``part``: the sequences are a part of larger data (:class:`PartOfWhole`): the signature of
+    channels-first data is the whole's, not the part's.
 
     >>> log = ProblemLog()
     >>> c = from_nested([[[1, 2], [3, 4]], [[5, "x"]], [[6, 7, 8]]], log)
@@ -75,9 +128,16 @@ def from_nested(
             widths.update(len(row) for row in item if row)
         items.append(item)
 
-    if not channels_first and _transposed_signature(items):
+    if part is not None:
+        part.widths.update(widths)
+        part.shapes.append(_shapes(items))
+        if part.transposed:
+            return _transposed_rows(items)  # type: ignore[arg-type]  # all arrays: the whole's
+        features = part.features if features is None else features
+    elif not channels_first and _transposed_signature(items):
         return _refuse_transposed(items, log)  # type: ignore[arg-type]  # all arrays, just checked
-    features = widths.most_common(1)[0][0] if widths else 1
+    if features is None:
+        features = widths.most_common(1)[0][0] if widths else 1
     parts, bad_rows, offset = [], [], 0
     for i, item in enumerate(items):
         if isinstance(item, np.ndarray):
@@ -114,7 +174,7 @@ def from_nested(
     lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     values = np.concatenate(parts) if parts else np.empty((0, features))
     bad = np.concatenate(bad_rows) if bad_rows else np.empty(0, dtype=np.int64)
-    return Converted(Ragged(values, lengths), bad, np.array(broken, dtype=np.int64))
+    return Converted(Ragged(values, lengths), bad, np.array(broken, dtype=np.int64), widths)
 
 
 def _is_2d(seq: Any) -> bool:
@@ -133,28 +193,47 @@ def _transpose(item: np.ndarray | list) -> np.ndarray | list:
     return item  # its problems are reported already, at (sequence, row)
 
 
+def _shapes(items: list) -> np.ndarray | None:
+    """Each sequence's (timesteps, features) when all are non-empty arrays, else None."""
+    if not all(isinstance(it, np.ndarray) and len(it) for it in items):
+        return None
+    return np.array([it.shape for it in items], dtype=np.int64).reshape(-1, 2)
+
+
+def transposed_signature(shapes: np.ndarray) -> bool:
+    """Whole sequences (``shapes``: each one's timesteps and features), all of one length,
+    whose widths vary: (features, timesteps) samples."""
+    if len(shapes) < 2 or len(np.unique(shapes[:, 0])) != 1:
+        return False
+    widths = Counter(shapes[:, 1].tolist())
+    return len(widths) >= 3 or (len(widths) == 2 and max(widths.values()) * 2 <= len(shapes))
+
+
 def _transposed_signature(items: list) -> bool:
-    """Whole sequences, all of one length, whose widths vary: (features, timesteps) samples."""
-    if len(items) < 2 or not all(isinstance(it, np.ndarray) and len(it) for it in items):
-        return False
-    if len({len(it) for it in items}) != 1:
-        return False
-    widths = Counter(it.shape[1] for it in items)
-    return len(widths) >= 3 or (len(widths) == 2 and max(widths.values()) * 2 <= len(items))
+    shapes = _shapes(items)
+    return shapes is not None and transposed_signature(shapes)
+
+
+def transposed_message(shapes: np.ndarray) -> str:
+    return (
+        f"every sequence has {shapes[0, 0]} timesteps while their features range from "
+        f"{shapes[:, 1].min()} to {shapes[:, 1].max()}: the samples look stored (features, "
+        "timesteps), as aeon, sktime and PyTorch's Conv1d keep them — read them with "
+        "--channels-first"
+    )
 
 
 def _refuse_transposed(items: list[np.ndarray], log: ProblemLog) -> Converted:
     """One error for the whole batch, whose rows become placeholders, all reported already."""
-    widths = [it.shape[1] for it in items]
-    log.add(
-        "channels-first",
-        f"every sequence has {len(items[0])} timesteps while their features range from "
-        f"{min(widths)} to {max(widths)}: the samples look stored (features, timesteps), "
-        "as aeon, sktime and PyTorch's Conv1d keep them — read them with --channels-first",
-    )
+    log.add("channels-first", transposed_message(_shapes(items)))  # type: ignore[arg-type]
+    return _transposed_rows(items)
+
+
+def _transposed_rows(items: list[np.ndarray]) -> Converted:
+    """Every row a placeholder, reported already (the channels-first error says why)."""
     rows = [np.full((len(it), 1), np.nan) for it in items]
     lengths = np.array([len(it) for it in items], dtype=np.int64)
-    values = np.concatenate(rows)
+    values = np.concatenate(rows) if rows else np.empty((0, 1))
     return Converted(Ragged(values, lengths), np.arange(len(values)), np.empty(0, np.int64))
 
 
@@ -166,10 +245,12 @@ def from_python(
     where: Callable[[int], str] = lambda i: f"sequence {i}",
     channels_first: bool = False,
     plain: bool = False,
+    part: PartOfWhole | None = None,
 ) -> Dataset:
-    """A reader's dataset from Python lists: every problem located with ``where(i)``."""
+    """A reader's dataset from Python lists: every problem located with ``where(i)``;
+    ``part``: as :func:`from_nested`."""
     log = ProblemLog()
-    converted = from_nested(sequences, log, where, channels_first, plain)
+    converted = from_nested(sequences, log, where, channels_first, plain, part=part)
     return Dataset(
         str(path),
         fmt,

@@ -27,7 +27,7 @@ from ..report import ProblemLog
 from .files import read_bytes
 from .json_text import decode, load_json
 from .labels import labels_array
-from .nested import from_nested
+from .nested import PartOfWhole, from_nested
 from .numpy_reader import load_npy, npy_header
 
 SHARDS, PER_SAMPLE = "shards", "per-sample"
@@ -51,12 +51,17 @@ def read_files(
         parts = [read_one(p) for p in paths]
         notes = shards_notes(paths, [part.notes for part in parts], chosen=bool(layout))
         return replace(_shards(paths, parts), notes=notes, layout=layout), chosen
-    dataset = _per_sample(paths, channels_first)
+    dataset = per_sample(paths, channels_first)
+    note = per_sample_note(len(paths), chosen=bool(layout))
+    return replace(dataset, notes=(note, *dataset.notes), layout=layout), chosen
+
+
+def per_sample_note(files: int, chosen: bool) -> str:
+    """The note of ``files`` files read one sample per file (``chosen``: as the user asked)."""
     how = "every file is one 2-D (timesteps, features) array"
     other = f"pass --{SHARDS} if each holds many univariate sequences"
-    said = f"{_files(len(paths))}, one sequence each"
-    note = f"{said} (as you chose)" if layout else f"{said}: {how} — {other}"
-    return replace(dataset, notes=(note, *dataset.notes), layout=layout), chosen
+    said = f"{_files(files)}, one sequence each"
+    return f"{said} (as you chose)" if chosen else f"{said}: {how} — {other}"
 
 
 def shards_notes(paths: list[Path], notes: list[tuple[str, ...]], chosen: bool) -> tuple[str, ...]:
@@ -87,8 +92,13 @@ def all_2d_npy(paths: list[Path]) -> bool:
     return True
 
 
-def _per_sample(paths: list[Path], channels_first: bool) -> Dataset:
-    """One sequence per file: a ``.npy`` array or a ``.json`` list of timesteps."""
+def per_sample(
+    paths: list[Path], channels_first: bool, first: int = 0, part: PartOfWhole | None = None
+) -> Dataset:
+    """One sequence per file: a ``.npy`` array or a ``.json`` list of timesteps.
+
+    ``first``, ``part``: these files are a part of more, from sequence ``first`` on (read in
+    chunks: their problems say the whole's sequence numbers, their places are their own)."""
     log = ProblemLog()
     samples: list = []
     broken = []
@@ -98,7 +108,7 @@ def _per_sample(paths: list[Path], channels_first: bool) -> Dataset:
             shape = f"a {sample.ndim}-D array {sample.shape}" if sample is not None else "empty"
             log.add(
                 "rank",
-                f"sequence {i} ({path.name}) is {shape}: a file of one sample holds one "
+                f"sequence {first + i} ({path.name}) is {shape}: a file of one sample holds one "
                 f"(timesteps, features) array — pass --{SHARDS} if each file holds many",
                 i,
             )
@@ -106,7 +116,7 @@ def _per_sample(paths: list[Path], channels_first: bool) -> Dataset:
             sample = []
         samples.append(sample)
     converted = from_nested(
-        samples, log, lambda i: f"sequence {i} ({paths[i].name})", channels_first
+        samples, log, lambda i: f"sequence {first + i} ({paths[i].name})", channels_first, part=part
     )
     return Dataset(
         str(paths[0].parent),
@@ -156,9 +166,7 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         if ragged.n_features != width:
             log.add(
                 "feature-mismatch",
-                f"sequence {sequence} ({name}): the timesteps of {name} have "
-                f"{ragged.n_features} features; the other files have {width}: give every file "
-                "the same features",
+                other_width(sequence, name, ragged.n_features, width),
                 sequence,
                 0,
                 count=len(part_values),
@@ -186,6 +194,14 @@ def _shards(paths: list[Path], parts: list[Dataset]) -> Dataset:
         ),
         files=tuple(map(str, paths)),
         file_of=np.repeat(np.arange(len(parts)), [len(part.ragged) for part in parts]),
+    )
+
+
+def other_width(sequence: int, name: str, features: int, width: int) -> str:
+    """The message for a shard whose timesteps have ``features``, the others ``width``."""
+    return (
+        f"sequence {sequence} ({name}): the timesteps of {name} have {features} features; the "
+        f"other files have {width}: give every file the same features"
     )
 
 

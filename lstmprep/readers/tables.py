@@ -30,10 +30,10 @@ from ..dataset import Dataset, Reported
 from ..errors import UnreadableInput, UsageError
 from ..memory import check_memory
 from ..ragged import Ragged
-from ..report import MAX_PLACES, ProblemLog
+from ..report import MAX_PLACES, Problem, ProblemLog
 from .files import compression, read_bytes
 from .labels import labels_array
-from .nested import from_python
+from .nested import PartOfWhole, from_python
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -297,14 +297,23 @@ def _from_table(
     where: Callable[[int], str],
     first_row: int | np.ndarray = 0,
     first_sequence: int = 0,
-    texts: dict[str, tuple[int, str | None, int]] | None = None,
+    texts: TextCells | None = None,
 ) -> Dataset:
     """``data``: the table's rows from row ``first_row`` on (a chunk of a larger table), or
     the rows numbered in ``first_row`` (an array: a partition of an unsorted table); its
-    first sequence is ``first_sequence`` of the whole, and ``texts`` the whole table's
-    :func:`_not_numbers` per column (row, text, count), for the messages."""
+    first sequence is ``first_sequence`` of the whole. ``texts``: where the text cells of a
+    part go, for the whole table's ``non-numeric`` problem (:class:`TextCells`)."""
     options = options or TableOptions()
     names = data.column_names
+    _check_columns(path, names, options)
+    lists = [n for n in names if _is_list(data.schema.field(n).type)]
+    if options.sequence_column is not None or lists:
+        return _nested(path, fmt, data, options, lists)
+    return _long(path, fmt, data, options, where, first_row, first_sequence, texts)
+
+
+def _check_columns(path: Path, names: list[str], options: TableOptions) -> None:
+    """Every column named once; every column the options name there."""
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
         raise UnreadableInput(
@@ -319,10 +328,61 @@ def _from_table(
                 path=str(path),
                 hint="name one of these columns (names are case-sensitive)",
             )
-    lists = [n for n in names if _is_list(data.schema.field(n).type)]
-    if options.sequence_column is not None or lists:
-        return _nested(path, fmt, data, options, lists)
-    return _long(path, fmt, data, options, where, first_row, first_sequence, texts)
+
+
+def _non_numeric(at: str, name: str, first: str | None, count: int) -> str:
+    what = "is empty" if first is None else f"holds the text {first!r}, which is not a number"
+    return (
+        f"{at}, column {name!r} {what}: every feature must be a number ({count} such cells "
+        f"in {name!r})"
+    )
+
+
+class TextCells:
+    """The text cells of a table read in parts (chunks of rows, or partitions of an unsorted
+    table, in any order): each feature column's first cell in the file, its count and the
+    places of its first cells in file order; then the ``non-numeric`` problem reading the
+    table whole reports (column by column, each in file order)."""
+
+    def __init__(self) -> None:
+        #: the feature columns, in the table's order
+        self.columns: list[str] = []
+        #: by column: (file row, text) of its first cell, its count, its first places by row
+        self.first: dict[str, tuple[int, str | None]] = {}
+        self.counts: dict[str, int] = {}
+        self.places: dict[str, list[tuple[int, int, int | None]]] = {}
+        #: names a file row in messages
+        self.where: Callable[[int], str] = _row
+
+    def add(
+        self,
+        name: str,
+        rows: np.ndarray,
+        cells: list[str | None],
+        at: list[tuple[int, int | None]],
+    ) -> None:
+        """``rows``: the file rows of a part's text cells in ``name`` (ascending), ``cells``
+        their texts, ``at``: the global places of the first of them."""
+        if name not in self.first or rows[0] < self.first[name][0]:
+            self.first[name] = (int(rows[0]), cells[0])
+        self.counts[name] = self.counts.get(name, 0) + len(rows)
+        places = self.places.setdefault(name, [])
+        places += [(int(r), s, t) for r, (s, t) in zip(rows, at, strict=False)]
+        places.sort()
+        del places[MAX_PLACES:]
+
+    def problems(self) -> tuple[Problem, ...]:
+        """The whole table's ``non-numeric`` problem (none without text cells)."""
+        log = ProblemLog()
+        message = None
+        for name in self.columns:
+            if name not in self.counts:
+                continue
+            row, text = self.first[name]
+            message = message or _non_numeric(self.where(row), name, text, self.counts[name])
+            places = [(s, t) for _, s, t in self.places[name]]
+            log.add_many("non-numeric", message, places, self.counts[name])
+        return tuple(log.problems())
 
 
 def _guess(names: list[str], candidates: tuple[str, ...], taken: set[str]) -> str | None:
@@ -342,7 +402,7 @@ def _long(
     where: Callable[[int], str],
     first_row: int | np.ndarray = 0,
     first_sequence: int = 0,
-    texts: dict[str, tuple[int, str | None, int]] | None = None,
+    texts: TextCells | None = None,
 ) -> Dataset:
     lines = where is _line
     named = where
@@ -449,30 +509,24 @@ def _long(
     reported: list[np.ndarray] = []
     values, dtype = _features(data, features, order, positions, n)
 
-    def non_numeric(at: str, name: str, first: str | None, count: int) -> str:
-        what = "is empty" if first is None else f"holds the text {first!r}, which is not a number"
-        return (
-            f"{at}, column {name!r} {what}: every feature must be a number ({count} such cells "
-            f"in {name!r})"
-        )
-
-    whole = None  # a part of a table: the message of the whole
     if texts is not None:
-        name = next((n for n in features if n in texts), None)
-        if name is not None:
-            row, text, count = texts[name]
-            whole = non_numeric(named(row), name, text, count)
+        texts.columns = texts.columns or features
     for j, name in enumerate(features):
         bad = _not_numbers(data.column(name))
         if bad is None:
             continue
         rows, cells = bad
-        log.add_many(
-            "non-numeric",
-            whole or non_numeric(where(int(rows[0])), name, cells[0], len(rows)),
-            place(rows[:MAX_PLACES]),
-            len(rows),
-        )
+        if texts is not None:  # a part: the whole table's problem is made at the end
+            in_file = numbered[rows] if numbered is not None else rows + offset
+            at = [(int(s or 0) + first_sequence, t) for s, t in place(rows[:MAX_PLACES])]
+            texts.add(name, in_file, cells, at)
+        else:
+            log.add_many(
+                "non-numeric",
+                _non_numeric(where(int(rows[0])), name, cells[0], len(rows)),
+                place(rows[:MAX_PLACES]),
+                len(rows),
+            )
         values[sorted_rows(rows), j] = np.nan
         reported.append(sorted_rows(rows))
 
@@ -888,8 +942,15 @@ def _is_list(kind: pa.DataType) -> bool:
 
 
 def _nested(
-    path: Path, fmt: str, data: pa.Table, options: TableOptions, lists: list[str]
+    path: Path,
+    fmt: str,
+    data: pa.Table,
+    options: TableOptions,
+    lists: list[str],
+    first_row: int = 0,
+    part: PartOfWhole | None = None,
 ) -> Dataset:
+    """``data``: the rows from row ``first_row`` on; ``part``: it is a part of the table."""
     import pyarrow.compute as pc
 
     names = data.column_names
@@ -926,11 +987,22 @@ def _nested(
     if unused:
         notes.append(f"columns {_list(unused)} are not used (labels: --label-column COL)")
     regular = _regular(column)
+    if (
+        regular is not None
+        and part is not None
+        and (part.transposed or part.features not in (None, regular[0].shape[1]))
+    ):
+        regular = None  # read as the whole is
     if regular is None:  # nulls, ragged widths or non-numbers: the exact path locates them
-        dataset = from_python(path, fmt, column.to_pylist(), labels, _row)
+        where = (lambda i: _row(i + first_row)) if first_row else _row
+        dataset = from_python(path, fmt, column.to_pylist(), labels, where, part=part)
+        if part is not None:
+            part.exact = True
         return _with(dataset, notes=tuple(notes), ids=ids, table=options)
     values, dtype = regular
     lengths = _numpy(pc.list_value_length(column)).astype(np.int64)
+    if part is not None:
+        part.counted(lengths, values.shape[1])
     if values.shape[1] == 1 and not _is_list(column.type.value_type):
         notes.append("timesteps are bare numbers: read as 1 feature")
     return Dataset(
