@@ -165,7 +165,11 @@ def tf_data_steps(lengths: np.ndarray, ids: np.ndarray, boundaries: tuple, size:
 
 
 def main() -> int:
-    folder = Path(tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as name:
+        return measure(Path(name))
+
+
+def measure(folder: Path) -> int:
     single = lstmprep.pad_file(SOURCE, folder / "single.npz")
     bucketed = lstmprep.pad_file(SOURCE, folder / "buckets.npz", lstmprep.PadOptions(buckets=4))
     boundaries = bucketed.meta.boundaries
