@@ -206,6 +206,19 @@ def test_plan_streams_only_what_does_not_fit(tmp_path, monkeypatch):
     assert streaming.plan(dense, reading) is None  # read whole (memory-mapped), or refused
 
 
+def test_lines_of_objects_are_planned_as_json_reads_them(tmp_path, monkeypatch):
+    """Objects take the exact path (a Python object per number): a budget that bare lists
+    fit in whole streams the same sequences written as objects."""
+    items = sequences(300)
+    bare = lines(tmp_path / "bare.jsonl", items)
+    objects = lines(tmp_path / "objects.jsonl", [{"sequence": s, "label": 1} for s in items])
+    budget = 3 * objects.stat().st_size  # bare lists need 2x, objects about 20x
+    monkeypatch.setenv("LSTMPREP_MEMORY_LIMIT", str(budget))
+    reading = lstmprep.ReadOptions()
+    assert streaming.plan(bare, reading) is None
+    assert streaming.plan(objects, reading) is not None
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigkill_during_the_second_pass_leaves_no_partial_output(tmp_path):
     rng = np.random.default_rng(5)
