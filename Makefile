@@ -44,6 +44,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_pad.py
 	$(PY) benchmarks/bench_json_pad.py
+	$(PY) benchmarks/bench_json_pad.py --jsonl
 	$(PY) benchmarks/bench_compressed.py
 	$(PY) benchmarks/bench_window.py
 	$(PY) benchmarks/bench_csv_pad.py

@@ -21,8 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import lstmprep
 from lstmprep import fastjson
 from lstmprep.fastjson import NotHandled, NumericScan, scan_numeric, scan_numeric_or_reason
+from lstmprep.readers import json_reader
 
 needs_c = pytest.mark.skipif(not fastjson.AVAILABLE, reason="the C scanner is not built")
 
@@ -541,6 +543,49 @@ def test_property_jsonl_scans_like_json_loads(seqs, newline, blanks):
     lines = [json.dumps(s) for s in seqs]
     doc = "".join(line + newline + newline.join(blanks) for line in lines)
     assert_same(scan_numeric(b(doc), jsonl=True), reference(doc, jsonl=True))
+
+
+@needs_c
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seqs=documents().filter(lambda seqs: all(seqs)),
+    labels=st.lists(st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=3)), min_size=1),
+    extra=st.booleans(),
+)
+def test_property_lines_of_objects_read_like_the_exact_path(
+    seqs, labels, extra, tmp_path, monkeypatch
+):
+    """``{"sequence": …, "label": …}`` lines: sequences scanned in C, labels by msgspec; the
+    same dataset and report as ``json`` and the exact walk give."""
+    items = []
+    for i, seq in enumerate(seqs):
+        item = {"id": {"k": [i, "x"]}} if extra else {}
+        item["sequence"] = seq
+        if labels[i % len(labels)] is not None:
+            item["label"] = labels[i % len(labels)]
+        items.append(json.dumps(item))
+    path = tmp_path / "objects.jsonl"
+    path.write_text("\n".join(items) + "\n")
+    bare = "".join(json.dumps(seq) + "\n" for seq in seqs).encode()
+    taken = json_reader._scan_lines_of_objects(path.read_bytes())[0] is not None
+    assert taken == (bool(seqs) and scan_numeric(bare, jsonl=True) is not None)  # as bare lines
+    fast = lstmprep.read(path)
+    report = lstmprep.inspect(path).to_dict()
+    with monkeypatch.context() as m:  # undone before the next example
+        m.setattr(json_reader, "_scan_lines_of_objects", lambda data: (None, None))
+        exact = lstmprep.read(path)
+        exact_report = lstmprep.inspect(path).to_dict()
+    assert np.array_equal(fast.ragged.values, exact.ragged.values)
+    assert fast.ragged.values.tobytes() == exact.ragged.values.tobytes()
+    assert fast.ragged.lengths.tolist() == exact.ragged.lengths.tolist()
+    assert (fast.labels is None) == (exact.labels is None)
+    if fast.labels is not None:
+        assert fast.labels.tolist() == exact.labels.tolist()
+    assert [(p["code"], p["count"]) for p in report["problems"]] == [
+        (p["code"], p["count"]) for p in exact_report["problems"]
+    ]
 
 
 def _reject(*_):

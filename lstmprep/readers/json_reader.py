@@ -8,6 +8,7 @@ every problem.
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import re
 from dataclasses import dataclass, replace
@@ -92,7 +93,9 @@ def jsonl_block(
     ``part``: the block is a part of the file (:class:`.nested.PartOfWhole`): what the whole
     needs is counted there, and once it is known (the blocks' widths differ, all of it has the
     channels-first signature) each block is read as reading the whole file reads it."""
-    fast = _scan(data, jsonl=True)
+    fast, labels = _scan(data, jsonl=True), None
+    if fast is None:
+        fast, labels = _scan_lines_of_objects(data)
     if fast is not None and part is not None:
         width = fast.values.shape[1]
         if part.transposed or part.features not in (None, width):
@@ -102,7 +105,8 @@ def jsonl_block(
     if fast is not None:
         dataset = _from_scan(path, "jsonl", fast, channels_first)
         found = _sequence_lines(data, len(dataset.ragged), first_line)
-        return Block(dataset.shifted(first_sequence), None, found, False)
+        have = labels is not None and any(label is not None for label in labels)
+        return Block(dataset.shifted(first_sequence), labels if have else None, found, False)
     lines, sequences, labels = [], [], []
     with gc_paused():  # millions of lists: no collection while they are built
         for lineno, value in json_lines(path, data, first_line):
@@ -164,6 +168,33 @@ def _plain(data: bytes) -> bool:
 def _scan(data: bytes, jsonl: bool = False) -> NumericScan | None:
     """The C scanner's result for plainly numeric text, or ``None`` to take the exact path."""
     return scan_numeric(data, start=3 if data.startswith(codecs.BOM_UTF8) else 0, jsonl=jsonl)
+
+
+def _scan_lines_of_objects(data: bytes) -> tuple[NumericScan | None, list | None]:
+    """Lines of ``{"sequence": <numeric>, "label": …}`` (other keys ignored): the sequences
+    scanned in C, the labels parsed by msgspec. ``(None, None)`` for anything else (a line
+    that is not such an object, text, null, NaN in a sequence…): the exact path reads it."""
+    if data[:256].lstrip()[:1] != b"{":
+        return None, None
+    import msgspec
+
+    try:
+        items = _line_decoder().decode_lines(data)
+    except (msgspec.MsgspecError, RecursionError):
+        return None, None
+    scan = _scan(b"\n".join(item.sequence for item in items), jsonl=True) if items else None
+    if scan is None or len(scan.lengths) != len(items):
+        return None, None
+    return scan, [item.label for item in items]
+
+
+@functools.cache
+def _line_decoder() -> Any:
+    """msgspec's decoder of a line ``{"sequence": …, "label": …}``, the sequence left as text."""
+    import msgspec
+
+    line = msgspec.defstruct("Line", [("sequence", msgspec.Raw), ("label", Any, None)])
+    return msgspec.json.Decoder(line)
 
 
 def _scan_object(data: bytes, path: str, channels_first: bool = False) -> Dataset | None:
