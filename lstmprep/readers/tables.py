@@ -586,7 +586,8 @@ def _id_codes(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         values = _numpy(ids)
         low, high = int(values.min()), int(values.max())
         if high - low < 4 * n + 1024 and high < 2**63:
-            key = values.astype(np.int64) - low
+            key = values.astype(np.int64, copy=False)
+            key = key - low if low else key
             first = np.full(high - low + 1, n, dtype=np.int64)  # each id's first row
             np.minimum.at(first, key, np.arange(n))
             seen = np.flatnonzero(first < n)
@@ -786,10 +787,14 @@ def _positions(
         return None
     low = np.full(len(lengths), np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(low, codes, times)
-    step = times - low[codes]  # ≥ 0
-    if (step >= lengths[codes]).any():
+    # two arrays of n rows in all, computed in place (fresh memory is slow to touch)
+    step = low[codes]
+    np.subtract(times, step, out=step)  # ≥ 0
+    places = lengths[codes]
+    if (step >= places).any():
         return None
-    places = starts[codes] + step
+    np.take(starts, codes, out=places)
+    places += step
     hit = np.zeros(len(codes), dtype=bool)
     hit[places] = True
     return places if hit.all() else None  # n rows on n places: each once, no time twice
