@@ -319,9 +319,9 @@ def _write_streaming(
                     path=dataset.path,
                     hint="pad the data when nothing writes to it",
                 )
-            if index is not None:
-                local = index[(index >= start) & (index < stop)] - start
-                ragged = subset(ragged, local)
+            if index is not None:  # sorted: the chunk's members are one slice of it
+                first, last = np.searchsorted(index, (start, stop))
+                ragged = subset(ragged, index[first:last] - start)
             x, _ = _padded(ragged, width, options, dtype)
             put(x[:, :, 0] if ids else x)
             bucket = f" (bucket {k + 1} of {passes})" if passes > 1 else ""
