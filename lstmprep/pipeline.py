@@ -26,11 +26,9 @@ from .padded_file import (
     SUFFIXES,
     HashInBackground,
     PadMeta,
-    Part,
     member_names,
     padded_writer,
     source_meta,
-    write_padded,
 )
 from .padding import pad_ragged
 from .ragged import Ragged
@@ -236,21 +234,8 @@ def _pad(
         boundaries=boundaries if options.bucketed else None,
     )
     if checked is not None:  # pass 2: the chunks again, padded straight into the output
-        step("writing")
-        shapes = _write_streaming(
-            output,
-            checked.chunks(reading, source),
-            members,
-            widths,
-            kept,
-            dtype,
-            options,
-            dataset,
-            meta,
-            inputs,
-            progress,
-        )
-    else:
+        chunks: Iterable[Chunk] = checked.chunks(reading, source)
+    else:  # in memory: padded into the output block by block, as pass 2 does
         if options.bucketed:
             check_memory(
                 cells * features * np.dtype(dtype).itemsize,
@@ -259,13 +244,22 @@ def _pad(
             )
         else:
             check_pad_memory(len(kept), maxlen, features, dtype, dataset.path)
-        parts = [
-            _pad_part(ragged, dataset.labels, m, w, options, dtype, ids)
-            for m, w in zip(members, widths, strict=True)
-        ]
-        step("writing")
-        write_padded(output, parts, meta, inputs=inputs)
-        shapes = tuple(tuple(int(n) for n in p.x.shape) for p in parts)
+        chunks = _blocks(dataset, maxlen * features * np.dtype(dtype).itemsize)
+        progress = lambda phase, done, total: None  # noqa: E731
+    step("writing")
+    shapes = _write_streaming(
+        output,
+        chunks,
+        members,
+        widths,
+        kept,
+        dtype,
+        options,
+        dataset,
+        meta,
+        inputs,
+        progress,
+    )
     real, single = int(kept.sum()), len(kept) * maxlen
     return PadSummary(
         output=str(output),
@@ -301,8 +295,9 @@ def _write_streaming(
     inputs: Inputs,
     progress: streaming.Progress,
 ) -> tuple[tuple[int, ...], ...]:
-    """Pass 2: each tensor (the one, or each bucket's) written member by member, its rows
-    padded chunk by chunk as the input is read again; the bytes :func:`write_padded` writes.
+    """Each tensor (the one, or each bucket's) written member by member, its rows padded
+    chunk by chunk: as pass 2 reads the input again, or block by block from memory
+    (:func:`_blocks`); the bytes :func:`~lstmprep.padded_file.write_padded` writes.
     Returns the tensors' shapes."""
     ids = dataset.kind == "tokens"
     features = dataset.ragged.n_features
@@ -326,9 +321,9 @@ def _write_streaming(
                     path=dataset.path,
                     hint="pad the data when nothing writes to it",
                 )
-            if index is not None:
-                local = index[(index >= start) & (index < stop)] - start
-                ragged = subset(ragged, local)
+            if index is not None:  # sorted: the chunk's members are one slice of it
+                first, last = np.searchsorted(index, (start, stop))
+                ragged = subset(ragged, index[first:last] - start)
             x, _ = _padded(ragged, width, options, dtype)
             put(x[:, :, 0] if ids else x)
             bucket = f" (bucket {k + 1} of {passes})" if passes > 1 else ""
@@ -364,21 +359,19 @@ def _write_streaming(
     return tuple(shapes)
 
 
-def _pad_part(
-    ragged: Ragged,
-    labels: np.ndarray | None,
-    index: np.ndarray | None,
-    width: int,
-    options: PadOptions,
-    dtype: str,
-    ids: bool,
-) -> Part:
-    """The rows ``index`` (all, when None) padded to ``width`` timesteps; token ids as the
-    ``(N, T)`` an Embedding takes."""
-    rows = ragged if index is None else subset(ragged, index)
-    x, kept = _padded(rows, width, options, dtype)
-    y = None if labels is None else (labels if index is None else labels[index])
-    return Part(x[:, :, 0] if ids else x, kept, y, index)
+#: The data in memory is padded into the output this many bytes of rows at a time: the
+#: tensor is never whole in memory (fresh memory is slow to touch), and a block stays in cache.
+BLOCK_BYTES = 4 << 20
+
+
+def _blocks(dataset: Dataset, row_bytes: int) -> list[Chunk]:
+    """The data in memory as chunks of about :data:`BLOCK_BYTES` of padded rows each."""
+    n = len(dataset.ragged)
+    step = max(1, BLOCK_BYTES // max(1, row_bytes))
+    return [
+        Chunk(dataset.part(start, min(n, start + step)), start, min(n, start + step), n)
+        for start in range(0, n, step)
+    ]
 
 
 def _padded(

@@ -554,7 +554,8 @@ def _long(
             label_column,
             order,
             offsets,
-            lengths,
+            codes,
+            sorted_rows,
             names_of_ids,
             log,
             where,
@@ -639,7 +640,8 @@ def _id_codes(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         values = _numpy(ids)
         low, high = int(values.min()), int(values.max())
         if high - low < 4 * n + 1024 and high < 2**63:
-            key = values.astype(np.int64) - low
+            key = values.astype(np.int64, copy=False)
+            key = key - low if low else key
             first = np.full(high - low + 1, n, dtype=np.int64)  # each id's first row
             np.minimum.at(first, key, np.arange(n))
             seen = np.flatnonzero(first < n)
@@ -839,10 +841,14 @@ def _positions(
         return None
     low = np.full(len(lengths), np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(low, codes, times)
-    step = times - low[codes]  # ≥ 0
-    if (step >= lengths[codes]).any():
+    # two arrays of n rows in all, computed in place (fresh memory is slow to touch)
+    step = low[codes]
+    np.subtract(times, step, out=step)  # ≥ 0
+    places = lengths[codes]
+    if (step >= places).any():
         return None
-    places = starts[codes] + step
+    np.take(starts, codes, out=places)
+    places += step
     hit = np.zeros(len(codes), dtype=bool)
     hit[places] = True
     return places if hit.all() else None  # n rows on n places: each once, no time twice
@@ -879,31 +885,38 @@ def _long_labels(
     name: str,
     order: np.ndarray,
     offsets: np.ndarray,
-    lengths: np.ndarray,
+    sequence: np.ndarray,
+    sorted_rows: Callable[[np.ndarray], np.ndarray],
     ids: np.ndarray,
     log: ProblemLog,
     where: Callable[[int], str],
     place: Callable[[np.ndarray], list[tuple[int | None, int | None]]],
     first_sequence: int = 0,
 ) -> np.ndarray:
-    """One label per sequence, from its first row; a label that changes is a problem."""
+    """One label per sequence, from its first row; a label that changes is a problem.
+
+    ``sequence``: each file row's sequence; ``sorted_rows(rows)``: file rows' places in
+    sequence order. The rows are compared in file order (no copy of the column in sequence
+    order), and only the rows whose label changes are placed.
+    """
     import pyarrow as pa
 
     starts = offsets[:-1]
     if pa.types.is_integer(column.type) and not column.null_count:  # the numbers are the codes
-        codes = _numpy(column)[order]
-        first = codes[starts]
+        codes = _numpy(column)
+        first = codes[order[starts]]
         labels = first
     else:
         import pyarrow.compute as pc
 
         encoded = pc.dictionary_encode(column, null_encoding="encode")
-        codes = _numpy(encoded.indices)[order]
-        first = codes[starts]
+        codes = _numpy(encoded.indices)
+        first = codes[order[starts]]
         named = _values(encoded.dictionary)[first]  # no pa.array(numpy): it imports pandas
         labels = named if named.dtype != object else labels_array(named.tolist())
-    changed = np.flatnonzero(codes != np.repeat(first, lengths))
+    changed = np.flatnonzero(codes != first[sequence])
     if len(changed):
+        changed = np.sort(sorted_rows(changed))
         row = int(order[changed[0]])
         seq = int(np.searchsorted(offsets, changed[0], side="right") - 1)
         was = column[int(order[starts[seq]])].as_py()
