@@ -247,7 +247,7 @@ def _pad(
         chunks = _blocks(dataset, maxlen * features * np.dtype(dtype).itemsize)
         progress = lambda phase, done, total: None  # noqa: E731
     step("writing")
-    shapes = _write_streaming(
+    shapes = _write_chunks(
         output,
         chunks,
         members,
@@ -282,7 +282,7 @@ def _pad(
     )
 
 
-def _write_streaming(
+def _write_chunks(
     output: Path,
     chunks: Iterable[Chunk],
     members: list[np.ndarray | None],
