@@ -173,8 +173,9 @@ def _scan(data: bytes, jsonl: bool = False) -> NumericScan | None:
 def _scan_lines_of_objects(data: bytes) -> tuple[NumericScan | None, list | None]:
     """Lines of ``{"sequence": <numeric>, "label": …}`` (other keys ignored): the sequences
     scanned in C, the labels parsed by msgspec. ``(None, None)`` for anything else (a line
-    that is not such an object, text, null, NaN in a sequence…): the exact path reads it."""
-    if data[:256].lstrip()[:1] != b"{":
+    that is not such an object, text, null, NaN in a sequence, any byte beyond ASCII…): the
+    exact path reads it, and says where the text is not UTF-8."""
+    if data[:256].lstrip()[:1] != b"{" or not data.isascii():  # msgspec passes bad UTF-8
         return None, None
     import msgspec
 
