@@ -121,7 +121,8 @@ def _spawn_environ(environ: dict[str, Any]) -> dict[str, Any]:
     mapped afresh and unmapped when freed, so each chunk read and each block padded touches
     new pages again — on this kind of machine, ~60 % more CPU for the two passes than the
     same work with glibc's defaults (those of one process, and of ``lstmprep`` itself). A
-    worker's peak stays set by its budget."""
+    worker's peak stays set by its budget. The variable in this process's environment (the
+    user's, or put there by an earlier Dask cluster in this process) still reaches them."""
     return {k: v for k, v in environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
 
 

@@ -210,10 +210,12 @@ def _malloc_trim() -> str | None:
     return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
-def test_local_workers_allocate_as_one_process():
+def test_local_workers_allocate_as_one_process(monkeypatch):
     """Dask starts workers with MALLOC_TRIM_THRESHOLD_ set, which makes glibc map every array
     past 128 KB afresh (~60 % more CPU for the two passes here): `local` starts them without
     it, and leaves Dask's setting as it was for everything else."""
+    # as in a fresh `lstmprep` process (an earlier LocalCluster here left it in os.environ)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     before = dask.config.get(cluster.SPAWN_ENVIRON)
     assert "MALLOC_TRIM_THRESHOLD_" in before  # what Dask does by default
     with cluster.connect("local:1") as c:
