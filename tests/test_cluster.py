@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("distributed", reason="needs the dask extra: pip install 'lstmprep[dask]'")
 pytest.importorskip("zarr", reason="needs the dask extra: pip install 'lstmprep[dask]'")
 
+import dask.config  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import zarr  # noqa: E402
@@ -203,6 +204,23 @@ def test_a_worker_that_cannot_write_is_not_a_lost_scheduler(client):
 
     with pytest.raises(ClusterError, match="could not read or write a file: PermissionError"):
         cluster._run(client, [client.submit(fail, pure=False)], "pass 2", lambda *a: None)
+
+
+def _malloc_trim() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_workers_allocate_as_one_process(monkeypatch):
+    """Dask starts workers with MALLOC_TRIM_THRESHOLD_ set, which makes glibc map every array
+    past 128 KB afresh (~60 % more CPU for the two passes here): `local` starts them without
+    it, and leaves Dask's setting as it was for everything else."""
+    # as in a fresh `lstmprep` process (an earlier LocalCluster here left it in os.environ)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    before = dask.config.get(cluster.SPAWN_ENVIRON)
+    assert "MALLOC_TRIM_THRESHOLD_" in before  # what Dask does by default
+    with cluster.connect("local:1") as c:
+        assert list(c.run(_malloc_trim).values()) == [None]
+    assert dask.config.get(cluster.SPAWN_ENVIRON) == before
 
 
 # --- a real scheduler, in processes of its own ---------------------------------------------------
