@@ -24,10 +24,11 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from . import signals
 from .errors import InputChanged, LstmprepError, OutputError, UsageError
@@ -123,16 +124,28 @@ def atomic_path(
                 os.replace(tmp, path)
                 signals.written(path)
             except Exception as e:
-                cause = _os_error(e)
-                if cause is None or isinstance(e, LstmprepError):
-                    raise
-                signals.check()  # a signal's exception replaced by a cleanup's error wins
-                with suppress(OSError):
-                    os.unlink(tmp)  # before measuring the free space
-                raise output_error(cause, path, size) from None
+                _failed(e, path, lambda: _unlink(tmp), size)  # unlinked before measuring space
     finally:
-        with suppress(OSError):
-            os.unlink(tmp)
+        _unlink(tmp)
+
+
+def _failed(
+    e: Exception, path: Path, remove: Callable[[], None], size: int | None = None
+) -> NoReturn:
+    """Re-raise ``e``, the error of writing ``path``: lstmprep's own and a bug's as they are, a
+    machine fault (disk full, permission…) as an :class:`OutputError`, once ``remove`` has
+    removed the temporary output."""
+    cause = _os_error(e)
+    if cause is None or isinstance(e, LstmprepError):
+        raise e
+    signals.check()  # a signal's exception replaced by a cleanup's error wins
+    remove()
+    raise output_error(cause, path, size) from None
+
+
+def _unlink(path: Path) -> None:
+    with suppress(OSError):
+        os.unlink(path)
 
 
 @contextmanager
@@ -164,12 +177,7 @@ def atomic_dir(path: Path, *, inputs: Inputs | None = None) -> Iterator[Path]:
                     os.replace(tmp, path)
                 signals.written(path)
             except Exception as e:
-                cause = _os_error(e)
-                if cause is None or isinstance(e, LstmprepError):
-                    raise
-                signals.check()
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise output_error(cause, path) from None
+                _failed(e, path, lambda: shutil.rmtree(tmp, ignore_errors=True))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
