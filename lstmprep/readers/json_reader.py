@@ -172,21 +172,29 @@ def _scan(data: bytes, jsonl: bool = False) -> NumericScan | None:
 
 def _scan_lines_of_objects(data: bytes) -> tuple[NumericScan | None, list | None]:
     """Lines of ``{"sequence": <numeric>, "label": …}`` (other keys ignored): the sequences
-    scanned in C, the labels parsed by msgspec. ``(None, None)`` for anything else (a line
-    that is not such an object, text, null, NaN in a sequence, any byte beyond ASCII…): the
-    exact path reads it, and says where the text is not UTF-8."""
+    scanned in C, the labels parsed by msgspec, a line at a time as the exact path reads them.
+    ``(None, None)`` for anything else (a line that is not one such object, text, null, NaN in
+    a sequence, a byte beyond ASCII, a line break other than ``\\n`` and ``\\r\\n``…): the
+    exact path reads it, and says what is wrong where."""
     if data[:256].lstrip()[:1] != b"{" or not data.isascii():  # msgspec passes bad UTF-8
         return None, None
+    if any(c in data for c in _OTHER_BREAKS) or data.count(b"\r") != data.count(b"\r\n"):
+        return None, None  # str.splitlines, which the exact path uses, breaks lines there too
     import msgspec
 
+    decode = _line_decoder().decode
     try:
-        items = _line_decoder().decode_lines(data)
+        items = [decode(line) for line in data.split(b"\n") if line.strip()]
     except (msgspec.MsgspecError, RecursionError):
         return None, None
     scan = _scan(b"\n".join(item.sequence for item in items), jsonl=True) if items else None
     if scan is None or len(scan.lengths) != len(items):
         return None, None
     return scan, [item.label for item in items]
+
+
+#: ASCII that ``str.splitlines`` breaks a line at, besides ``\\n`` and ``\\r``
+_OTHER_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
 
 
 @functools.cache
